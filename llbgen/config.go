@@ -1,0 +1,76 @@
+package llbgen
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Build args hoist reads. They are consumed by hoist and never passed on to
+// dockerfile2llb, so they cause no "unconsumed build arg" warnings.
+const (
+	ArgHoist = "HOIST"       // off disables every rewrite
+	ArgGo    = "HOIST_GO"    // off disables Go cache mounts and hoisting
+	ArgNode  = "HOIST_NODE"  // off disables Node cache mounts and hoisting
+	ArgSteps = "HOIST_HOIST" // off disables inserted download steps (mounts only)
+)
+
+var knownArgs = map[string]bool{ArgHoist: true, ArgGo: true, ArgNode: true, ArgSteps: true}
+
+// IsHoistArg reports whether a build arg is hoist's own. Other HOIST_* names
+// are left to the Dockerfile, as the stock frontend would.
+func IsHoistArg(name string) bool {
+	return knownArgs[name]
+}
+
+// Config switches hoist's features.
+type Config struct {
+	Enabled bool // any rewrite at all
+	Go      bool // Go cache mounts
+	Node    bool // Node package manager cache mounts
+	Steps   bool // inserted dependency download steps
+}
+
+// DefaultConfig has every feature on.
+func DefaultConfig() Config {
+	return Config{Enabled: true, Go: true, Node: true, Steps: true}
+}
+
+// ParseConfig reads hoist's switches from build args.
+func ParseConfig(args map[string]string) (Config, error) {
+	c := DefaultConfig()
+	keys := make([]string, 0, len(args))
+	for k := range args {
+		if IsHoistArg(k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		on, err := parseSwitch(args[k])
+		if err != nil {
+			return c, fmt.Errorf("build arg %s: %w", k, err)
+		}
+		switch k {
+		case ArgHoist:
+			c.Enabled = on
+		case ArgGo:
+			c.Go = on
+		case ArgNode:
+			c.Node = on
+		case ArgSteps:
+			c.Steps = on
+		}
+	}
+	return c, nil
+}
+
+func parseSwitch(v string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "on", "true", "1", "yes":
+		return true, nil
+	case "off", "false", "0", "no":
+		return false, nil
+	}
+	return false, fmt.Errorf("invalid value %q: want on or off", v)
+}
