@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Build args hoist reads. They are consumed by hoist and never passed on to
@@ -13,9 +14,16 @@ const (
 	ArgGo    = "HOIST_GO"    // off disables Go cache mounts and hoisting
 	ArgNode  = "HOIST_NODE"  // off disables Node cache mounts and hoisting
 	ArgSteps = "HOIST_HOIST" // off disables inserted download steps (mounts only)
+
+	// Image resolution through mirrors (images.go, frontend/resolve.go).
+	ArgMirrors        = "HOIST_MIRRORS"         // registry=mirror,...;registry=...
+	ArgResolve        = "HOIST_RESOLVE"         // off: leave images to BuildKit
+	ArgResolveTimeout = "HOIST_RESOLVE_TIMEOUT" // per candidate attempt to resolve
+	ArgPullTimeout    = "HOIST_PULL_TIMEOUT"    // per candidate attempt to pull layers
 )
 
-var knownArgs = map[string]bool{ArgHoist: true, ArgGo: true, ArgNode: true, ArgSteps: true}
+var knownArgs = map[string]bool{ArgHoist: true, ArgGo: true, ArgNode: true, ArgSteps: true,
+	ArgMirrors: true, ArgResolve: true, ArgResolveTimeout: true, ArgPullTimeout: true}
 
 // IsHoistArg reports whether a build arg is hoist's own. Other HOIST_* names
 // are left to the Dockerfile, as the stock frontend would.
@@ -29,11 +37,25 @@ type Config struct {
 	Go      bool // Go cache mounts
 	Node    bool // Node package manager cache mounts
 	Steps   bool // inserted dependency download steps
+
+	// Mirrors, when set, makes hoist resolve and pin every image itself.
+	Mirrors        Mirrors
+	Resolve        bool          // HOIST_RESOLVE; off ignores Mirrors
+	ResolveTimeout time.Duration // per candidate resolve attempt
+	PullTimeout    time.Duration // per candidate pull attempt
 }
+
+// Default timeouts of image resolution. A pull moves whole layers, so it
+// gets far longer than a manifest lookup.
+const (
+	DefaultResolveTimeout = 5 * time.Second
+	DefaultPullTimeout    = 10 * time.Minute
+)
 
 // DefaultConfig has every feature on.
 func DefaultConfig() Config {
-	return Config{Enabled: true, Go: true, Node: true, Steps: true}
+	return Config{Enabled: true, Go: true, Node: true, Steps: true,
+		Resolve: true, ResolveTimeout: DefaultResolveTimeout, PullTimeout: DefaultPullTimeout}
 }
 
 // ParseConfig reads hoist's switches from build args.
@@ -47,6 +69,26 @@ func ParseConfig(args map[string]string) (Config, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
+		switch k {
+		case ArgMirrors:
+			m, err := ParseMirrors(args[k])
+			if err != nil {
+				return c, fmt.Errorf("build arg %s: %w", k, err)
+			}
+			c.Mirrors = m
+			continue
+		case ArgResolveTimeout, ArgPullTimeout:
+			d, err := time.ParseDuration(strings.TrimSpace(args[k]))
+			if err != nil || d <= 0 {
+				return c, fmt.Errorf("build arg %s: invalid duration %q: want e.g. 5s or 1m", k, args[k])
+			}
+			if k == ArgResolveTimeout {
+				c.ResolveTimeout = d
+			} else {
+				c.PullTimeout = d
+			}
+			continue
+		}
 		on, err := parseSwitch(args[k])
 		if err != nil {
 			return c, fmt.Errorf("build arg %s: %w", k, err)
@@ -60,6 +102,8 @@ func ParseConfig(args map[string]string) (Config, error) {
 			c.Node = on
 		case ArgSteps:
 			c.Steps = on
+		case ArgResolve:
+			c.Resolve = on
 		}
 	}
 	return c, nil
