@@ -117,6 +117,13 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 		return res, nil
 	}
 
+	// hoist image resolution (resolve.go): with HOIST_MIRRORS set, fetch and
+	// pin every image through mirrors; otherwise bc is returned unchanged.
+	if bc, err = resolveImages(ctx, c, bc, src, cfg); err != nil {
+		return nil, err
+	}
+	convertOpt.Config, convertOpt.Client = bc.Config, bc
+
 	defer func() {
 		var el *parser.LocationError
 		if errors.As(err, &el) {
