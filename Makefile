@@ -1,0 +1,41 @@
+# hoist: a BuildKit Dockerfile frontend. See README.md.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/hoistbuild/hoist/internal/version.Version=$(VERSION) \
+            -X github.com/hoistbuild/hoist/internal/version.Revision=$(REVISION)
+# Packages that need no daemon: everything but the end-to-end tests.
+UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/e2e$$')
+
+.PHONY: build test unit e2e image demo clean
+
+build:
+	$(GO) build ./...
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+# Everything, end-to-end tests against a real buildkitd included (needs root
+# and overlayfs; they skip without them unless CI=true). -count=1: the e2e
+# results depend on the daemon, images and frontend image, which go test's
+# cache does not see.
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 60m ./...
+
+unit:
+	$(GO) vet ./...
+	$(GO) test $(UNIT_PKGS)
+
+e2e:
+	$(GO) test -count=1 -timeout 60m -v ./test/e2e/
+
+# The frontend image, with your buildx builder (see docker-bake.hcl for tags).
+image:
+	VERSION=$(VERSION) REVISION=$(REVISION) docker buildx bake frontend
+
+# Sets up registry + buildkitd + buildx, builds examples/go-app through hoist.
+demo:
+	$(GO) run ./test/testbed/cmd/hoist-demo
+
+clean:
+	rm -rf bin/
