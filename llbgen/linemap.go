@@ -93,6 +93,7 @@ func (m *LineMap) Source(src *pb.Source) {
 	}
 	for _, locs := range src.Locations {
 		for _, l := range locs.GetLocations() {
+			l.Ranges = l.CloneVT().Ranges // ops and the llb state share range pointers
 			m.PBRanges(l.Ranges)
 		}
 	}
