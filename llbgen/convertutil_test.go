@@ -153,21 +153,25 @@ func convertStock(ctx context.Context, dt []byte, c convertCase) *convertOutput 
 	return out
 }
 
-// convertHoist converts dt through hoist's pipeline, as frontend.Build does.
+// convertHoist converts dt through hoist's pipeline with the options
+// passed exactly as frontend.Build passes them: Rewrite sees the very
+// build-arg map dockerfile2llb gets, so a rewrite mutating it shows here.
 func convertHoist(ctx context.Context, dt []byte, c convertCase) (*convertOutput, *Result) {
 	c = c.withDefaults()
-	bp := c.BuildPlatform
+	out := &convertOutput{}
+	opt := c.convertOpt(dt, out)
 	rw, err := Rewrite(ctx, dt, Options{
 		Config:         DefaultConfig(),
-		BuildArgs:      maps.Clone(c.BuildArgs),
-		Target:         c.Target,
-		TargetPlatform: c.TargetPlatform,
-		BuildPlatform:  &bp,
+		BuildArgs:      opt.BuildArgs,
+		Target:         opt.Target,
+		TargetPlatform: opt.TargetPlatform,
+		BuildPlatform:  &opt.BuildPlatforms[0],
 	})
 	if err != nil {
-		return &convertOutput{Err: fmt.Errorf("hoist rewrite: %w", err)}, nil
+		out.Err = fmt.Errorf("hoist rewrite: %w", err)
+		return out, nil
 	}
-	return convertRewritten(ctx, dt, rw, c), rw
+	return convertRewrittenOpt(ctx, rw, opt, out), rw
 }
 
 // convertRewritten converts an already rewritten Dockerfile of the user's
@@ -175,7 +179,11 @@ func convertHoist(ctx context.Context, dt []byte, c convertCase) (*convertOutput
 func convertRewritten(ctx context.Context, src []byte, rw *Result, c convertCase) *convertOutput {
 	c = c.withDefaults()
 	out := &convertOutput{}
-	res, err := Dockerfile2LLB(ctx, rw, c.convertOpt(src, out))
+	return convertRewrittenOpt(ctx, rw, c.convertOpt(src, out), out)
+}
+
+func convertRewrittenOpt(ctx context.Context, rw *Result, opt dockerfile2llb.ConvertOpt, out *convertOutput) *convertOutput {
+	res, err := Dockerfile2LLB(ctx, rw, opt)
 	if err != nil {
 		out.Err = err
 		return out
