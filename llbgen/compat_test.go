@@ -244,10 +244,10 @@ func execLines(t *testing.T, def *llb.Definition) map[string]int32 {
 	return lines
 }
 
-// TestRewrittenKeepsDigestsAndMapsLocations: a rewritten Dockerfile converts
+// TestCompatRewrittenKeepsDigestsAndMapsLocations: a rewritten Dockerfile converts
 // to the ops stock dockerfile2llb makes of the rewritten text, while source
 // locations and warnings name the user's lines.
-func TestRewrittenKeepsDigestsAndMapsLocations(t *testing.T) {
+func TestCompatRewrittenKeepsDigestsAndMapsLocations(t *testing.T) {
 	ctx := context.Background()
 	var e edits
 	e.insertBefore(3, "RUN true")
@@ -333,9 +333,9 @@ func TestRewrittenKeepsDigestsAndMapsLocations(t *testing.T) {
 	}
 }
 
-// TestRewrittenMarshalTwice: mapping locations must not change the state,
+// TestCompatRewrittenMarshalTwice: mapping locations must not change the state,
 // which the frontend may marshal again (SBOM scans marshal the same state).
-func TestRewrittenMarshalTwice(t *testing.T) {
+func TestCompatRewrittenMarshalTwice(t *testing.T) {
 	ctx := context.Background()
 	var e edits
 	e.insertBefore(3, "RUN true")
@@ -363,9 +363,9 @@ func TestRewrittenMarshalTwice(t *testing.T) {
 	}
 }
 
-// TestRewrittenWarningOnInsertedLine: a warning about an inserted line is
+// TestCompatRewrittenWarningOnInsertedLine: a warning about an inserted line is
 // reported at the user's line that caused the insertion.
-func TestRewrittenWarningOnInsertedLine(t *testing.T) {
+func TestCompatRewrittenWarningOnInsertedLine(t *testing.T) {
 	var e edits
 	e.insertBefore(4, "ENV LEGACY value")
 	got := convertRewritten(context.Background(), []byte(mappedUser), rewriteWith(mappedUser, &e), convertCase{})
@@ -384,9 +384,9 @@ func TestRewrittenWarningOnInsertedLine(t *testing.T) {
 	}
 }
 
-// TestRewrittenErrorAtUserLine: (b) errors after an insertion name the
+// TestCompatRewrittenErrorAtUserLine: (b) errors after an insertion name the
 // user's line, both parse errors and errors from dispatch.
-func TestRewrittenErrorAtUserLine(t *testing.T) {
+func TestCompatRewrittenErrorAtUserLine(t *testing.T) {
 	for _, tc := range []struct {
 		name, bad, msg string
 	}{
@@ -417,9 +417,9 @@ func TestRewrittenErrorAtUserLine(t *testing.T) {
 	}
 }
 
-// TestRewrittenParseErrorMessageLine: the text of a parse error names the
+// TestCompatRewrittenParseErrorMessageLine: the text of a parse error names the
 // user's line too, not only its location.
-func TestRewrittenParseErrorMessageLine(t *testing.T) {
+func TestCompatRewrittenParseErrorMessageLine(t *testing.T) {
 	t.Skip("BUG(llbgen): parse error text keeps the rewritten line (\"dockerfile parse error on line 7\"); LineMap.Error maps only locations; see report")
 	user := strings.Replace(mappedUser, "RUN echo two", "FOO bar", 1)
 	var e edits
