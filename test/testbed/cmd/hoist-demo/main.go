@@ -8,7 +8,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,22 +59,25 @@ func run(example string, verbose bool) error {
 		"--output", "type=local,dest=" + out, "."}
 	fmt.Printf("$ docker %s   (in %s)\n", joinArgs(args), example)
 	cmd := env.Command(ctx, dir, "docker", args...)
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(os.Stdout), os.Stdout
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stdout
 	buildStart := time.Now()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("build of %s through hoist failed: %w", example, err)
 	}
-	fmt.Printf("\nbuilt %s through hoist in %s; exported files:\n", example, time.Since(buildStart).Round(100*time.Millisecond))
-	return filepath.Walk(out, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
+	// The base image's files (busybox applets) would drown the result:
+	// list the regular files at the top level, which is what the
+	// Dockerfile produced (e.g. /app).
+	fmt.Printf("\nbuilt %s through hoist in %s; exported to %s (removed on exit):\n", example, time.Since(buildStart).Round(100*time.Millisecond), out)
+	entries, err := os.ReadDir(out)
+	if err != nil {
+		return err
+	}
+	for _, ent := range entries {
+		if info, err := ent.Info(); err == nil && info.Mode().IsRegular() {
+			fmt.Printf("  /%s  %s  %d bytes\n", ent.Name(), info.Mode(), info.Size())
 		}
-		if !info.IsDir() {
-			rel, _ := filepath.Rel(out, p)
-			fmt.Printf("  /%s  %s  %d bytes\n", rel, info.Mode(), info.Size())
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func joinArgs(args []string) string {

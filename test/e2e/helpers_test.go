@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// frontendKind is which frontend a build runs through.
+type frontendKind int
+
+const (
+	stock frontendKind = iota
+	// hoistDirective enables hoist with a "# syntax=" line prepended to a
+	// copy of the Dockerfile, as users do.
+	hoistDirective
+	// hoistArg enables hoist with --build-arg BUILDKIT_SYNTAX, keeping the
+	// Dockerfile byte for byte (so line numbers and sources match stock).
+	hoistArg
+)
+
+func (k frontendKind) String() string {
+	return [...]string{"stock", "hoist (# syntax=)", "hoist (BUILDKIT_SYNTAX)"}[k]
+}
+
+type bxResult struct {
+	stdout, stderr string
+	err            error
+}
+
+// buildx runs `docker buildx build` of testdata/<name> with the frontend
+// kind and extra args (outputs, secrets, ...), in the case's directory.
+func buildx(t *testing.T, kind frontendKind, name string, args ...string) bxResult {
+	t.Helper()
+	e := needEnv(t)
+	dir, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := []string{"build", "--progress=plain"}
+	switch kind {
+	case hoistDirective:
+		src, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		df := filepath.Join(t.TempDir(), "Dockerfile")
+		if err := os.WriteFile(df, append([]byte("# syntax="+e.HoistImage+"\n"), src...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		full = append(full, "-f", df)
+	case hoistArg:
+		full = append(full, "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage)
+	}
+	full = append(full, args...)
+	full = append(full, ".")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	stdout, stderr, err := e.Buildx(ctx, dir, full...)
+	res := bxResult{stdout: string(stdout), stderr: string(stderr), err: err}
+	if kind != stock && !strings.Contains(res.stderr, "resolve image config for docker-image://"+e.HoistImage) {
+		t.Fatalf("%s build of %s did not load the hoist image:\n%s", kind, name, tail(res.stderr))
+	}
+	return res
+}
+
+// mustBuild is buildx that fails the test when the build fails.
+func mustBuild(t *testing.T, kind frontendKind, name string, args ...string) bxResult {
+	t.Helper()
+	res := buildx(t, kind, name, args...)
+	if res.err != nil {
+		t.Fatalf("%s build of %s: %v\n%s", kind, name, res.err, tail(res.stderr))
+	}
+	return res
+}
+
+func tail(s string) string {
+	if len(s) > 8000 {
+		return "...\n" + s[len(s)-8000:]
+	}
+	return s
+}
+
+// fileEntry is what the comparison looks at for one exported path; mtimes
+// are left out (they differ between two real builds).
+type fileEntry struct {
+	Mode     fs.FileMode
+	UID, GID uint32
+	Link     string
+	SHA256   string
+}
+
+func (f fileEntry) String() string {
+	s := fmt.Sprintf("%v uid=%d gid=%d", f.Mode, f.UID, f.GID)
+	if f.Link != "" {
+		s += " -> " + f.Link
+	}
+	if f.SHA256 != "" {
+		s += " sha256:" + f.SHA256[:12]
+	}
+	return s
+}
+
+// snapshot lists every path under dir with its mode, owner, symlink
+// target and content hash.
+func snapshot(t *testing.T, dir string) map[string]fileEntry {
+	t.Helper()
+	out := map[string]fileEntry{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		e := fileEntry{Mode: info.Mode()}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			e.UID, e.GID = st.Uid, st.Gid
+		}
+		switch {
+		case info.Mode()&fs.ModeSymlink != 0:
+			if e.Link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			sum := sha256.Sum256(data)
+			e.SHA256 = hex.EncodeToString(sum[:])
+		}
+		out[filepath.ToSlash(rel)] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// diffSnapshots describes how two exported trees differ ("" if not).
+func diffSnapshots(a, b map[string]fileEntry) string {
+	var keys []string
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var diffs []string
+	for _, k := range keys {
+		x, okx := a[k]
+		y, oky := b[k]
+		switch {
+		case !okx:
+			diffs = append(diffs, fmt.Sprintf("only in hoist: /%s (%v)", k, y))
+		case !oky:
+			diffs = append(diffs, fmt.Sprintf("only in stock: /%s (%v)", k, x))
+		case x != y:
+			diffs = append(diffs, fmt.Sprintf("/%s: stock %v, hoist %v", k, x, y))
+		}
+	}
+	if len(diffs) > 40 {
+		diffs = append(diffs[:40], fmt.Sprintf("... and %d more", len(diffs)-40))
+	}
+	return strings.Join(diffs, "\n")
+}
+
+// ociImage is what an OCI layout tarball from `--output type=oci` holds.
+type ociImage struct {
+	ManifestDigest string
+	Manifest       string
+	Config         string
+}
+
+func readOCI(t *testing.T, file string) ociImage {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	blobs := map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Name == "index.json" || strings.HasPrefix(hdr.Name, "blobs/sha256/") {
+			data, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blobs[hdr.Name] = data
+		}
+	}
+	var idx struct {
+		Manifests []struct {
+			Digest    string `json:"digest"`
+			MediaType string `json:"mediaType"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(blobs["index.json"], &idx); err != nil {
+		t.Fatalf("%s: index.json: %v", file, err)
+	}
+	if len(idx.Manifests) != 1 {
+		t.Fatalf("%s: %d manifests in index.json, want 1", file, len(idx.Manifests))
+	}
+	img := ociImage{ManifestDigest: idx.Manifests[0].Digest}
+	img.Manifest = string(blobs["blobs/sha256/"+strings.TrimPrefix(img.ManifestDigest, "sha256:")])
+	var man struct {
+		Config struct {
+			Digest string `json:"digest"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal([]byte(img.Manifest), &man); err != nil {
+		t.Fatalf("%s: manifest: %v", file, err)
+	}
+	img.Config = string(blobs["blobs/sha256/"+strings.TrimPrefix(man.Config.Digest, "sha256:")])
+	return img
+}
+
+// sshKey writes a new ed25519 private key for --ssh default=KEY.
+func sshKey(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var dockerfileLoc = regexp.MustCompile(`^Dockerfile(\.\S+)?:\d+$`)
+
+// errorReport is the part of buildx's stderr that reports a failed build:
+// from the Dockerfile location (with its source excerpt) to the ERROR line.
+// Step numbers and timings before it differ between runs.
+func errorReport(stderr string) string {
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	start := -1
+	for i, l := range lines {
+		if dockerfileLoc.MatchString(strings.TrimSpace(l)) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		for i, l := range lines {
+			if strings.HasPrefix(l, "ERROR:") {
+				start = i
+				break
+			}
+		}
+	}
+	if start < 0 {
+		return ""
+	}
+	return strings.Join(lines[start:], "\n")
+}

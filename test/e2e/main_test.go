@@ -1,0 +1,72 @@
+// Package e2e runs hoist against a real buildkitd through docker buildx,
+// comparing it with the builder's built-in (stock) Dockerfile frontend.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/hoistbuild/hoist/test/testbed"
+)
+
+var (
+	env *testbed.Env
+	// skipReason is set when the machine cannot run the test bed; tests
+	// then skip, unless CI=true, where they fail.
+	skipReason string
+	startErr   error
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if err := testbed.Check(); err != nil {
+		if errors.Is(err, testbed.ErrUnsupported) {
+			skipReason = err.Error()
+		} else {
+			startErr = err
+		}
+		return m.Run()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "testbed: "+format+"\n", args...)
+	}
+	e, err := testbed.Start(ctx, testbed.Options{Logf: logf})
+	if err != nil {
+		startErr = err
+		return m.Run()
+	}
+	env = e
+	code := m.Run()
+	if err := env.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, "testbed teardown:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// needEnv returns the running test bed, or ends the test: a skip on a
+// machine that cannot run it, a failure under CI=true or when setup failed.
+func needEnv(t *testing.T) *testbed.Env {
+	t.Helper()
+	if startErr != nil {
+		t.Fatalf("test bed setup failed: %v", startErr)
+	}
+	if skipReason != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true but the end-to-end tests cannot run here: %s", skipReason)
+		}
+		t.Skip(skipReason)
+	}
+	return env
+}
