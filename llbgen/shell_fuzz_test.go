@@ -1,0 +1,70 @@
+package llbgen
+
+import (
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// FuzzRunCalls feeds every RUN of arbitrary Dockerfile text through
+// RunCalls and the classifiers: no panics, and the results keep their
+// invariants.
+func FuzzRunCalls(f *testing.F) {
+	for _, seed := range []string{
+		"FROM golang\nWORKDIR /src\nRUN cd app && CGO_ENABLED=0 go build -o /out/app ./cmd/app\n",
+		"FROM x\nRUN --mount=type=cache,target=/root/.cache/go-build go mod download && \\\n  go build ./...\n",
+		"FROM x\nSHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nRUN set -euo pipefail; for d in a b; do (cd $d && go test ./...); done | tee log\n",
+		"FROM x\nRUN <<EOF\n#!/bin/sh\nset -e\ncd /src\nexport GOFLAGS=-mod=vendor\ngo build\nEOF\n",
+		"FROM x\nRUN bash <<'EOF' && sh -c 'npm ci --omit=dev'\nif [ -f yarn.lock ]; then yarn --frozen-lockfile; else npm ci; fi\nEOF\n",
+		"FROM x\nRUN [\"sh\", \"-c\", \"eval \\\"cd /a; go vet\\\"; f() { f; }; f\"]\n",
+		"FROM x\nARG V=1\nENV GOFLAGS=\"-mod=mod\"\nRUN env -i -C /x GOOS=linux xargs -I{} sh -c 'cd {}; go build' < list; case $V in 1) cd /a;; esac; pnpm -C web fetch\n",
+		"FROM x\nSHELL [\"powershell\", \"-command\"]\nRUN go build\n",
+		"FROM x\nRUN $(echo go) build \"${OUT:-/bin}\" ~/x $((1+2)) <(true) a{b,c} *.go\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, df string) {
+		res, err := parser.Parse(strings.NewReader(df))
+		if err != nil {
+			return
+		}
+		stages, _, err := instructions.Parse(res.AST, nil)
+		if err != nil {
+			return
+		}
+		env := map[string]string{"HOME": "/root", "GOFLAGS": "-mod=mod", "V": "1"}
+		for _, st := range stages {
+			var shell []string
+			for _, c := range st.Commands {
+				switch c := c.(type) {
+				case *instructions.ShellCommand:
+					shell = c.Shell
+				case *instructions.RunCommand:
+					calls, err := RunCalls(c, shell, env)
+					if err != nil {
+						if calls != nil {
+							t.Fatalf("calls %v returned with error %v", calls, err)
+						}
+						continue
+					}
+					for _, call := range calls {
+						if !call.DirKnown && call.Dir != "" {
+							t.Fatalf("unknown dir with a value: %+v", call)
+						}
+						if call.Dir != "" && path.Clean(call.Dir) != call.Dir {
+							t.Fatalf("dir not clean: %+v", call)
+						}
+						if call.Line < 0 {
+							t.Fatalf("negative line: %+v", call)
+						}
+						ClassifyGo(call, env)
+						ClassifyNode(call)
+					}
+				}
+			}
+		}
+	})
+}
