@@ -148,6 +148,8 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 	}
 
 	scanTargets := bkmaps.SyncMap[string, *dockerfile2llb.Result]{}
+	images := &gatewayImages{c: c, bc: bc}
+	manifests := &buildContext{c: c, bc: bc}
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		opt := convertOpt
@@ -163,6 +165,8 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			Target:         opt.Target,
 			TargetPlatform: platform,
 			BuildPlatform:  &bc.BuildPlatforms[0],
+			Images:         images,
+			Context:        manifests,
 		})
 		if err != nil {
 			return nil, err

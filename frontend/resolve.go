@@ -56,7 +56,15 @@ func (f gwFetcher) resolve(ctx context.Context, ref string, p ocispecs.Platform)
 }
 
 func (f gwFetcher) pull(ctx context.Context, ref string, p ocispecs.Platform) error {
-	st := llb.Image(ref, llb.Platform(p), llb.WithCustomName("[hoist] pull "+ref))
+	// BuildKit pulls layers lazily, when a snapshot is first mounted, so
+	// solving the image alone would not fetch them. Copying a pattern that
+	// matches nothing mounts the image (fetching every layer) and yields an
+	// empty result.
+	img := llb.Image(ref, llb.Platform(p), llb.WithCustomName("[hoist] pull "+ref))
+	st := llb.Scratch().File(llb.Copy(img, "/.hoist-pull-probe-*", "/", &llb.CopyInfo{
+		AllowWildcard:      true,
+		AllowEmptyWildcard: true,
+	}), llb.WithCustomName("[hoist] fetch layers of "+ref))
 	def, err := st.Marshal(ctx, llb.Platform(p))
 	if err != nil {
 		return err
@@ -207,6 +215,9 @@ func classify(err error) (reason string, transient bool) {
 		}
 	}
 	msg := err.Error()
+	if se != nil {
+		msg = se.err.Error()
+	}
 	switch {
 	case strings.Contains(msg, "connection refused"):
 		return step + "connection refused", false
@@ -226,12 +237,12 @@ func classify(err error) (reason string, transient bool) {
 	case strings.Contains(msg, "DeadlineExceeded"), strings.Contains(msg, "deadline exceeded"):
 		return step + "timed out", false
 	}
-	// Unknown: the last, most specific part of the message.
-	if i := strings.LastIndex(msg, ": "); i >= 0 && len(msg)-i > 8 {
-		msg = msg[i+2:]
+	// Unknown: the message without gRPC's wrapping.
+	if _, desc, ok := strings.Cut(msg, "desc = "); ok {
+		msg = desc
 	}
-	if len(msg) > 120 {
-		msg = msg[:120] + "…"
+	if len(msg) > 240 {
+		msg = msg[:240] + "…"
 	}
 	return step + msg, false
 }

@@ -136,7 +136,7 @@ func TestResolveCandidates(t *testing.T) {
 			"golang:1.26 from docker.io (" + shortDigest(dgA) + ", 0.0 s) after m1.example: no answer within 50ms, m2.example: 429 Too Many Requests",
 			map[string]int{"m1.example": 1, "m2.example": 1}},
 		{"all fail", map[string][]string{"m1.example": {notFound}, "m2.example": {"hang"}, "docker.io": {"weird: something odd happened here"}},
-			"hoist: no registry served golang:1.26 (linux/amd64):\n  m1.example/library/golang:1.26: not found\n  m2.example/library/golang:1.26: no answer within 50ms\n  docker.io/library/golang:1.26: something odd happened here",
+			"hoist: no registry served golang:1.26 (linux/amd64):\n  m1.example/library/golang:1.26: not found\n  m2.example/library/golang:1.26: no answer within 50ms\n  docker.io/library/golang:1.26: weird: something odd happened here",
 			nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -24,6 +25,10 @@ type Options struct {
 	Target         string
 	TargetPlatform *ocispecs.Platform
 	BuildPlatform  *ocispecs.Platform
+	// Images resolves base image configs; nil leaves image env unknown.
+	Images Images
+	// Context reads manifests from the build context; nil disables hoisting.
+	Context Context
 }
 
 // Note is one thing hoist did, or chose not to do, with the user's line.
@@ -45,22 +50,69 @@ type Result struct {
 // exactly as the stock frontend does.
 func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 	res := &Result{Dockerfile: dt}
-	if !opt.Config.Enabled {
+	if !opt.Config.Enabled || (!opt.Config.Go && !opt.Config.Node) {
 		return res, nil
 	}
 	ast, err := parser.Parse(bytes.NewReader(dt))
 	if err != nil {
 		return res, nil
 	}
-	if _, _, err := instructions.Parse(ast.AST, nil); err != nil {
+	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
+	if err != nil {
 		return res, nil
 	}
-	var e edits
-	res.Dockerfile, res.Lines = e.apply(dt)
+	if !mayRunTools(ast.AST) {
+		return res, nil
+	}
+	a := &analysis{
+		opt:    opt,
+		dt:     dt,
+		lines:  strings.Split(string(dt), "\n"),
+		nodes:  map[int]*parser.Node{},
+		lex:    newLex(ast.EscapeToken),
+		byName: map[string]*stage{},
+	}
+	for _, n := range ast.AST.Children {
+		a.nodes[n.StartLine] = n
+	}
+	if err := a.walk(ctx, stages, metaArgs); err != nil {
+		// What hoist cannot follow, it leaves to dockerfile2llb as it is.
+		return res, nil
+	}
+	if err := a.rewrite(ctx); err != nil {
+		return nil, err
+	}
+	res.Notes = NotesByLine(a.notes)
+	res.Dockerfile, res.Lines = a.edits.apply(dt)
 	return res, nil
 }
 
 // FormatNote renders a note as hoist reports it in build output.
 func FormatNote(n Note) string {
 	return fmt.Sprintf("hoist: line %d: %s", n.Line, n.Message)
+}
+
+// tools are the commands hoist has rules for.
+var tools = map[string]bool{"go": true, "npm": true, "npx": true, "yarn": true, "pnpm": true, "corepack": true}
+
+// mayRunTools is a cheap filter: a Dockerfile none of whose RUN words names
+// a tool hoist knows needs no image lookups and no analysis.
+func mayRunTools(ast *parser.Node) bool {
+	for _, n := range ast.Children {
+		if !strings.EqualFold(n.Value, "run") {
+			continue
+		}
+		text := n.Original
+		for _, h := range n.Heredocs {
+			text += "\n" + h.Content
+		}
+		for _, w := range strings.FieldsFunc(text, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) {
+			if tools[w] {
+				return true
+			}
+		}
+	}
+	return false
 }

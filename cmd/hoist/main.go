@@ -1,0 +1,228 @@
+// Command hoist explains what the hoist frontend does to a Dockerfile,
+// without a BuildKit daemon.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/hoistbuild/hoist/internal/version"
+	"github.com/hoistbuild/hoist/llbgen"
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+const usage = `usage: hoist explain [flags] [context]
+       hoist version
+
+explain prints the Dockerfile as hoist rewrites it, each change annotated
+with the user's line and the reason.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hoist:", err)
+		os.Exit(1)
+	}
+}
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return errors.New(usage)
+	}
+	switch args[0] {
+	case "version", "--version", "-version":
+		fmt.Fprintf(out, "hoist %s %s\n", version.Version, version.Revision)
+		return nil
+	case "explain":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", args[0], usage)
+	}
+	fl := flag.NewFlagSet("explain", flag.ContinueOnError)
+	fl.SetOutput(out)
+	file := fl.String("f", "", "Dockerfile (default: <context>/Dockerfile)")
+	diff := fl.Bool("diff", false, "print a unified diff instead of the annotated Dockerfile")
+	target := fl.String("target", "", "target stage")
+	platform := fl.String("platform", "", "target platform (default: this machine's)")
+	var buildArgs, imageEnv multi
+	fl.Var(&buildArgs, "build-arg", "build arg KEY=VALUE (repeatable); HOIST_* switches apply")
+	fl.Var(&imageEnv, "image-env", "base image env IMAGE=KEY=VALUE (repeatable), e.g. golang:1.26=GOPATH=/go")
+	if err := fl.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fl.NArg() > 1 {
+		return errors.New(usage)
+	}
+	contextDir := "."
+	if fl.NArg() == 1 {
+		contextDir = fl.Arg(0)
+	}
+	if *file == "" {
+		*file = filepath.Join(contextDir, "Dockerfile")
+	}
+	dt, err := os.ReadFile(*file)
+	if err != nil {
+		return err
+	}
+	bargs := map[string]string{}
+	for _, kv := range buildArgs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k)
+			if !ok {
+				continue
+			}
+		}
+		bargs[k] = v
+	}
+	cfg, err := llbgen.ParseConfig(bargs)
+	if err != nil {
+		return err
+	}
+	for k := range bargs {
+		if llbgen.IsHoistArg(k) {
+			delete(bargs, k)
+		}
+	}
+	images, err := newOfflineImages(imageEnv)
+	if err != nil {
+		return err
+	}
+	bctx, err := newDirContext(contextDir, *file)
+	if err != nil {
+		return err
+	}
+	tp := platforms.DefaultSpec()
+	if *platform != "" {
+		if tp, err = platforms.Parse(*platform); err != nil {
+			return err
+		}
+	}
+	bp := platforms.DefaultSpec()
+	rw, err := llbgen.Rewrite(ctx, dt, llbgen.Options{
+		Config:         cfg,
+		BuildArgs:      bargs,
+		Target:         *target,
+		TargetPlatform: &tp,
+		BuildPlatform:  &bp,
+		Images:         images,
+		Context:        bctx,
+	})
+	if err != nil {
+		return err
+	}
+	if *diff {
+		return llbgen.WriteDiff(out, *file, dt, rw)
+	}
+	if err := llbgen.WriteExplained(out, rw); err != nil {
+		return err
+	}
+	for _, n := range images.assumed {
+		fmt.Fprintf(out, "# hoist: assumed %s\n", n)
+	}
+	return nil
+}
+
+// offlineImages answers image config lookups without a registry: from
+// --image-env, else from the defaults of well-known official images. What
+// it assumed is printed, so the explanation is honest about it.
+type offlineImages struct {
+	env     map[string][]string
+	assumed []string
+}
+
+var defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+func newOfflineImages(kvs []string) (*offlineImages, error) {
+	o := &offlineImages{env: map[string][]string{}}
+	for _, kv := range kvs {
+		img, env, ok := strings.Cut(kv, "=")
+		if !ok || !strings.Contains(env, "=") {
+			return nil, fmt.Errorf("--image-env %q: want IMAGE=KEY=VALUE", kv)
+		}
+		o.env[img] = append(o.env[img], env)
+	}
+	return o, nil
+}
+
+func (o *offlineImages) Config(_ context.Context, ref string, _ *ocispecs.Platform) (*llbgen.ImageConfig, error) {
+	if env, ok := o.env[ref]; ok {
+		return &llbgen.ImageConfig{Env: env}, nil
+	}
+	name := ref
+	if i := strings.LastIndex(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name, _, _ = strings.Cut(name, ":")
+	name, _, _ = strings.Cut(name, "@")
+	var env []string
+	switch name {
+	case "golang":
+		env = []string{"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GOPATH=/go", "GOTOOLCHAIN=local"}
+	default:
+		env = []string{defaultPath}
+	}
+	o.assumed = append(o.assumed, fmt.Sprintf("image %s has env %s, user root (not resolved; pass --image-env to correct)", ref, strings.Join(env, " ")))
+	return &llbgen.ImageConfig{Env: env}, nil
+}
+
+func (o *offlineImages) Passwd(context.Context, string, *ocispecs.Platform) ([]byte, error) {
+	return nil, nil
+}
+
+// dirContext reads the build context from a local directory, leaving out
+// what .dockerignore leaves out, as the build would.
+type dirContext struct {
+	dir    string
+	ignore *patternmatcher.PatternMatcher
+}
+
+// newDirContext reads <Dockerfile>.dockerignore or <context>/.dockerignore,
+// in the order BuildKit looks for them.
+func newDirContext(dir, dockerfile string) (*dirContext, error) {
+	d := &dirContext{dir: dir}
+	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		patterns, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		if d.ignore, err = patternmatcher.New(patterns); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		break
+	}
+	return d, nil
+}
+
+func (d *dirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if d.ignore != nil {
+		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
+		}
+	}
+	return os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
+}

@@ -1,0 +1,158 @@
+package frontend
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sync"
+
+	"github.com/containerd/platforms"
+	"github.com/hoistbuild/hoist/llbgen"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/client/llb/sourceresolver"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pkg/errors"
+)
+
+// gatewayImages resolves base image configs through the daemon, with the
+// same options dockerfile2llb uses, so the client's cache answers its
+// later lookups of the same images.
+type gatewayImages struct {
+	c  client.Client
+	bc *dockerui.Client
+}
+
+func (g *gatewayImages) Config(ctx context.Context, ref string, platform *ocispecs.Platform) (*llbgen.ImageConfig, error) {
+	// A named context replaces the image for dockerfile2llb (--build-context,
+	// or hoist's own pinning through mirrors): read the config it gives.
+	nc, err := g.bc.NamedContext(ref, dockerui.ContextOpt{Platform: platform, ResolveMode: g.bc.ImageResolveMode.String()})
+	if err != nil {
+		return nil, err
+	}
+	if nc != nil {
+		_, img, err := nc.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if img == nil {
+			return &llbgen.ImageConfig{}, nil
+		}
+		return imageConfig(img), nil
+	}
+	prefix := "["
+	if g.bc.MultiPlatformRequested && platform != nil {
+		prefix += platforms.FormatAll(*platform) + " "
+	}
+	prefix += "internal]"
+	_, _, dt, err := g.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
+		LogName: fmt.Sprintf("%s load metadata for %s", prefix, ref),
+		ImageOpt: &sourceresolver.ResolveImageOpt{
+			Platform:    platform,
+			ResolveMode: g.bc.ImageResolveMode.String(),
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var img dockerspec.DockerOCIImage
+	if err := json.Unmarshal(dt, &img); err != nil {
+		return nil, errors.Wrap(err, "failed to parse image config")
+	}
+	return imageConfig(&img), nil
+}
+
+func imageConfig(img *dockerspec.DockerOCIImage) *llbgen.ImageConfig {
+	return &llbgen.ImageConfig{
+		Env:        img.Config.Env,
+		User:       img.Config.User,
+		WorkingDir: img.Config.WorkingDir,
+		Shell:      img.Config.Shell,
+	}
+}
+
+// Passwd reads the image's /etc/passwd. It is only asked for when a RUN
+// runs as a named user, and pulls the image, which the build needs anyway.
+func (g *gatewayImages) Passwd(ctx context.Context, ref string, platform *ocispecs.Platform) ([]byte, error) {
+	var st llb.State
+	nc, err := g.bc.NamedContext(ref, dockerui.ContextOpt{Platform: platform, ResolveMode: g.bc.ImageResolveMode.String()})
+	if err != nil {
+		return nil, err
+	}
+	if nc != nil {
+		s, _, err := nc.Load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st = *s
+	} else {
+		opts := []llb.ImageOption{llb.WithCustomName("[internal] hoist: read /etc/passwd of " + ref)}
+		if platform != nil {
+			opts = append(opts, llb.Platform(*platform))
+		}
+		st = llb.Image(ref, opts...)
+	}
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res, err := g.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		return nil, err
+	}
+	r, err := res.SingleRef()
+	if err != nil {
+		return nil, err
+	}
+	return r.ReadFile(ctx, client.ReadRequest{Filename: "/etc/passwd"})
+}
+
+// buildContext reads the manifests hoisting needs from the main build
+// context. Only files matching llbgen.ContextPatterns are transferred, and
+// only once, on the first read.
+type buildContext struct {
+	c    client.Client
+	bc   *dockerui.Client
+	once sync.Once
+	ref  client.Reference
+	err  error
+}
+
+func (b *buildContext) load(ctx context.Context) {
+	st, err := b.bc.MainContext(ctx,
+		llb.IncludePatterns(llbgen.ContextPatterns),
+		llb.SharedKeyHint("hoist-manifests"),
+		dockerui.WithInternalName("hoist: load manifests"),
+	)
+	if err != nil {
+		b.err = err
+		return
+	}
+	def, err := st.Marshal(ctx)
+	if err != nil {
+		b.err = err
+		return
+	}
+	res, err := b.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB()})
+	if err != nil {
+		b.err = err
+		return
+	}
+	b.ref, b.err = res.SingleRef()
+}
+
+func (b *buildContext) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	b.once.Do(func() { b.load(ctx) })
+	if b.err != nil {
+		return nil, b.err
+	}
+	p = path.Clean(p)
+	if _, err := b.ref.StatFile(ctx, client.StatRequest{Path: p}); err != nil {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	return b.ref.ReadFile(ctx, client.ReadRequest{Filename: p})
+}

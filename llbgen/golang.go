@@ -1,0 +1,191 @@
+package llbgen
+
+import (
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Cache ids are namespaced so hoist's mounts never collide with a user's.
+const (
+	idGoMod   = "hoist-go-mod"
+	idGoBuild = "hoist-go-build"
+)
+
+// downloadEnv are the variables that change what go mod download fetches
+// or from where; a hoisted download repeats them when the script sets them.
+var downloadEnv = map[string]bool{
+	"GOPROXY": true, "GOPRIVATE": true, "GONOPROXY": true, "GONOSUMDB": true, "GONOSUMCHECK": true,
+	"GOSUMDB": true, "GOINSECURE": true, "GOFLAGS": true, "GOTOOLCHAIN": true, "GOVCS": true, "GOAUTH": true,
+	"GOWORK": true, "GOEXPERIMENT": true,
+}
+
+// goStep is what the Go rule decided for one RUN.
+type goStep struct {
+	modules    bool // some call needs the module cache
+	buildCache bool // some call needs the build cache
+	vendor     bool
+	download   bool // the step itself downloads modules (go mod download)
+	modcache   string
+	gocache    string
+	dir        string // absolute dir of the first module-needing call, "" if unknown
+	why        []string
+	goEnv      map[string]string // GO* variables the script sets for the first module-needing call
+}
+
+// goPaths returns the module and build cache paths Go would use with env,
+// or why a path cannot be known.
+func goPaths(env map[string]string, acc account) (modcache, gocache, whyMod, whyBuild string) {
+	h, hok := home(env, acc)
+	if v := env["GOMODCACHE"]; v != "" {
+		modcache = v
+	} else if gp := env["GOPATH"]; gp != "" {
+		first, _, _ := strings.Cut(gp, ":")
+		modcache = path.Join(first, "pkg", "mod")
+	} else if hok {
+		modcache = path.Join(h, "go", "pkg", "mod")
+	} else {
+		whyMod = "HOME of user " + acc.name + " is unknown and GOPATH/GOMODCACHE are unset"
+	}
+	switch v := env["GOCACHE"]; {
+	case v == "off":
+		whyBuild = "GOCACHE=off"
+	case v != "":
+		gocache = v
+	case env["XDG_CACHE_HOME"] != "":
+		gocache = path.Join(env["XDG_CACHE_HOME"], "go-build")
+	case hok:
+		gocache = path.Join(h, ".cache", "go-build")
+	default:
+		whyBuild = "HOME of user " + acc.name + " is unknown and GOCACHE/XDG_CACHE_HOME are unset"
+	}
+	if modcache != "" && !path.IsAbs(modcache) {
+		modcache, whyMod = "", "module cache path "+modcache+" is not absolute"
+	}
+	if gocache != "" && !path.IsAbs(gocache) {
+		gocache, whyBuild = "", "build cache path "+gocache+" is not absolute"
+	}
+	return modcache, gocache, whyMod, whyBuild
+}
+
+// analyseGo classifies the Go invocations of a RUN.
+func analyseGo(rs *runStep) *goStep {
+	var g *goStep
+	for _, c := range rs.calls {
+		env := cloneMap(rs.env)
+		for k, v := range c.Env {
+			env[k] = v
+		}
+		use, ok := ClassifyGo(c, env)
+		if !ok {
+			continue
+		}
+		if g == nil {
+			g = &goStep{}
+		}
+		for _, u := range c.Unset {
+			switch u {
+			case "GOMODCACHE", "GOPATH", "GOCACHE", "HOME", "XDG_CACHE_HOME", "GOFLAGS":
+				g.why = append(g.why, "the script changes "+u+" in a way hoist cannot follow")
+			}
+		}
+		if use.Sub == "clean" {
+			g.why = append(g.why, "it runs go clean, which would empty the shared cache")
+		}
+		if !use.Modules && !use.BuildCache {
+			continue
+		}
+		mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
+		if use.Vendor {
+			g.vendor = true
+		}
+		if use.Modules && !use.Vendor {
+			if g.modcache != "" && mod != g.modcache {
+				g.why = append(g.why, "its go commands use different module caches")
+			}
+			if whyMod != "" {
+				g.why = append(g.why, whyMod)
+			}
+			if !g.modules {
+				g.modules = true
+				g.modcache = mod
+				g.dir = goDir(rs, c, use)
+				g.goEnv = map[string]string{}
+				for k, v := range c.Env {
+					if downloadEnv[k] {
+						g.goEnv[k] = v
+					}
+				}
+			}
+			if use.Sub == "mod download" {
+				g.download = true
+			}
+		}
+		if use.BuildCache && whyBuild != "GOCACHE=off" {
+			if g.gocache != "" && build != g.gocache {
+				g.why = append(g.why, "its go commands use different build caches")
+			}
+			if whyBuild != "" {
+				g.why = append(g.why, whyBuild)
+			}
+			if !g.buildCache && build != "" {
+				g.buildCache = true
+				g.gocache = build
+			}
+		}
+	}
+	return g
+}
+
+// goDir is the absolute directory a go call runs in, or "".
+func goDir(rs *runStep, c Call, use GoUse) string {
+	if !c.DirKnown {
+		return ""
+	}
+	d := rs.workdir
+	if c.Dir != "" {
+		if path.IsAbs(c.Dir) {
+			d = c.Dir
+		} else {
+			d = path.Join(d, c.Dir)
+		}
+	}
+	if use.Chdir != "" {
+		if path.IsAbs(use.Chdir) {
+			d = use.Chdir
+		} else {
+			d = path.Join(d, use.Chdir)
+		}
+	}
+	return path.Clean(d)
+}
+
+// ownership returns the uid/gid/mode options for a cache mount used by acc,
+// and a suffix that keeps caches of different users apart: a cache
+// directory is created once, with the first user's ownership.
+func ownership(acc account) (uid, gid *int, mode, suffix string) {
+	if acc.uidKnown && acc.uid == 0 && acc.gid == 0 {
+		return nil, nil, "", ""
+	}
+	if acc.uidKnown {
+		u, g := acc.uid, acc.gid
+		return &u, &g, "", "-" + strconv.Itoa(acc.uid)
+	}
+	// A user created during the build has no uid hoist can prove: the cache
+	// directory is made writable for it instead.
+	return nil, nil, "0777", "-" + acc.name
+}
+
+// goMounts decides the cache mounts of a Go RUN. keepMod is set when the
+// module cache's content must stay in the stage's layer.
+func (a *analysis) goMounts(rs *runStep, g *goStep, keepMod string) []cacheMount {
+	uid, gid, mode, suffix := ownership(rs.acc)
+	var ms []cacheMount
+	if g.modules && g.modcache != "" && keepMod == "" && !rs.existing[g.modcache] {
+		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go module cache", content: true})
+	}
+	if g.buildCache && g.gocache != "" && !rs.existing[g.gocache] {
+		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go build cache"})
+	}
+	return ms
+}

@@ -1,0 +1,504 @@
+package llbgen
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"golang.org/x/mod/modfile"
+)
+
+// Context reads files of the build context. Hoisting reads manifests only
+// (go.mod, go.sum, go.work, package.json, lockfiles), never the sources.
+type Context interface {
+	// ReadFile returns a file's content, or an error wrapping
+	// fs.ErrNotExist when the context has no such file.
+	ReadFile(ctx context.Context, path string) ([]byte, error)
+}
+
+// ContextPatterns are the only context files hoisting reads; a frontend
+// transfers just these.
+var ContextPatterns = []string{
+	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
+}
+
+func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
+	dt, err := a.opt.Context.ReadFile(ctx, p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return dt, true, nil
+}
+
+// sourceCopy is a COPY that brings a directory of the context into a stage.
+type sourceCopy struct {
+	cmd     instructions.Command
+	line    int
+	src     string // context dir, cleaned, "." for the root
+	dest    string // absolute destination dir
+	flags   []string
+	workdir string
+}
+
+// hoistGo inserts, before the COPY that brings a Go module's sources into
+// the stage, a COPY of its module files and a RUN go mod download, so a
+// source edit no longer invalidates the download.
+func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep) error {
+	g := goSteps[rs]
+	s := rs.stage
+	if g.download {
+		return nil
+	}
+	for _, prev := range a.steps {
+		if prev == rs {
+			break
+		}
+		if pg := goSteps[prev]; pg != nil && pg.download && isAncestorOrSelf(prev.stage, s) {
+			return nil // the Dockerfile already downloads modules before
+		}
+	}
+	if a.opt.Context == nil {
+		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
+		return nil
+	}
+	if g.dir == "" {
+		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
+		return nil
+	}
+	sc, why := a.findSourceCopy(s, rs, g.dir)
+	if sc == nil {
+		if why != "" {
+			a.note(rs.line, false, "go mod download not hoisted: %s", why)
+		}
+		return nil
+	}
+	if a.hoistOff(sc.line) {
+		a.note(sc.line, false, "go mod download not hoisted before this COPY: # hoist:off")
+		return nil
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(g.dir, sc.dest), "/")
+	ctxDir := path.Clean(path.Join(sc.src, rel))
+
+	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		a.note(rs.line, false, "go mod download not hoisted: %s", why)
+		return nil
+	}
+
+	var mod *cacheMount
+	for i := range rs.mounts {
+		if rs.mounts[i].id == idGoMod || strings.HasPrefix(rs.mounts[i].id, idGoMod+"-") {
+			mod = &rs.mounts[i]
+		}
+	}
+	if mod == nil {
+		return nil
+	}
+
+	// One COPY per destination directory keeps the layout without --parents.
+	byDir := map[string][]string{}
+	for _, f := range files {
+		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
+	}
+	dirs := make([]string, 0, len(byDir))
+	for d := range byDir {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	var lines []string
+	var names []string
+	for _, d := range dirs {
+		destDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(d, sc.src), "/"))
+		if sc.src == "." {
+			destDir = path.Join(sc.dest, d)
+		}
+		srcs := byDir[d]
+		sort.Strings(srcs)
+		args := append(append([]string{"COPY"}, sc.flags...), srcs...)
+		args = append(args, strings.TrimSuffix(destDir, "/")+"/")
+		lines = append(lines, strings.Join(args, " "))
+		for _, f := range srcs {
+			names = append(names, path.Base(f))
+		}
+	}
+
+	run := []string{"RUN", mod.flag()}
+	run = append(run, a.passFlags(rs)...)
+	cmd := ""
+	dlDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
+	if sc.src == "." {
+		dlDir = path.Join(sc.dest, root)
+	}
+	if dlDir != sc.workdir {
+		cmd = "cd " + shellQuote(dlDir) + " && "
+	}
+	for _, k := range sortedEnvKeys(g.goEnv) {
+		cmd += k + "=" + shellQuote(g.goEnv[k]) + " "
+	}
+	cmd += "go mod download"
+	run = append(run, cmd)
+	lines = append(lines, strings.Join(run, " "))
+	a.edits.insertBefore(sc.line, lines...)
+	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
+	return nil
+}
+
+func dedupe(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func isAncestorOrSelf(anc, s *stage) bool {
+	for ; s != nil; s = s.parent {
+		if s == anc {
+			return true
+		}
+	}
+	return false
+}
+
+// passFlags are the RUN flags of the original step that the download
+// needs too: secret and ssh mounts (private modules) and the network mode.
+func (a *analysis) passFlags(rs *runStep) []string {
+	n := a.nodes[rs.line]
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range n.Flags {
+		switch {
+		case strings.HasPrefix(f, "--network="):
+			out = append(out, f)
+		case strings.HasPrefix(f, "--mount="):
+			for kv := range strings.SplitSeq(strings.TrimPrefix(f, "--mount="), ",") {
+				if kv == "type=secret" || kv == "type=ssh" {
+					out = append(out, f)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// findSourceCopy finds the COPY that brings the directory dir into the
+// stage before rs, and checks nothing between them changes what a
+// download would see.
+func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string) (*sourceCopy, string) {
+	idx := -1
+	for i, c := range s.cmds {
+		if c == instructions.Command(rs.cmd) {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return nil, ""
+	}
+	for i := idx - 1; i >= 0; i-- {
+		switch c := s.cmds[i].(type) {
+		case *instructions.UserCommand:
+			return nil, "USER changes between the source COPY and the RUN"
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				if strings.HasPrefix(kv.Key, "GO") || kv.Key == "HOME" || strings.HasPrefix(kv.Key, "XDG_") {
+					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN"
+				}
+			}
+		case *instructions.ArgCommand:
+			for _, kv := range c.Args {
+				if strings.HasPrefix(kv.Key, "GO") {
+					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN"
+				}
+			}
+		case *instructions.RunCommand:
+			// An earlier RUN may generate or edit module files.
+			if a.stepFor(c) != nil && a.stepFor(c).line != 0 {
+				if g := analyseGo(a.stepFor(c)); g == nil || !g.modules {
+					return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the go command"
+				}
+			}
+		case *instructions.CopyCommand:
+			sc, why := a.sourceCopyOf(s, c, c.SourcePaths, c.DestPath, c.From, c.Parents, len(c.ExcludePatterns) > 0, len(c.SourceContents) > 0, i)
+			if sc == nil && why == "" {
+				continue
+			}
+			if sc != nil && !within(dir, sc.dest) {
+				continue
+			}
+			if sc != nil {
+				sc.flags = copyFlags(c.Chown, c.Chmod, c.Link)
+			}
+			return sc, why
+		case *instructions.AddCommand:
+			for _, p := range c.SourcePaths {
+				if strings.Contains(p, "://") || strings.HasPrefix(p, "git@") {
+					return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
+				}
+			}
+			sc, why := a.sourceCopyOf(s, c, c.SourcePaths, c.DestPath, "", false, len(c.ExcludePatterns) > 0, len(c.SourceContents) > 0, i)
+			if sc == nil && why == "" {
+				continue
+			}
+			if sc != nil && !within(dir, sc.dest) {
+				continue
+			}
+			if sc != nil {
+				sc.flags = copyFlags(c.Chown, c.Chmod, c.Link)
+			}
+			return sc, why
+		}
+	}
+	return nil, "no COPY of the module's directory precedes it in this stage"
+}
+
+func copyFlags(chown, chmod string, link bool) []string {
+	var f []string
+	if chown != "" {
+		f = append(f, "--chown="+chown)
+	}
+	if chmod != "" {
+		f = append(f, "--chmod="+chmod)
+	}
+	if link {
+		f = append(f, "--link")
+	}
+	return f
+}
+
+func (a *analysis) stepFor(c *instructions.RunCommand) *runStep {
+	for _, rs := range a.steps {
+		if rs.cmd == c {
+			return rs
+		}
+	}
+	return nil
+}
+
+// sourceCopyOf returns the copy as a sourceCopy when it brings one context
+// directory; (nil, "") when it is not a source copy at all (another stage,
+// heredoc), and (nil, why) when it is one hoist cannot reason about.
+func (a *analysis) sourceCopyOf(s *stage, cmd instructions.Command, srcs []string, dest, from string, parents, exclude, heredoc bool, idx int) (*sourceCopy, string) {
+	line := startLine(cmd.Location())
+	if from != "" || heredoc {
+		return nil, ""
+	}
+	if len(srcs) != 1 {
+		return nil, "COPY at line " + itoa(line) + " has several sources"
+	}
+	if parents {
+		return nil, "COPY at line " + itoa(line) + " uses --parents"
+	}
+	if exclude {
+		return nil, "COPY at line " + itoa(line) + " uses --exclude"
+	}
+	wd, ok := a.workdirAt(s, idx)
+	if !ok {
+		return nil, "WORKDIR at line " + itoa(line) + " cannot be resolved"
+	}
+	src, err := a.expand(s, srcs[0])
+	if err != nil || strings.ContainsAny(src, "*?[") {
+		return nil, "COPY at line " + itoa(line) + " has a wildcard or unresolvable source"
+	}
+	src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+	if src == "" {
+		src = "."
+	}
+	d, err := a.expand(s, dest)
+	if err != nil {
+		return nil, "COPY at line " + itoa(line) + " has an unresolvable destination"
+	}
+	if !path.IsAbs(d) {
+		d = path.Join(wd, d)
+	}
+	return &sourceCopy{cmd: cmd, line: line, src: src, dest: path.Clean(d), workdir: wd}, ""
+}
+
+// workdirAt replays the stage's WORKDIRs up to command idx.
+func (a *analysis) workdirAt(s *stage, idx int) (string, bool) {
+	wd := s.startWorkdir
+	if wd == "" {
+		wd = "/"
+	}
+	for i := 0; i < idx && i < len(s.cmds); i++ {
+		if c, ok := s.cmds[i].(*instructions.WorkdirCommand); ok {
+			p, err := a.expand(s, c.Path)
+			if err != nil {
+				return "", false
+			}
+			if !path.IsAbs(p) {
+				p = path.Join(wd, p)
+			}
+			wd = path.Clean(p)
+		}
+	}
+	if wd == "" {
+		wd = "/"
+	}
+	return wd, true
+}
+
+// goModuleFiles finds the module or workspace that go uses in ctxDir and
+// lists the files go mod download needs, all within src.
+func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
+	in := func(p string) bool {
+		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || within("/"+p, "/"+src)
+	}
+	if !in(ctxDir) {
+		return nil, "", "the go command runs outside the copied directory", nil
+	}
+	var modRoot, workRoot string
+	for d := ctxDir; ; d = path.Dir(d) {
+		if workRoot == "" && env["GOWORK"] != "off" {
+			if _, ok, err := a.readContext(ctx, path.Join(d, "go.work")); err != nil {
+				return nil, "", "", err
+			} else if ok {
+				workRoot = d
+			}
+		}
+		if modRoot == "" {
+			if _, ok, err := a.readContext(ctx, path.Join(d, "go.mod")); err != nil {
+				return nil, "", "", err
+			} else if ok {
+				modRoot = d
+			}
+		}
+		if d == src || d == "." || d == "/" {
+			break
+		}
+	}
+	if gw := env["GOWORK"]; gw != "" && gw != "off" {
+		return nil, "", "GOWORK is set to " + gw, nil
+	}
+	add := func(p string, required bool) (bool, error) {
+		_, ok, err := a.readContext(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			files = append(files, p)
+		}
+		return ok || !required, nil
+	}
+	vendored := func(dir string) (bool, error) {
+		_, ok, err := a.readContext(ctx, path.Join(dir, "vendor", "modules.txt"))
+		return ok, err
+	}
+	var modules []string
+	switch {
+	case workRoot != "":
+		root = workRoot
+		dt, _, err := a.readContext(ctx, path.Join(workRoot, "go.work"))
+		if err != nil {
+			return nil, "", "", err
+		}
+		wf, perr := modfile.ParseWork("go.work", dt, nil)
+		if perr != nil {
+			return nil, "", "go.work does not parse: " + perr.Error(), nil
+		}
+		if v, err := vendored(workRoot); err != nil || v {
+			return nil, "", "vendor/ is in use", err
+		}
+		files = append(files, path.Join(workRoot, "go.work"))
+		if _, err := add(path.Join(workRoot, "go.work.sum"), false); err != nil {
+			return nil, "", "", err
+		}
+		for _, u := range wf.Use {
+			modules = append(modules, path.Join(workRoot, u.Path))
+		}
+		for _, r := range wf.Replace {
+			if modfile.IsDirectoryPath(r.New.Path) {
+				modules = append(modules, path.Join(workRoot, r.New.Path))
+			}
+		}
+	case modRoot != "":
+		root = modRoot
+		modules = []string{modRoot}
+	default:
+		return nil, "", "no go.mod found for the go command's directory", nil
+	}
+	seen := map[string]bool{}
+	for len(modules) > 0 {
+		m := path.Clean(modules[0])
+		modules = modules[1:]
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		if path.IsAbs(m) || !in(m) {
+			return nil, "", "module directory " + m + " is outside the copied directory", nil
+		}
+		dt, ok, err := a.readContext(ctx, path.Join(m, "go.mod"))
+		if err != nil {
+			return nil, "", "", err
+		}
+		if !ok {
+			return nil, "", m + "/go.mod is not in the build context", nil
+		}
+		mf, perr := modfile.Parse(path.Join(m, "go.mod"), dt, nil)
+		if perr != nil {
+			return nil, "", m + "/go.mod does not parse: " + perr.Error(), nil
+		}
+		if workRoot == "" {
+			if v, err := vendored(m); err != nil {
+				return nil, "", "", err
+			} else if v && vendorDefault(mf) && !strings.Contains(env["GOFLAGS"], "-mod=mod") {
+				return nil, "", "vendor/ is in use", nil
+			}
+		}
+		files = append(files, path.Join(m, "go.mod"))
+		if _, err := add(path.Join(m, "go.sum"), false); err != nil {
+			return nil, "", "", err
+		}
+		for _, r := range mf.Replace {
+			if modfile.IsDirectoryPath(r.New.Path) {
+				modules = append(modules, path.Join(m, r.New.Path))
+			}
+		}
+	}
+	return files, root, "", nil
+}
+
+// vendorDefault reports whether go defaults to -mod=vendor for a module
+// with a vendor directory: from go 1.14 on.
+func vendorDefault(mf *modfile.File) bool {
+	if mf.Go == nil {
+		return false
+	}
+	parts := strings.SplitN(mf.Go.Version, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, _ := strconv.Atoi(parts[0])
+	minor, _ := strconv.Atoi(parts[1])
+	return major > 1 || (major == 1 && minor >= 14)
+}
+
+// shellQuote quotes s for a POSIX shell when needed.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=+:,@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

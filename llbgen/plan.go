@@ -1,0 +1,235 @@
+package llbgen
+
+import (
+	"context"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+)
+
+// rewrite decides every change after the walk and records it as edits.
+func (a *analysis) rewrite(ctx context.Context) error {
+	a.collectConsumers()
+	flags := map[int][]string{} // user line of a RUN -> mount flags to add
+	firstMod := map[*stage]*runStep{}
+	goSteps := map[*runStep]*goStep{}
+
+	if a.opt.Config.Go {
+		for _, rs := range a.steps {
+			g := analyseGo(rs)
+			if g == nil {
+				continue
+			}
+			goSteps[rs] = g
+			if rs.off {
+				a.note(rs.line, false, "left alone: # hoist:off")
+				continue
+			}
+			if len(g.why) > 0 {
+				a.note(rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
+				continue
+			}
+			keep := ""
+			if g.modules && g.modcache != "" && !rs.existing[g.modcache] {
+				keep = a.contentNeeded(rs.stage, g.modcache)
+				if keep != "" {
+					a.note(rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, keep)
+				}
+			}
+			ms := a.goMounts(rs, g, keep)
+			if len(ms) == 0 {
+				continue
+			}
+			rs.mounts = ms
+			for _, m := range ms {
+				flags[rs.line] = append(flags[rs.line], m.flag())
+			}
+			a.note(rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
+			if g.modules && !g.vendor && keep == "" && firstMod[rs.stage] == nil {
+				firstMod[rs.stage] = rs
+			}
+		}
+	}
+
+	if a.opt.Config.Steps {
+		for _, s := range a.stages {
+			rs := firstMod[s]
+			if rs == nil {
+				continue
+			}
+			if err := a.hoistGo(ctx, rs, goSteps); err != nil {
+				return err
+			}
+		}
+	}
+
+	for line, fl := range flags {
+		a.addFlags(line, fl)
+	}
+	return nil
+}
+
+func targets(ms []cacheMount) string {
+	t := make([]string, len(ms))
+	for i, m := range ms {
+		t[i] = m.target
+	}
+	return strings.Join(t, ", ")
+}
+
+// runSummary is a short form of a RUN's command for notes.
+func runSummary(rs *runStep) string {
+	s := strings.Join(rs.cmd.CmdLine, " ")
+	if len(rs.cmd.Files) > 0 {
+		s = strings.TrimSpace(rs.cmd.Files[0].Data)
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 40 {
+		s = s[:37] + "..."
+	}
+	return s
+}
+
+// addFlags inserts flags right after the RUN keyword on the instruction's
+// first line, so the rewritten text keeps the user's line numbers.
+func (a *analysis) addFlags(line int, flags []string) {
+	if line < 1 || line > len(a.lines) {
+		return
+	}
+	text := a.lines[line-1]
+	if r, ok := a.edits.replace[line]; ok {
+		text = r
+	}
+	text = strings.TrimSuffix(text, "\r")
+	i := len(text) - len(strings.TrimLeft(text, " \t"))
+	if len(text) < i+3 || !strings.EqualFold(text[i:i+3], "RUN") {
+		return
+	}
+	j := i + 3
+	a.edits.replaceLine(line, text[:j]+" "+strings.Join(flags, " ")+text[j:])
+}
+
+// collectConsumers records, per stage, the paths of its filesystem that
+// other stages take with COPY --from and RUN --mount=from.
+func (a *analysis) collectConsumers() {
+	if len(a.stages) == 0 {
+		return
+	}
+	for _, s := range a.stages {
+		for _, cmd := range s.cmds {
+			switch c := cmd.(type) {
+			case *instructions.CopyCommand:
+				if c.From == "" {
+					continue
+				}
+				from, err := a.expand(s, c.From)
+				if err != nil {
+					continue
+				}
+				if src, ok := a.byName[strings.ToLower(from)]; ok {
+					src.consumers = append(src.consumers, c.SourcePaths...)
+				}
+			case *instructions.RunCommand:
+				for _, m := range instructions.GetMounts(c) {
+					if m.From == "" {
+						continue
+					}
+					if src, ok := a.byName[strings.ToLower(m.From)]; ok {
+						p := m.Source
+						if p == "" {
+							p = "/"
+						}
+						src.consumers = append(src.consumers, p)
+					}
+				}
+			}
+		}
+	}
+}
+
+// contentNeeded says why the content at p in stage s must stay in its layer:
+// the stage or one built from it is exported, copied or mounted from over p,
+// or another step reads p. "" means p can be a cache mount.
+func (a *analysis) contentNeeded(s *stage, p string) string {
+	var why string
+	var visit func(t *stage)
+	visit = func(t *stage) {
+		if why != "" {
+			return
+		}
+		if isTarget(a, t) {
+			why = "stage " + stageName(t) + " is the exported target"
+			return
+		}
+		for _, c := range t.consumers {
+			if overlaps(c, p) {
+				why = "stage " + stageName(t) + " is copied from at " + c
+				return
+			}
+		}
+		for _, rs := range a.steps {
+			if rs.stage != t {
+				continue
+			}
+			if g := analyseGo(rs); g != nil && g.modules {
+				continue
+			}
+			text := strings.Join(rs.cmd.CmdLine, " ")
+			for _, f := range rs.cmd.Files {
+				text += "\n" + f.Data
+			}
+			if strings.Contains(text, p) || strings.Contains(text, "GOMODCACHE") || strings.Contains(text, "pkg/mod") {
+				why = "line " + itoa(rs.line) + " reads it"
+				return
+			}
+		}
+		for _, c := range t.children {
+			visit(c)
+		}
+	}
+	visit(s)
+	return why
+}
+
+func isTarget(a *analysis, s *stage) bool {
+	t := a.stages[len(a.stages)-1]
+	if a.opt.Target != "" {
+		if n, ok := a.byName[strings.ToLower(a.opt.Target)]; ok {
+			t = n
+		}
+	}
+	return t == s
+}
+
+func stageName(s *stage) string {
+	if s.name != "" {
+		return s.name
+	}
+	return itoa(s.index)
+}
+
+// overlaps reports whether copying src (a path, possibly with wildcards)
+// can include anything at or under p, or p's content decides src.
+func overlaps(src, p string) bool {
+	src = path.Clean("/" + src)
+	if i := strings.IndexAny(src, "*?["); i >= 0 {
+		src = path.Dir(src[:i+1])
+	}
+	return within(p, src) || within(src, p)
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
+}
+
+func sortedEnvKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
