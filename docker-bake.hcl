@@ -52,10 +52,49 @@ target "test" {
   output   = ["type=cacheonly"]
 }
 
+// Every example's naive Dockerfile. Build them through hoist with
+//   docker buildx bake examples --set '*.args.BUILDKIT_SYNTAX=REGISTRY/hoist:TAG'
 group "examples" {
-  targets = ["go-app"]
+  targets = ["go-app", "go-workspace", "go-vendored", "go-nonroot", "go-cross", "go-test-stage", "node-npm", "node-pnpm-monorepo", "node-yarn-berry", "fullstack"]
 }
+
 
 target "go-app" {
   context = "examples/go-app"
+}
+
+target "go-workspace" {
+  context = "examples/go-workspace"
+}
+
+target "go-vendored" {
+  context = "examples/go-vendored"
+}
+
+target "go-nonroot" {
+  context = "examples/go-nonroot"
+}
+
+target "go-cross" {
+  context = "examples/go-cross"
+}
+
+target "go-test-stage" {
+  context = "examples/go-test-stage"
+}
+
+target "node-npm" {
+  context = "examples/node-npm"
+}
+
+target "node-pnpm-monorepo" {
+  context = "examples/node-pnpm-monorepo"
+}
+
+target "node-yarn-berry" {
+  context = "examples/node-yarn-berry"
+}
+
+target "fullstack" {
+  context = "examples/fullstack"
 }
