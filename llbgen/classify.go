@@ -207,6 +207,10 @@ type NodeUse struct {
 	Dir    string // --prefix / --cwd / -C / --dir: where the project is, relative to the call's Dir
 	Filter bool   // --filter / --workspace / -w: only part of a workspace is installed
 	Via    string // "corepack" when run as `corepack yarn ...`
+	// Global is set for global installs (npm i -g, yarn global add,
+	// pnpm add -g): they install tools, not the project's dependencies,
+	// so Install is false for them.
+	Global bool
 }
 
 // Flags of each manager that take a separate value. Anything else that
@@ -272,7 +276,7 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
 			ops = append(ops, a)
-			if mgr == "yarn" && len(ops) == 1 && a != "install" && a != "add" && a != "workspaces" && a != "workspace" {
+			if mgr == "yarn" && len(ops) == 1 && a != "install" && a != "add" && a != "workspaces" && a != "workspace" && a != "global" {
 				// `yarn build --prod`: the rest belongs to the script.
 				ops = append(ops, c.Args[i+1:]...)
 				break
@@ -309,6 +313,7 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 		}
 	}
 	frozen := flags["--frozen-lockfile"] == "true" || flags["--immutable"] == "true"
+	u.Global = flags["-g"] == "true" || flags["--global"] == "true" || flags["--location"] == "global"
 
 	switch mgr {
 	case "npm":
@@ -335,6 +340,11 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 			u.Install = true
 		case "add", "up", "upgrade", "remove":
 			u.Install = true
+		case "global":
+			u.Global = true
+			if len(ops) > 1 {
+				u.Sub += " " + ops[1]
+			}
 		case "workspaces", "workspace":
 			if len(ops) > 1 {
 				u.Sub += " " + ops[1]
@@ -355,6 +365,9 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 			u.Sub = "run"
 		}
 		u.Frozen = frozen
+	}
+	if u.Global {
+		u.Install = false
 	}
 	return u, true
 }

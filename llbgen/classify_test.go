@@ -113,7 +113,7 @@ func nodeSummary(u NodeUse) string {
 	for _, f := range []struct {
 		on   bool
 		name string
-	}{{u.Install, "install"}, {u.Fetch, "fetch"}, {u.Frozen, "frozen"}, {u.Filter, "filter"}} {
+	}{{u.Install, "install"}, {u.Fetch, "fetch"}, {u.Frozen, "frozen"}, {u.Filter, "filter"}, {u.Global, "global"}} {
 		if f.on {
 			s += " " + f.name
 		}
@@ -156,6 +156,8 @@ func TestClassifyNode(t *testing.T) {
 		{"RUN corepack yarn install --immutable", []string{"yarn install install frozen via=corepack"}},
 		{"RUN corepack pnpm@9.1.0 install", []string{"pnpm install install via=corepack"}},
 		{"RUN node index.js && npm-check", []string{"-", "-"}},
+		{"RUN npm install -g pnpm@9 && yarn global add serve && pnpm add --global x", []string{
+			"npm install global", "yarn global add global", "pnpm add global"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.run, func(t *testing.T) {

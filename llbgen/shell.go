@@ -17,15 +17,27 @@ import (
 )
 
 // Call is one simple command a RUN step runs.
+//
+// Env holds only what the command really sees: prefix assignments,
+// `env X=1`, exported variables, and plain `X=1` of a variable that was
+// already in the environment (or under set -a). A plain `X=1` of a new
+// name stays a shell variable (Locals): `GOFLAGS=-mod=vendor; go build`
+// does not reach go unless GOFLAGS was exported before.
+//
+// Line counts lines of the text the shell parses: the RUN command text
+// (continuation lines are already joined by the Dockerfile parser; for a
+// heredoc RUN handed to the shell whole, such as `RUN bash <<EOF`, the
+// command line followed by the bodies, as dockerfile2llb builds it), or,
+// when Heredoc is set, the body of that heredoc (1 = first body line).
 type Call struct {
 	Name     string            // command as written after resolution: "go", "/usr/local/go/bin/go", "npm", ...
 	Args     []string          // arguments after Name, statically expanded where possible
-	Dynamic  bool              // some word of Name/Args could not be resolved statically
-	Env      map[string]string // exported variables the script set for this call (prefix, env X=, export, set -a)
-	Unset    []string          // variables the script unset or set to a value it cannot resolve, sorted
+	Dynamic  bool              // some word of Name/Args could not be resolved statically (unknown $VAR, $(...), xargs input)
+	Env      map[string]string // variables the script set that the command sees (see above)
+	Unset    []string          // variables the script unset or exported with a value it cannot resolve, sorted
 	Dir      string            // directory from cd/pushd/env -C: absolute, or relative to WORKDIR; "" = WORKDIR
-	DirKnown bool              // false when a directory change could not be resolved (then Dir is meaningless)
-	Line     int               // 1-based line within the script text (within Heredoc's body if Heredoc != ""), 0 if unknown
+	DirKnown bool              // false when a directory change could not be resolved (then Dir is "")
+	Line     int               // 1-based line (see above), 0 if unknown
 
 	// Heredoc names the heredoc whose body Line counts in; "" means the
 	// RUN command text (or the exec-form argument).
@@ -615,7 +627,7 @@ func (a *analyzer) declClause(c *syntax.DeclClause, st *shState, fr *frame) {
 	unexport := false
 	for _, as := range c.Args {
 		if as.Naked && as.Name == nil && as.Value != nil {
-			s, _ := a.literal(as.Value, st, fr)
+			s, dyn := a.literal(as.Value, st, fr)
 			switch {
 			case strings.HasPrefix(s, "-") && strings.ContainsRune(s, 'x'):
 				export = true
@@ -626,7 +638,7 @@ func (a *analyzer) declClause(c *syntax.DeclClause, st *shState, fr *frame) {
 			case strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+"):
 			default:
 				if name, val, ok := strings.Cut(s, "="); ok && syntax.ValidName(name) {
-					a.assign(st, name, val, true, false, export)
+					a.assign(st, name, val, !dyn, false, export)
 				}
 			}
 			continue
@@ -1526,6 +1538,7 @@ opts:
 	child.allExport = allExport
 	via := path.Base(name)
 	var script field
+	fromDoc := false // unknown parts of a heredoc script are unknownDoc
 	cfr := &frame{lang: lang, lineBase: max(line-1, 0), heredoc: fr.heredoc}
 	switch {
 	case cmode:
@@ -1558,6 +1571,7 @@ opts:
 			for _, r := range s.Redirs {
 				if (r.Op == syntax.Hdoc || r.Op == syntax.DashHdoc || r.Op == syntax.WordHdoc) && (r.N == nil || r.N.Value == "0") {
 					script, found = a.hdocs[r], true
+					fromDoc = r.Op != syntax.WordHdoc
 					if r.Op == syntax.WordHdoc {
 						cfr.lineBase = max(line-1, 0)
 					} else {
@@ -1574,7 +1588,7 @@ opts:
 			return
 		}
 	}
-	if script.dyn {
+	if script.dyn && !fromDoc {
 		c := a.record(args, pre, st, fr, line, wr, o, true)
 		c.Opaque = true
 		return
@@ -1643,22 +1657,44 @@ func (a *analyzer) record(args []field, pre map[string]sv, st *shState, fr *fram
 type envView struct {
 	st  *shState
 	dyn *bool
+	doc bool // expanding a heredoc that may become a script: see unknownDoc
 }
+
+// unknownDoc stands for an unknown value in a heredoc body. A script built
+// from the body sees it as an unknown variable that it cannot have set
+// itself, so the words that use it stay Dynamic.
+const unknownDoc = "${_hoist_unknown}"
 
 func (e envView) unknown(name string) expand.Variable {
 	*e.dyn = true
-	if name == "@" || name == "*" {
-		return expand.Variable{Set: true, Kind: expand.Indexed, List: []string{"${" + name + "}"}}
+	ph := "${" + name + "}"
+	if e.doc {
+		ph = unknownDoc
 	}
-	return expand.Variable{Set: true, Kind: expand.String, Str: "${" + name + "}"}
+	if name == "@" || name == "*" {
+		return expand.Variable{Set: true, Kind: expand.Indexed, List: []string{ph}}
+	}
+	return expand.Variable{Set: true, Kind: expand.String, Str: ph}
 }
 
 func (e envView) Get(name string) expand.Variable {
 	st := e.st
 	switch name {
-	case "PWD":
-		// Only asked for to resolve globs, which stay literal here.
-		return expand.Variable{}
+	case "PWD", "OLDPWD":
+		// The shell keeps these in step with cd. expand also asks for PWD
+		// on every word (for globbing, which stays off here), so an
+		// unknown directory is flagged by dirVars, not here.
+		d := st.dir
+		if name == "OLDPWD" {
+			d = st.old
+		}
+		if d.known && path.IsAbs(d.dir) {
+			return expand.Variable{Set: true, Exported: true, Kind: expand.String, Str: d.dir}
+		}
+		if e.doc {
+			return expand.Variable{Set: true, Kind: expand.String, Str: unknownDoc}
+		}
+		return expand.Variable{Set: true, Kind: expand.String, Str: "${" + name + "}"}
 	case "@", "*":
 		if !st.paramsOK {
 			return e.unknown(name)
@@ -1705,13 +1741,39 @@ func (e envView) Each(fn func(string, expand.Variable) bool) {
 	}
 }
 
-func (a *analyzer) config(st *shState, fr *frame, dyn *bool) *expand.Config {
+// dirVars reports whether w uses $PWD or $OLDPWD while the analysis does
+// not know that directory as an absolute path.
+func dirVars(w *syntax.Word, st *shState) bool {
+	found := false
+	syntax.Walk(w, func(n syntax.Node) bool {
+		if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil {
+			d := dirEnt{known: true, dir: "/"}
+			switch pe.Param.Value {
+			case "PWD":
+				d = st.dir
+			case "OLDPWD":
+				d = st.old
+			}
+			if !d.known || !path.IsAbs(d.dir) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+func (a *analyzer) config(st *shState, fr *frame, dyn *bool, doc bool) *expand.Config {
 	return &expand.Config{
-		Env: envView{st: st, dyn: dyn},
+		Env: envView{st: st, dyn: dyn, doc: doc},
 		CmdSubst: func(w io.Writer, cs *syntax.CmdSubst) error {
 			*dyn = true
 			a.stmts(cs.Stmts, st.clone(), fr)
-			_, err := io.WriteString(w, "$(...)")
+			ph := "$(...)"
+			if doc {
+				ph = unknownDoc
+			}
+			_, err := io.WriteString(w, ph)
 			return err
 		},
 		ProcSubst: func(ps *syntax.ProcSubst) (string, error) {
@@ -1724,8 +1786,8 @@ func (a *analyzer) config(st *shState, fr *frame, dyn *bool) *expand.Config {
 
 // fields expands a command word into fields, as the shell would.
 func (a *analyzer) fields(w *syntax.Word, st *shState, fr *frame) []field {
-	dyn := false
-	fs, err := expand.Fields(a.config(st, fr, &dyn), w)
+	dyn := dirVars(w, st)
+	fs, err := expand.Fields(a.config(st, fr, &dyn, false), w)
 	if err != nil {
 		return []field{{s: printWord(w), dyn: true}}
 	}
@@ -1742,8 +1804,8 @@ func (a *analyzer) literal(w *syntax.Word, st *shState, fr *frame) (string, bool
 	if w == nil {
 		return "", false
 	}
-	dyn := false
-	s, err := expand.Literal(a.config(st, fr, &dyn), w)
+	dyn := dirVars(w, st)
+	s, err := expand.Literal(a.config(st, fr, &dyn, false), w)
 	if err != nil {
 		return printWord(w), true
 	}
@@ -1752,8 +1814,8 @@ func (a *analyzer) literal(w *syntax.Word, st *shState, fr *frame) (string, bool
 
 // document expands a heredoc body.
 func (a *analyzer) document(w *syntax.Word, st *shState, fr *frame) (string, bool) {
-	dyn := false
-	s, err := expand.Document(a.config(st, fr, &dyn), w)
+	dyn := dirVars(w, st)
+	s, err := expand.Document(a.config(st, fr, &dyn, true), w)
 	if err != nil {
 		return printWord(w), true
 	}

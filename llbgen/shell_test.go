@@ -178,6 +178,8 @@ func TestRunCallsCd(t *testing.T) {
 		{name: "pushd popd", df: "RUN pushd /a && go build && popd && go test\n",
 			want: []string{"1:go build @/a", "1:go test"}},
 		{name: "cd -P and --", df: "RUN cd -P -- /a && go build\n", want: []string{"1:go build @/a"}},
+		{name: "PWD unknown", df: "RUN cd $PWD/sub && go build\n", want: []string{"1:go build @?"}},
+		{name: "PWD after cd", df: "RUN cd /a && cd \"$PWD/b\" && go build -o $OLDPWD/x\n", want: []string{"1:go build -o /a/x @/a/b"}},
 		{name: "cdpath", df: "RUN cd sub && go build\n", env: map[string]string{"CDPATH": "/x"},
 			want: []string{"1:go build @?"}},
 	})
@@ -315,6 +317,8 @@ func TestRunCallsForms(t *testing.T) {
 			want: []string{"EOF1:python3 /dev/pipes/EOF <env>"}},
 		{name: "two heredocs", df: "RUN <<A cat > /x && <<B sh\naaa\nA\ncd /b\ngo build\nB\n",
 			want: []string{"1:cat", "B2:go build @/b <sh>"}},
+		{name: "heredoc bash unquoted unknown", df: "RUN bash <<EOF\nX=1\ngo build -o $X -tags $(cat tags) .\ngo vet\nEOF\n",
+			want: []string{"3:cat tags", "EOF2:go build -o ${_hoist_unknown} -tags ${_hoist_unknown} . %X=1 dyn <bash>", "EOF3:go vet %X=1 <bash>"}},
 		{name: "heredoc with ENV", df: "RUN <<EOF\ngo build -tags $T\nEOF\n", env: map[string]string{"T": "x"},
 			want: []string{"EOF1:go build -tags x"}},
 	})
