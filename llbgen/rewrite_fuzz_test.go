@@ -1,0 +1,68 @@
+package llbgen
+
+import (
+	"bytes"
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// memContext is a build context with a single Go module at its root.
+type memContext map[string]string
+
+func (m memContext) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if s, ok := m[p]; ok {
+		return []byte(s), nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+// FuzzRewrite: rewriting never panics, its output parses whenever the input
+// does, and rewriting the output again changes nothing.
+func FuzzRewrite(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/rewrite/*/Dockerfile")
+	for _, s := range seeds {
+		if dt, err := os.ReadFile(s); err == nil {
+			f.Add(dt)
+		}
+	}
+	f.Add([]byte("FROM golang\nRUN go build\n"))
+	ctxFiles := memContext{
+		"go.mod":     "module example.com/m\n\ngo 1.26\n",
+		"go.sum":     "",
+		"app/go.mod": "module example.com/app\n\ngo 1.26\nreplace example.com/m => ../\n",
+	}
+	f.Fuzz(func(t *testing.T, dt []byte) {
+		opt := Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctxFiles}
+		rw, err := Rewrite(context.Background(), dt, opt)
+		if err != nil {
+			return
+		}
+		ast, err := parser.Parse(bytes.NewReader(dt))
+		if err != nil {
+			return
+		}
+		if _, _, err := instructions.Parse(ast.AST, nil); err != nil {
+			return
+		}
+		ast2, err := parser.Parse(bytes.NewReader(rw.Dockerfile))
+		if err != nil {
+			t.Fatalf("rewrite does not parse: %v\n%s", err, rw.Dockerfile)
+		}
+		if _, _, err := instructions.Parse(ast2.AST, nil); err != nil {
+			t.Fatalf("rewrite does not parse: %v\n%s", err, rw.Dockerfile)
+		}
+		again, err := Rewrite(context.Background(), rw.Dockerfile, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(again.Dockerfile, rw.Dockerfile) {
+			t.Fatalf("not idempotent:\n%s\n---\n%s", rw.Dockerfile, again.Dockerfile)
+		}
+	})
+}
