@@ -315,11 +315,11 @@ func userContext(opts map[string]string, name string, p ocispecs.Platform) bool 
 // resolveImages resolves every image the Dockerfile needs through
 // cfg.Mirrors, reports where each came from, and pins it with a named
 // context (context:<name>::<platform>=docker-image://<candidate>@<digest>)
-// so that the whole build uses exactly what was fetched. Without mirrors it
-// does nothing and returns bc. The returned client is the one to convert
+// so that the whole build uses exactly what was fetched. Without mirrors,
+// or with HOIST=off or HOIST_RESOLVE=off, it does nothing and returns bc. The returned client is the one to convert
 // with.
 func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src *dockerui.Source, cfg llbgen.Config) (*dockerui.Client, error) {
-	if !cfg.Resolve || len(cfg.Mirrors) == 0 {
+	if !cfg.Enabled || !cfg.Resolve || len(cfg.Mirrors) == 0 {
 		return bc, nil
 	}
 	opts := c.opts.Opts

@@ -311,21 +311,30 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	repo, kind, _ := parse(req.URL.Path)
-	entry := Request{Method: req.Method, Path: req.URL.Path, Repo: repo, Kind: kind}
 	sw := &statusWriter{ResponseWriter: w}
+	rule := r.match(repo, kind)
+	fault := None
+	if rule != nil {
+		fault = rule.Fault
+	}
+	// Logged on arrival, so that requests never answered show too; the
+	// status is filled in when the response is done.
+	r.mu.Lock()
+	i := len(r.log)
+	r.log = append(r.log, Request{Method: req.Method, Path: req.URL.Path, Repo: repo, Kind: kind, Fault: fault})
+	r.mu.Unlock()
 	defer func() {
-		entry.Status = sw.status
 		r.mu.Lock()
-		r.log = append(r.log, entry)
+		if i < len(r.log) && r.log[i].Path == req.URL.Path {
+			r.log[i].Status = sw.status
+		}
 		r.mu.Unlock()
 	}()
 
-	rule := r.match(repo, kind)
 	if rule == nil {
 		r.inner.ServeHTTP(sw, req)
 		return
 	}
-	entry.Fault = rule.Fault
 	switch rule.Fault {
 	case NotFound:
 		registryError(sw, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
