@@ -2,4 +2,4 @@ module example.com/go-vendored
 
 go 1.26.0
 
-require github.com/google/uuid v1.6.0
+require golang.org/x/sync v0.25.0
