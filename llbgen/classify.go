@@ -211,6 +211,9 @@ type NodeUse struct {
 	// pnpm add -g): they install tools, not the project's dependencies,
 	// so Install is false for them.
 	Global bool
+	// CacheDir is the package cache/store given on the command line:
+	// npm --cache, yarn --cache-folder, pnpm --store-dir.
+	CacheDir string
 }
 
 // Flags of each manager that take a separate value. Anything else that
@@ -305,6 +308,11 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 	for _, k := range []string{"--prefix", "-C", "--cwd", "--dir"} {
 		if v, ok := flags[k]; ok {
 			u.Dir = v
+		}
+	}
+	for _, k := range []string{"--cache", "--cache-folder", "--store-dir"} {
+		if v, ok := flags[k]; ok {
+			u.CacheDir = v
 		}
 	}
 	for _, k := range []string{"--filter", "-F", "--filter-prod", "-w", "--workspace"} {

@@ -121,6 +121,9 @@ func nodeSummary(u NodeUse) string {
 	if u.Dir != "" {
 		s += " dir=" + u.Dir
 	}
+	if u.CacheDir != "" {
+		s += " cache=" + u.CacheDir
+	}
 	if u.Via != "" {
 		s += " via=" + u.Via
 	}
@@ -148,6 +151,8 @@ func TestClassifyNode(t *testing.T) {
 		{"RUN yarn add left-pad", []string{"yarn add install"}},
 		{"RUN pnpm install --frozen-lockfile && pnpm i", []string{"pnpm install install frozen", "pnpm install install"}},
 		{"RUN pnpm fetch --prod", []string{"pnpm fetch fetch"}},
+		{"RUN pnpm fetch --store-dir /s && npm ci --cache=/c && yarn --cache-folder /y", []string{
+			"pnpm fetch fetch cache=/s", "npm ci install frozen cache=/c", "yarn  install cache=/y"}},
 		{"RUN pnpm -C dir install", []string{"pnpm install install dir=dir"}},
 		{"RUN pnpm --filter ./apps/web... install --offline", []string{"pnpm install install filter"}},
 		{"RUN pnpm run build && pnpm -r build", []string{"pnpm run", "pnpm build"}},

@@ -955,6 +955,9 @@ func (a *analyzer) exec(args []field, pre map[string]sv, st *shState, fr *frame,
 	case "xargs":
 		a.xargs(args, pre, st, fr, line, s, wr, o)
 		return
+	case "find":
+		a.find(args, pre, st, fr, line, s, wr, o)
+		return
 	case "busybox":
 		if len(rest) > 0 && !strings.HasPrefix(rest[0].s, "-") {
 			a.exec(rest, pre, st, fr, line, s, append(wr, base), o)
@@ -1488,6 +1491,39 @@ func (a *analyzer) xargs(args []field, pre map[string]sv, st *shState, fr *frame
 	}
 	o.dynArgs = true
 	a.execChild(rest, pre, st, fr, line, s, append(wr, "xargs"), o)
+}
+
+// find records itself and the commands of its -exec/-execdir/-ok
+// actions, which get file names ({}) at run time; -execdir runs them in
+// the directories of the files.
+func (a *analyzer) find(args []field, pre map[string]sv, st *shState, fr *frame, line int, s *syntax.Stmt, wr []string, o execOpts) {
+	a.record(args, pre, st, fr, line, wr, o, false)
+	for i := 1; i < len(args); i++ {
+		act := args[i].s
+		if act != "-exec" && act != "-execdir" && act != "-ok" && act != "-okdir" {
+			continue
+		}
+		j := i + 1
+		for j < len(args) && args[j].s != ";" && args[j].s != "+" {
+			j++
+		}
+		cmd := slices.Clone(args[i+1 : j])
+		i = j
+		if len(cmd) == 0 {
+			continue
+		}
+		child := st
+		if strings.HasSuffix(act, "dir") {
+			child = st.clone()
+			child.dir = dirEnt{}
+		}
+		for k := range cmd {
+			cmd[k].dyn = cmd[k].dyn || strings.Contains(cmd[k].s, "{}")
+		}
+		oo := o
+		oo.dynArgs = true
+		a.execChild(cmd, pre, child, fr, line, s, append(slices.Clone(wr), "find "+act), oo)
+	}
 }
 
 // shell follows `sh -c script`, `bash <<EOF`, a known script file, or
