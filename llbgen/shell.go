@@ -520,6 +520,9 @@ func (a *analyzer) command(cmd syntax.Command, s *syntax.Stmt, st *shState, fr *
 		}
 		*st = *out
 	case *syntax.FuncDecl:
+		if fixed := splitFuncChain(c); fixed != nil {
+			return a.stmt(fixed, st, fr)
+		}
 		if c.Name != nil {
 			st.funcs[c.Name.Value] = c.Body
 		}
@@ -542,6 +545,33 @@ func (a *analyzer) command(cmd syntax.Command, s *syntax.Stmt, st *shState, fr *
 		a.substs(c, st, fr)
 	}
 	return nil
+}
+
+// splitFuncChain undoes a quirk of mvdan.cc/sh v3.14.1, which parses
+// `f() { ...; } && f` as a function whose body is `{ ...; } && f`. Shells
+// end the body at the compound command, so this returns the chain with
+// the definition as its first element, or nil when c is not affected.
+func splitFuncChain(c *syntax.FuncDecl) *syntax.Stmt {
+	if c.Body == nil {
+		return nil
+	}
+	if _, ok := c.Body.Cmd.(*syntax.BinaryCmd); !ok {
+		return nil
+	}
+	var rebuild func(s *syntax.Stmt) *syntax.Stmt
+	rebuild = func(s *syntax.Stmt) *syntax.Stmt {
+		if bc, ok := s.Cmd.(*syntax.BinaryCmd); ok && bc.X != nil {
+			nb := *bc
+			nb.X = rebuild(bc.X)
+			ns := *s
+			ns.Cmd = &nb
+			return &ns
+		}
+		fd := *c
+		fd.Body = s
+		return &syntax.Stmt{Cmd: &fd, Position: c.Position}
+	}
+	return rebuild(c.Body)
 }
 
 func (a *analyzer) ifClause(c *syntax.IfClause, st *shState, fr *frame) {
