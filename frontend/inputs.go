@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	"github.com/moby/patternmatcher"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -120,11 +121,23 @@ type buildContext struct {
 	once sync.Once
 	ref  client.Reference
 	err  error
+
+	ignoreOnce sync.Once
+	ignore     *patternmatcher.PatternMatcher
+	ignoreErr  error
 }
 
 func (b *buildContext) load(ctx context.Context) {
+	// MainContext's own excludes are .dockerignore's; the option given
+	// here replaces them, so they are repeated.
+	ignore, err := b.bc.DockerIgnorePatterns(ctx)
+	if err != nil {
+		b.err = err
+		return
+	}
 	st, err := b.bc.MainContext(ctx,
 		llb.IncludePatterns(llbgen.ContextPatterns),
+		llb.ExcludePatterns(append(append([]string(nil), ignore...), llbgen.ContextExcludes...)),
 		llb.SharedKeyHint("hoist-manifests"),
 		dockerui.WithInternalName("hoist: load manifests"),
 	)
@@ -155,4 +168,48 @@ func (b *buildContext) ReadFile(ctx context.Context, p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
 	return b.ref.ReadFile(ctx, client.ReadRequest{Filename: p})
+}
+
+func (b *buildContext) ReadDir(ctx context.Context, p string) ([]string, error) {
+	b.once.Do(func() { b.load(ctx) })
+	if b.err != nil {
+		return nil, b.err
+	}
+	p = path.Clean(p)
+	st, err := b.ref.StatFile(ctx, client.StatRequest{Path: p})
+	if err != nil || !fs.FileMode(st.Mode).IsDir() {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	entries, err := b.ref.ReadDir(ctx, client.ReadDirRequest{Path: p})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		n := path.Base(e.Path)
+		if fs.FileMode(e.Mode).IsDir() {
+			n += "/"
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+// Ignored matches p against the context's .dockerignore, as the build's
+// COPY instructions see it.
+func (b *buildContext) Ignored(ctx context.Context, p string) (bool, error) {
+	b.ignoreOnce.Do(func() {
+		patterns, err := b.bc.DockerIgnorePatterns(ctx)
+		if err != nil {
+			b.ignoreErr = err
+			return
+		}
+		if len(patterns) > 0 {
+			b.ignore, b.ignoreErr = patternmatcher.New(patterns)
+		}
+	})
+	if b.ignoreErr != nil || b.ignore == nil {
+		return false, b.ignoreErr
+	}
+	return b.ignore.MatchesOrParentMatches(path.Clean(p))
 }

@@ -19,13 +19,29 @@ type Context interface {
 	// ReadFile returns a file's content, or an error wrapping
 	// fs.ErrNotExist when the context has no such file.
 	ReadFile(ctx context.Context, path string) ([]byte, error)
+	// ReadDir returns the names of a directory's entries, directories
+	// with a trailing "/", or an error wrapping fs.ErrNotExist. Only
+	// entries holding files that match ContextPatterns need be listed
+	// (workspace globs such as packages/* are expanded with it).
+	ReadDir(ctx context.Context, dir string) ([]string, error)
+	// Ignored reports whether .dockerignore leaves path out of the
+	// context, so that no COPY can bring it.
+	Ignored(ctx context.Context, path string) (bool, error)
 }
 
 // ContextPatterns are the only context files hoisting reads; a frontend
-// transfers just these.
+// transfers just these, leaving out ContextExcludes.
 var ContextPatterns = []string{
 	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
+	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
+	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
+	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
+	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml",
 }
+
+// ContextExcludes keep installed dependencies (thousands of package.json
+// files) out of the manifest transfer.
+var ContextExcludes = []string{"**/node_modules"}
 
 func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
 	dt, err := a.opt.Context.ReadFile(ctx, p)
@@ -73,7 +89,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
 		return nil
 	}
-	sc, why := a.findSourceCopy(s, rs, g.dir)
+	sc, why := a.findSourceCopy(s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command"})
 	if sc == nil {
 		if why != "" {
 			a.note(rs.line, false, "go mod download not hoisted: %s", why)
@@ -199,10 +215,27 @@ func (a *analysis) passFlags(rs *runStep) []string {
 	return out
 }
 
+// copyRule is what a rule allows between a source COPY and the step whose
+// download it hoists.
+type copyRule struct {
+	env      func(key string) bool  // ENV/ARG names that change the download
+	harmless func(rs *runStep) bool // RUNs that cannot change the manifests
+	what     string                 // "go command", "install"
+}
+
+func goEnvMatters(k string) bool {
+	return strings.HasPrefix(k, "GO") || k == "HOME" || strings.HasPrefix(k, "XDG_")
+}
+
+func goRunHarmless(rs *runStep) bool {
+	g := analyseGo(rs)
+	return g != nil && g.modules
+}
+
 // findSourceCopy finds the COPY that brings the directory dir into the
 // stage before rs, and checks nothing between them changes what a
 // download would see.
-func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string) (*sourceCopy, string) {
+func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRule) (*sourceCopy, string) {
 	idx := -1
 	for i, c := range s.cmds {
 		if c == instructions.Command(rs.cmd) {
@@ -218,21 +251,21 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string) (*sourceCop
 			return nil, "USER changes between the source COPY and the RUN"
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if strings.HasPrefix(kv.Key, "GO") || kv.Key == "HOME" || strings.HasPrefix(kv.Key, "XDG_") {
+				if rule.env(kv.Key) {
 					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN"
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
-				if strings.HasPrefix(kv.Key, "GO") {
+				if rule.env(kv.Key) {
 					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN"
 				}
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
 			if a.stepFor(c) != nil && a.stepFor(c).line != 0 {
-				if g := analyseGo(a.stepFor(c)); g == nil || !g.modules {
-					return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the go command"
+				if !rule.harmless(a.stepFor(c)) {
+					return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what
 				}
 			}
 		case *instructions.CopyCommand:

@@ -65,6 +65,12 @@ func (a *analysis) rewrite(ctx context.Context) error {
 		}
 	}
 
+	if a.opt.Config.Node {
+		if err := a.nodeRule(ctx, flags); err != nil {
+			return err
+		}
+	}
+
 	for line, fl := range flags {
 		a.addFlags(line, fl)
 	}

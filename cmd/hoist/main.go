@@ -226,3 +226,33 @@ func (d *dirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
 	}
 	return os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
 }
+
+func (d *dirContext) ReadDir(_ context.Context, p string) ([]string, error) {
+	if d.ignore != nil {
+		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(d.dir, filepath.FromSlash(p)))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			n += "/"
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+func (d *dirContext) Ignored(_ context.Context, p string) (bool, error) {
+	if d.ignore == nil {
+		return false, nil
+	}
+	return d.ignore.MatchesOrParentMatches(p)
+}

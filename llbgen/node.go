@@ -1,0 +1,1464 @@
+package llbgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"go.yaml.in/yaml/v3"
+)
+
+// Cache ids of the Node package managers' download caches.
+const (
+	idNpm       = "hoist-npm"
+	idYarn      = "hoist-yarn"       // yarn classic (1.x)
+	idYarnBerry = "hoist-yarn-berry" // yarn 2+ global cache
+	idPnpm      = "hoist-pnpm-store"
+)
+
+// Managers as the Node rule tells them apart.
+const (
+	mgrNpm   = "npm"
+	mgrYarn  = "yarn classic"
+	mgrBerry = "yarn berry"
+	mgrPnpm  = "pnpm"
+)
+
+// nodeRun is the Node rule's pass over an analysis; it caches what the
+// context says about each project dir.
+type nodeRun struct {
+	*analysis
+	projects map[string]*nodeProject
+}
+
+// nodeRule adds the Node cache mounts, and hoists installs when
+// a.opt.Config.Steps, recording the mount flags per user line.
+func (a *analysis) nodeRule(ctx context.Context, flags map[int][]string) error {
+	return (&nodeRun{analysis: a, projects: map[string]*nodeProject{}}).run(ctx, flags)
+}
+
+// nodeCall is one package-manager invocation of a RUN.
+type nodeCall struct {
+	call  Call
+	use   NodeUse
+	mgr   string // one of mgr*, "" when unknown
+	dir   string // absolute project dir, "" when unknown
+	env   map[string]string
+	mount *cacheMount
+	// storeEnv is set for pnpm when hoist must name the store explicitly
+	// (see pnpmStore).
+	storeEnv string
+	why      string // why it gets no mount
+	pnp      bool   // yarn berry in Plug'n'Play mode
+}
+
+// nodeStep is what the Node rule decided for one RUN.
+type nodeStep struct {
+	calls []*nodeCall
+	// removed is the index in calls of an install hoisting made redundant.
+	removed int
+}
+
+func (n *nodeStep) mounts() []cacheMount {
+	var ms []cacheMount
+	seen := map[string]bool{}
+	for i, c := range n.calls {
+		if i == n.removed || c.mount == nil || seen[c.mount.target] {
+			continue
+		}
+		seen[c.mount.target] = true
+		ms = append(ms, *c.mount)
+	}
+	return ms
+}
+
+func (n *nodeStep) storeEnv() string {
+	for i, c := range n.calls {
+		if i != n.removed && c.mount != nil && c.storeEnv != "" {
+			return c.storeEnv
+		}
+	}
+	return ""
+}
+
+// pkgJSON is the part of package.json that decides installs.
+type pkgJSON struct {
+	PackageManager       string            `json:"packageManager"`
+	Workspaces           json.RawMessage   `json:"workspaces"`
+	Scripts              map[string]any    `json:"scripts"`
+	Bin                  json.RawMessage   `json:"bin"`
+	Directories          map[string]any    `json:"directories"`
+	Dependencies         map[string]any    `json:"dependencies"`
+	DevDependencies      map[string]any    `json:"devDependencies"`
+	OptionalDependencies map[string]any    `json:"optionalDependencies"`
+	Overrides            json.RawMessage   `json:"overrides"`
+	Resolutions          map[string]any    `json:"resolutions"`
+	DependenciesMeta     map[string]any    `json:"dependenciesMeta"`
+	Pnpm                 *pnpmPackageField `json:"pnpm"`
+}
+
+type pnpmPackageField struct {
+	PatchedDependencies map[string]any `json:"patchedDependencies"`
+	Overrides           map[string]any `json:"overrides"`
+}
+
+// nodeProject is what the build context says about a Node project dir.
+type nodeProject struct {
+	dir    string // context dir
+	pkg    *pkgJSON
+	pkgErr string
+	has    map[string]bool // which of nodeProjectFiles exist
+	npmrc  map[string]string
+	yarnrc map[string]string // classic .yarnrc
+	berry  map[string]any    // .yarnrc.yml
+	pnpmWS *pnpmWorkspace
+	lock   string // start of yarn.lock
+	err    string // a config file that does not parse
+}
+
+type pnpmWorkspace struct {
+	Packages []string `yaml:"packages"`
+	StoreDir string   `yaml:"storeDir"`
+}
+
+// nodeProjectFiles are the files of a project dir an install reads (the
+// workspace members' package.json aside).
+var nodeProjectFiles = []string{
+	"package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
+	"pnpm-workspace.yaml", ".npmrc", ".yarnrc", ".yarnrc.yml", ".pnpmfile.cjs",
+}
+
+// lifecycleScripts run during an install, in the project and in every
+// workspace member; they may need the sources hoisting leaves out.
+var lifecycleScripts = []string{"preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare",
+	"postprepare", "dependencies", "pnpm:devPreinstall"}
+
+func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, error) {
+	if p, ok := a.projects[dir]; ok {
+		return p, nil
+	}
+	p := &nodeProject{dir: dir, has: map[string]bool{}}
+	for _, f := range nodeProjectFiles {
+		dt, ok, err := a.readContext(ctx, path.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		p.has[f] = true
+		var perr error
+		switch f {
+		case "package.json":
+			p.pkg = &pkgJSON{}
+			if perr = json.Unmarshal(dt, p.pkg); perr != nil {
+				p.pkg, p.pkgErr = nil, path.Join(dir, f)+" does not parse: "+perr.Error()
+				perr = nil
+			}
+		case ".npmrc":
+			p.npmrc = parseIni(dt)
+		case ".yarnrc":
+			p.yarnrc = parseYarnrc(dt)
+		case ".yarnrc.yml":
+			p.berry = map[string]any{}
+			perr = yaml.Unmarshal(dt, &p.berry)
+		case "pnpm-workspace.yaml":
+			p.pnpmWS = &pnpmWorkspace{}
+			perr = yaml.Unmarshal(dt, p.pnpmWS)
+		case "yarn.lock":
+			p.lock = string(dt[:min(len(dt), 512)])
+		}
+		if perr != nil && p.err == "" {
+			p.err = path.Join(dir, f) + " does not parse: " + firstLine(perr.Error())
+		}
+	}
+	a.projects[dir] = p
+	return p, nil
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// parseIni reads key=value lines of an .npmrc.
+func parseIni(dt []byte) map[string]string {
+	m := map[string]string{}
+	for l := range strings.SplitSeq(string(dt), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' || l[0] == ';' {
+			continue
+		}
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[strings.TrimSpace(k)] = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	return m
+}
+
+// parseYarnrc reads `key value` lines of a yarn classic .yarnrc.
+func parseYarnrc(dt []byte) map[string]string {
+	m := map[string]string{}
+	for l := range strings.SplitSeq(string(dt), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		k, v, _ := strings.Cut(l, " ")
+		m[strings.Trim(k, `"`)] = strings.Trim(strings.TrimSpace(v), `"`)
+	}
+	return m
+}
+
+// berryMajor is the yarn major the project pins, 0 when unknown.
+func (p *nodeProject) yarnMajor() int {
+	if p.pkg != nil {
+		if v, ok := strings.CutPrefix(p.pkg.PackageManager, "yarn@"); ok {
+			if n, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0]); err == nil {
+				return n
+			}
+		}
+	}
+	if yp, ok := p.berry["yarnPath"].(string); ok {
+		base := strings.TrimSuffix(path.Base(yp), ".cjs")
+		if v, ok := strings.CutPrefix(base, "yarn-"); ok {
+			if n, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0]); err == nil {
+				return n
+			}
+		}
+	}
+	switch {
+	case strings.Contains(p.lock, "__metadata:"):
+		return 2
+	case strings.Contains(p.lock, "yarn lockfile v1"):
+		return 1
+	case p.has[".yarnrc.yml"]:
+		return 2
+	}
+	return 0
+}
+
+// envConfig looks up a package-manager setting in the environment the way
+// npm and pnpm read it: npm_config_<key>, case-insensitively, - as _.
+func envConfig(env map[string]string, prefixes []string, key string) (string, bool) {
+	key = strings.ReplaceAll(key, "-", "_")
+	for _, p := range prefixes {
+		want := strings.ToLower(p + key)
+		for k, v := range env {
+			if strings.ToLower(k) == want {
+				return v, true
+			}
+		}
+	}
+	return "", false
+}
+
+// callFlag returns the value of --name / --name=value in args.
+func callFlag(args []string, name string) (string, bool) {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1], true
+		}
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// absCache makes a configured cache path absolute, or says why not.
+func absCache(p, what string, env map[string]string, acc account) (string, string) {
+	if strings.HasPrefix(p, "~/") {
+		h, ok := home(env, acc)
+		if !ok {
+			return "", "HOME of user " + acc.name + " is unknown"
+		}
+		p = path.Join(h, p[2:])
+	}
+	if strings.Contains(p, "$") {
+		return "", what + " " + p + " uses a variable hoist does not expand"
+	}
+	if !path.IsAbs(p) {
+		return "", what + " " + p + " is not absolute"
+	}
+	return path.Clean(p), ""
+}
+
+func homeOr(env map[string]string, acc account, rel ...string) (string, string) {
+	h, ok := home(env, acc)
+	if !ok {
+		return "", "HOME of user " + acc.name + " is unknown"
+	}
+	return path.Join(append([]string{h}, rel...)...), ""
+}
+
+// npmCache is the directory npm keeps its cache (and logs) in.
+func npmCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+	if v, ok := callFlag(c.call.Args, "--cache"); ok {
+		return absCache(v, "--cache", c.env, acc)
+	}
+	if v, ok := envConfig(c.env, []string{"npm_config_"}, "cache"); ok {
+		return absCache(v, "npm_config_cache", c.env, acc)
+	}
+	if p != nil && p.npmrc["cache"] != "" {
+		return absCache(p.npmrc["cache"], ".npmrc cache", c.env, acc)
+	}
+	return homeOr(c.env, acc, ".npm")
+}
+
+// yarnClassicCache follows yarn 1's getCacheDir: root's home is
+// /usr/local/share there, not /root.
+func yarnClassicCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+	if v, ok := callFlag(c.call.Args, "--cache-folder"); ok {
+		return absCache(v, "--cache-folder", c.env, acc)
+	}
+	if v := c.env["YARN_CACHE_FOLDER"]; v != "" {
+		return absCache(v, "YARN_CACHE_FOLDER", c.env, acc)
+	}
+	if p != nil && p.yarnrc["cache-folder"] != "" {
+		return absCache(p.yarnrc["cache-folder"], ".yarnrc cache-folder", c.env, acc)
+	}
+	if v := c.env["XDG_CACHE_HOME"]; v != "" {
+		return absCache(path.Join(v, "yarn"), "XDG_CACHE_HOME", c.env, acc)
+	}
+	if !acc.uidKnown {
+		return "", "the uid of user " + acc.name + " is unknown (yarn puts root's cache elsewhere)"
+	}
+	if acc.uid == 0 {
+		return "/usr/local/share/.cache/yarn", ""
+	}
+	return homeOr(c.env, acc, ".cache", "yarn")
+}
+
+// berryCache is yarn 2+'s global cache, or why there is none to mount: a
+// project-local cache (.yarn/cache) is part of the project, not a cache.
+func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+	global := ""
+	if v := c.env["YARN_ENABLE_GLOBAL_CACHE"]; v != "" {
+		global = v
+	} else if p != nil {
+		if v, ok := p.berry["enableGlobalCache"]; ok {
+			global = strings.ToLower(strings.TrimSpace(toString(v)))
+		}
+	}
+	switch global {
+	case "true", "1":
+	case "false", "0":
+		return "", "enableGlobalCache is off: the project's .yarn/cache is part of the project"
+	case "":
+		major := 0
+		if p != nil {
+			major = p.yarnMajor()
+		}
+		if major < 4 {
+			if major == 0 {
+				return "", "the yarn version is unknown (no packageManager in package.json), so is enableGlobalCache"
+			}
+			return "", "yarn " + strconv.Itoa(major) + " keeps its cache in the project (.yarn/cache) unless enableGlobalCache is on"
+		}
+	default:
+		return "", "enableGlobalCache is " + global
+	}
+	folder := ""
+	switch {
+	case c.env["YARN_GLOBAL_FOLDER"] != "":
+		folder = c.env["YARN_GLOBAL_FOLDER"]
+	case p != nil && toString(p.berry["globalFolder"]) != "":
+		folder = toString(p.berry["globalFolder"])
+	case c.env["XDG_DATA_HOME"] != "":
+		folder = path.Join(c.env["XDG_DATA_HOME"], "yarn", "berry")
+	default:
+		h, why := homeOr(c.env, acc, ".yarn", "berry")
+		if why != "" {
+			return "", why
+		}
+		folder = h
+	}
+	f, why := absCache(folder, "the yarn global folder", c.env, acc)
+	if why != "" {
+		return "", why
+	}
+	return path.Join(f, "cache"), ""
+}
+
+// pnpmStore is the pnpm store dir. explicit is false when pnpm would pick
+// it itself: pnpm then checks that it can hard-link from the store into
+// the project and, across a mount, falls back to a store at the root of
+// the project's filesystem, so hoist must name the store explicitly.
+func pnpmStore(c *nodeCall, p *nodeProject, acc account) (dir string, explicit bool, why string) {
+	if v, ok := callFlag(c.call.Args, "--store-dir"); ok {
+		d, why := absCache(v, "--store-dir", c.env, acc)
+		return d, true, why
+	}
+	if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "store-dir"); ok {
+		d, why := absCache(v, "store-dir", c.env, acc)
+		return d, true, why
+	}
+	if p != nil && p.pnpmWS != nil && p.pnpmWS.StoreDir != "" {
+		d, why := absCache(p.pnpmWS.StoreDir, "pnpm-workspace.yaml storeDir", c.env, acc)
+		return d, true, why
+	}
+	if p != nil && p.npmrc["store-dir"] != "" {
+		d, why := absCache(p.npmrc["store-dir"], ".npmrc store-dir", c.env, acc)
+		return d, true, why
+	}
+	switch {
+	case c.env["PNPM_HOME"] != "":
+		d, why := absCache(path.Join(c.env["PNPM_HOME"], "store"), "PNPM_HOME", c.env, acc)
+		return d, false, why
+	case c.env["XDG_DATA_HOME"] != "":
+		d, why := absCache(path.Join(c.env["XDG_DATA_HOME"], "pnpm", "store"), "XDG_DATA_HOME", c.env, acc)
+		return d, false, why
+	}
+	d, why := homeOr(c.env, acc, ".local", "share", "pnpm", "store")
+	return d, false, why
+}
+
+func toString(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case bool:
+		return strconv.FormatBool(t)
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// nodeDir is the absolute directory a package manager works in, or "".
+func nodeDir(rs *runStep, c Call, use NodeUse) string {
+	if !c.DirKnown {
+		return ""
+	}
+	d := rs.workdir
+	if c.Dir != "" {
+		d = path.Join(d, c.Dir)
+		if path.IsAbs(c.Dir) {
+			d = c.Dir
+		}
+	}
+	if use.Dir != "" {
+		if strings.Contains(use.Dir, "$") {
+			return ""
+		}
+		if path.IsAbs(use.Dir) {
+			d = use.Dir
+		} else {
+			d = path.Join(d, use.Dir)
+		}
+	}
+	return path.Clean(d)
+}
+
+// projectInContext maps an absolute dir of the stage to the context dir a
+// preceding COPY of this stage brought it from; "" when none did.
+func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
+	idx := -1
+	for i, c := range s.cmds {
+		if c == instructions.Command(rs.cmd) {
+			idx = i
+		}
+	}
+	for i := idx - 1; i >= 0; i-- {
+		c, ok := s.cmds[i].(*instructions.CopyCommand)
+		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
+			continue
+		}
+		wd, ok := a.workdirAt(s, i)
+		if !ok {
+			return ""
+		}
+		dest, err := a.expand(s, c.DestPath)
+		if err != nil {
+			return ""
+		}
+		if !path.IsAbs(dest) {
+			dest = path.Join(wd, dest)
+		}
+		dest = path.Clean(dest)
+		var srcDir string
+		for j, sp := range c.SourcePaths {
+			src, err := a.expand(s, sp)
+			if err != nil || strings.ContainsAny(src, "*?[") {
+				return ""
+			}
+			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+			if src == "" {
+				src = "."
+			}
+			d := src
+			if len(c.SourcePaths) > 1 || isManifestName(path.Base(src)) {
+				d = path.Dir(src) // files copied into dest
+			}
+			if j > 0 && d != srcDir {
+				return ""
+			}
+			srcDir = d
+		}
+		if !within(dir, dest) {
+			continue
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(dir, dest), "/")
+		return path.Clean(path.Join(srcDir, rel))
+	}
+	return ""
+}
+
+func isManifestName(n string) bool {
+	for _, f := range nodeProjectFiles {
+		if n == f {
+			return true
+		}
+	}
+	return false
+}
+
+// analyseNode classifies the package-manager calls of a RUN and picks
+// each call's cache mount.
+func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, error) {
+	var n *nodeStep
+	for _, c := range rs.calls {
+		use, ok := ClassifyNode(c)
+		if !ok {
+			continue
+		}
+		if n == nil {
+			n = &nodeStep{removed: -1}
+		}
+		nc := &nodeCall{call: c, use: use, env: cloneMap(rs.env)}
+		for k, v := range c.Env {
+			nc.env[k] = v
+		}
+		n.calls = append(n.calls, nc)
+		nc.dir = nodeDir(rs, c, use)
+		var proj *nodeProject
+		if nc.dir != "" && a.opt.Context != nil {
+			if cd := a.projectInContext(rs.stage, rs, nc.dir); cd != "" {
+				p, err := a.nodeProject(ctx, cd)
+				if err != nil {
+					return nil, err
+				}
+				proj = p
+			}
+		}
+		switch use.Manager {
+		case "npm", "npx":
+			nc.mgr = mgrNpm
+		case "pnpm":
+			nc.mgr = mgrPnpm
+		case "yarn":
+			switch {
+			case proj != nil && proj.yarnMajor() == 1:
+				nc.mgr = mgrYarn
+			case proj != nil && proj.yarnMajor() >= 2:
+				nc.mgr = mgrBerry
+			case hasArg(c.Args, "--immutable"):
+				nc.mgr = mgrBerry
+			case hasArg(c.Args, "--frozen-lockfile"):
+				nc.mgr = mgrYarn
+			default:
+				nc.why = "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context"
+			}
+		default:
+			continue // corepack enable/prepare: installs package managers, which the image keeps
+		}
+		if c.Dynamic {
+			nc.why = "its command line is not static"
+		}
+		for _, u := range c.Unset {
+			switch {
+			case u == "HOME" || strings.HasPrefix(u, "XDG_") || strings.HasPrefix(strings.ToLower(u), "npm_config_") ||
+				strings.HasPrefix(u, "YARN_") || strings.HasPrefix(u, "PNPM_"):
+				nc.why = "the script changes " + u + " in a way hoist cannot follow"
+			}
+		}
+		if nc.why != "" || !needsCache(nc) {
+			continue
+		}
+		if proj != nil && proj.err != "" {
+			nc.why = proj.err
+			continue
+		}
+		var target, id, sharing, what, why string
+		switch nc.mgr {
+		case mgrNpm:
+			target, why = npmCache(nc, proj, rs.acc)
+			id, sharing, what = idNpm, "shared", "npm cache"
+		case mgrYarn:
+			target, why = yarnClassicCache(nc, proj, rs.acc)
+			// yarn 1 does not lock its cache against concurrent writers.
+			id, sharing, what = idYarn, "locked", "yarn cache"
+		case mgrBerry:
+			target, why = berryCache(nc, proj, rs.acc)
+			id, sharing, what = idYarnBerry, "shared", "yarn global cache"
+			linker := nc.env["YARN_NODE_LINKER"]
+			if linker == "" && proj != nil {
+				linker = toString(proj.berry["nodeLinker"])
+			}
+			nc.pnp = linker == "" || linker == "pnp"
+		case mgrPnpm:
+			var explicit bool
+			target, explicit, why = pnpmStore(nc, proj, rs.acc)
+			id, sharing, what = idPnpm, "shared", "pnpm store"
+			if !explicit && target != "" {
+				nc.storeEnv = target
+			}
+		}
+		if why != "" {
+			nc.why = why
+			continue
+		}
+		uid, gid, mode, suffix := ownership(rs.acc)
+		nc.mount = &cacheMount{id: id + suffix, target: target, sharing: sharing, uid: uid, gid: gid, mode: mode, what: what}
+	}
+	return n, nil
+}
+
+func sameCall(x, y Call) bool {
+	return x.Name == y.Name && x.Line == y.Line && strings.Join(x.Args, "\x00") == strings.Join(y.Args, "\x00")
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+func hasArg(args []string, a string) bool {
+	for _, x := range args {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// needsCache reports whether a call reads or fills its manager's cache.
+// Every npm command writes its logs into the cache directory.
+func needsCache(c *nodeCall) bool {
+	u := c.use
+	switch c.mgr {
+	case mgrNpm:
+		return !(u.Sub == "cache" && hasArg(u.Args, "clean"))
+	case mgrPnpm:
+		return u.Install || u.Fetch || u.Global || u.Sub == "dlx"
+	default:
+		return (u.Install || u.Global || u.Sub == "dlx") && u.Sub != "cache"
+	}
+}
+
+// cleansCache reports a call that empties its cache: a shared mount would
+// lose everyone's cache.
+func cleansCache(c *nodeCall) bool {
+	u := c.use
+	switch u.Sub {
+	case "cache":
+		return hasArg(u.Args, "clean")
+	case "store":
+		return hasArg(u.Args, "prune")
+	}
+	return false
+}
+
+func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
+	steps := map[*runStep]*nodeStep{}
+	var order []*runStep
+	for _, rs := range a.steps {
+		n, err := a.analyseNode(ctx, rs)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			continue
+		}
+		if rs.off {
+			a.note(rs.line, false, "left alone: # hoist:off")
+			continue
+		}
+		steps[rs] = n
+		order = append(order, rs)
+		clean := false
+		for _, c := range n.calls {
+			clean = clean || cleansCache(c)
+		}
+		for _, c := range n.calls {
+			if clean && c.mount != nil {
+				c.mount, c.why = nil, "it cleans a package-manager cache, which would empty the shared cache"
+			}
+			if c.mount != nil && rs.existing[c.mount.target] {
+				c.mount = nil // the user mounts it already
+			}
+			if c.mount != nil && c.pnp {
+				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
+					a.note(rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
+					c.mount = nil
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for _, c := range n.calls {
+			if c.mount == nil && c.why != "" && !seen[c.why] {
+				seen[c.why] = true
+				a.note(rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
+			}
+		}
+	}
+
+	if a.opt.Config.Steps {
+		done := map[*stage]bool{}
+		for _, rs := range order {
+			s := rs.stage
+			if done[s] {
+				continue
+			}
+			n := steps[rs]
+			i := firstInstall(n)
+			if i < 0 {
+				continue
+			}
+			done[s] = true
+			if err := a.hoistNode(ctx, rs, n, i); err != nil {
+				return err
+			}
+		}
+	}
+
+	for _, rs := range order {
+		n := steps[rs]
+		ms := n.mounts()
+		if len(ms) == 0 {
+			continue
+		}
+		if env := n.storeEnv(); env != "" {
+			if !a.prefixScript(rs, "export npm_config_store_dir="+shellQuote(env)+";") {
+				// Without the explicit store dir pnpm would put its store
+				// outside the mount (see pnpmStore).
+				a.note(rs.line, false, "no pnpm store mount: hoist can only name the store for a shell-form RUN")
+				ms = withoutTarget(ms, env)
+				if len(ms) == 0 {
+					continue
+				}
+			}
+		}
+		for _, m := range ms {
+			flags[rs.line] = append(flags[rs.line], m.flag())
+		}
+		a.note(rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
+	}
+	return nil
+}
+
+func withoutTarget(ms []cacheMount, t string) []cacheMount {
+	var out []cacheMount
+	for _, m := range ms {
+		if m.target != t {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func orUnknown(mgr, tool string) string {
+	if mgr != "" {
+		return mgr
+	}
+	return tool
+}
+
+// firstInstall is the index of the call that installs the project's
+// dependencies, or -1.
+func firstInstall(n *nodeStep) int {
+	for i, c := range n.calls {
+		if c.use.Install {
+			return i
+		}
+	}
+	return -1
+}
+
+// pnpKeep says why a Plug'n'Play cache must stay in the image: the stage is
+// exported or copied from there, or a later step of the stage, or of one
+// built on it, runs code that would load packages from it.
+func (a *analysis) pnpKeep(rs *runStep, cache string) string {
+	if why := a.contentNeeded(rs.stage, cache); why != "" {
+		return why
+	}
+	after := false
+	for _, o := range a.steps {
+		if o == rs {
+			after = true
+			continue
+		}
+		if after && isAncestorOrSelf(rs.stage, o.stage) {
+			return "line " + itoa(o.line) + " runs after the install"
+		}
+	}
+	return ""
+}
+
+// prefixScript puts text in front of a shell-form RUN's script, on its
+// first line.
+func (a *analysis) prefixScript(rs *runStep, text string) bool {
+	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 {
+		return false
+	}
+	line, start, ok := a.scriptStart(rs)
+	if !ok {
+		return false
+	}
+	a.edits.replaceLine(rs.line, line[:start]+text+" "+line[start:])
+	return true
+}
+
+// scriptStart returns the RUN's first line and where its script starts.
+func (a *analysis) scriptStart(rs *runStep) (string, int, bool) {
+	if rs.line < 1 || rs.line > len(a.lines) {
+		return "", 0, false
+	}
+	text := a.lines[rs.line-1]
+	if r, ok := a.edits.replace[rs.line]; ok {
+		text = r
+	}
+	text = strings.TrimSuffix(text, "\r")
+	i := len(text) - len(strings.TrimLeft(text, " \t"))
+	if len(text) < i+3 || !strings.EqualFold(text[i:i+3], "RUN") {
+		return "", 0, false
+	}
+	i += 3
+	for {
+		j := i
+		for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
+			j++
+		}
+		if j == i || j >= len(text) {
+			return "", 0, false
+		}
+		if !strings.HasPrefix(text[j:], "--") {
+			return text, j, true
+		}
+		k := strings.IndexAny(text[j:], " \t")
+		if k < 0 {
+			return "", 0, false
+		}
+		i = j + k
+	}
+}
+
+// nodeEnvMatters are the variables that change what an install does.
+func nodeEnvMatters(k string) bool {
+	l := strings.ToLower(k)
+	for _, p := range []string{"npm_", "node_", "yarn_", "pnpm_", "corepack_", "xdg_"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return k == "HOME" || k == "PATH" || k == "CI"
+}
+
+// installRunHarmless reports RUNs that may run between the source COPY and
+// the install without changing what the install sees: other
+// package-manager calls only.
+func installRunHarmless(o *runStep) bool {
+	if len(o.calls) == 0 || o.callErr != nil {
+		return false
+	}
+	for _, c := range o.calls {
+		u, ok := ClassifyNode(c)
+		if !ok || u.Install || c.Opaque {
+			return false
+		}
+	}
+	return true
+}
+
+// lockfiles each manager's frozen install needs.
+var lockfiles = map[string][]string{
+	mgrNpm:   {"package-lock.json", "npm-shrinkwrap.json"},
+	mgrYarn:  {"yarn.lock"},
+	mgrBerry: {"yarn.lock"},
+	mgrPnpm:  {"pnpm-lock.yaml"},
+}
+
+// hoistNode inserts, before the COPY that brings the project's sources,
+// a COPY of its manifests and the install with its cache mount. When the
+// user's install is then provably redundant it is dropped from the RUN.
+func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx int) error {
+	c := n.calls[idx]
+	notHoisted := func(format string, args ...any) {
+		a.note(rs.line, false, "install not hoisted: "+format, args...)
+	}
+	if c.mgr == "" {
+		return nil // noted with the mounts
+	}
+	if !c.use.Frozen && !(c.mgr == mgrNpm && c.use.Sub == "ci") {
+		notHoisted("%s may change the lockfile; a frozen install (npm ci, --frozen-lockfile, --immutable) can be hoisted", runWords(c.call))
+		return nil
+	}
+	if c.use.Filter {
+		notHoisted("it installs only part of a workspace")
+		return nil
+	}
+	if c.call.Dynamic || c.call.Opaque || len(c.call.Unset) > 0 {
+		notHoisted("its command line is not static")
+		return nil
+	}
+	if c.dir == "" {
+		notHoisted("cannot tell which directory it runs in")
+		return nil
+	}
+	if a.opt.Context == nil {
+		notHoisted("the build context is not available")
+		return nil
+	}
+	if a.manifestCopyBefore(rs) {
+		return nil // the Dockerfile installs from its manifests already
+	}
+	sc, why := a.findSourceCopy(rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install"})
+	if sc == nil {
+		if why != "" && !strings.Contains(why, "has several sources") {
+			notHoisted("%s", why)
+		}
+		// A COPY of several manifest files is the hoisted form already.
+		return nil
+	}
+	if a.hoistOff(sc.line) {
+		a.note(sc.line, false, "install not hoisted before this COPY: # hoist:off")
+		return nil
+	}
+	rel := strings.TrimPrefix(strings.TrimPrefix(c.dir, sc.dest), "/")
+	ctxDir := path.Clean(path.Join(sc.src, rel))
+	if sc.src != "." && !within("/"+ctxDir, "/"+sc.src) || strings.HasPrefix(ctxDir, "..") {
+		notHoisted("the project is outside the copied directory")
+		return nil
+	}
+	p, err := a.nodeProject(ctx, ctxDir)
+	if err != nil {
+		return err
+	}
+	files, members, why, err := a.nodeManifests(ctx, c, p)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		notHoisted("%s", why)
+		return nil
+	}
+	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members); err != nil {
+		return err
+	} else if s != "" {
+		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
+		return nil
+	}
+
+	// One COPY per destination directory keeps the layout without --parents.
+	byDir := map[string][]string{}
+	var dirCopies []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "/") {
+			dirCopies = append(dirCopies, strings.TrimSuffix(f, "/"))
+			continue
+		}
+		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
+	}
+	dest := func(ctxPath string) string {
+		r := strings.TrimPrefix(strings.TrimPrefix(ctxPath, sc.src), "/")
+		if sc.src == "." {
+			r = ctxPath
+		}
+		return path.Join(sc.dest, r)
+	}
+	dirs := make([]string, 0, len(byDir))
+	for d := range byDir {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	var lines, names []string
+	for _, d := range dirs {
+		srcs := byDir[d]
+		sort.Strings(srcs)
+		args := append(append([]string{"COPY"}, sc.flags...), srcs...)
+		lines = append(lines, strings.Join(append(args, strings.TrimSuffix(dest(d), "/")+"/"), " "))
+		for _, f := range srcs {
+			names = append(names, relTo(f, ctxDir))
+		}
+	}
+	sort.Strings(dirCopies)
+	for _, d := range dirCopies {
+		args := append(append([]string{"COPY"}, sc.flags...), d)
+		lines = append(lines, strings.Join(append(args, dest(d)+"/"), " "))
+		names = append(names, relTo(d, ctxDir)+"/")
+	}
+
+	run := []string{"RUN"}
+	if c.mount != nil {
+		run = append(run, c.mount.flag())
+	}
+	run = append(run, a.passFlags(rs)...)
+	cmd := ""
+	if c.dir != sc.workdir {
+		cmd = "cd " + shellQuote(c.dir) + " && "
+	}
+	env := cloneMap(c.call.Env)
+	if c.mount != nil && c.storeEnv != "" {
+		env["npm_config_store_dir"] = c.storeEnv
+	}
+	for _, k := range sortedEnvKeys(env) {
+		cmd += k + "=" + shellQuote(env[k]) + " "
+	}
+	cmd += runWords(c.call)
+	lines = append(lines, strings.Join(append(run, cmd), " "))
+	a.edits.insertBefore(sc.line, lines...)
+	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
+
+	// The install after the source COPY sees the same manifests, so it is
+	// redundant when the COPY cannot bring what the install writes.
+	why, err = a.installOutputsCopied(ctx, c, p, members)
+	if err != nil {
+		return err
+	}
+	if why == "" && a.copiesInto(rs, sc.line, c.dir) {
+		why = "another COPY into the project follows the source COPY"
+	}
+	if why != "" {
+		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), why)
+		return nil
+	}
+	if !a.dropCall(rs, n, idx) {
+		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+		return nil
+	}
+	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
+	return nil
+}
+
+// relTo is context path p relative to context dir dir.
+func relTo(p, dir string) string {
+	if dir == "." {
+		return p
+	}
+	return strings.TrimPrefix(p, dir+"/")
+}
+
+// runWords is a call as a command line.
+func runWords(c Call) string {
+	w := make([]string, 0, len(c.Args)+1)
+	w = append(w, shellQuote(c.Name))
+	for _, a := range c.Args {
+		w = append(w, shellQuote(a))
+	}
+	return strings.Join(w, " ")
+}
+
+// nodeManifests lists the context files the install reads (dirs with a
+// trailing /), and the workspace members' context dirs.
+func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject) (files, members []string, why string, err error) {
+	if p.err != "" {
+		return nil, nil, p.err, nil
+	}
+	if p.pkgErr != "" {
+		return nil, nil, p.pkgErr, nil
+	}
+	if p.pkg == nil {
+		return nil, nil, path.Join(p.dir, "package.json") + " is not in the build context", nil
+	}
+	lock := false
+	for _, f := range lockfiles[c.mgr] {
+		lock = lock || p.has[f]
+	}
+	if !lock {
+		return nil, nil, "no " + strings.Join(lockfiles[c.mgr], " or ") + " in " + p.dir, nil
+	}
+	for _, f := range nodeProjectFiles {
+		if p.has[f] {
+			files = append(files, path.Join(p.dir, f))
+		}
+	}
+	if c.mgr == mgrBerry {
+		if why := berryUnsupported(p); why != "" {
+			return nil, nil, why, nil
+		}
+		sub, err := a.opt.Context.ReadDir(ctx, path.Join(p.dir, ".yarn"))
+		if err != nil && !isNotExist(err) {
+			return nil, nil, "", err
+		}
+		for _, d := range sub {
+			if d == "releases/" || d == "plugins/" {
+				files = append(files, path.Join(p.dir, ".yarn", d)+"/")
+			}
+		}
+	}
+	var patterns []string
+	if c.mgr == mgrPnpm {
+		if p.pnpmWS != nil {
+			if len(p.pnpmWS.Packages) == 0 {
+				return nil, nil, "pnpm-workspace.yaml lists no packages", nil
+			}
+			patterns = p.pnpmWS.Packages
+		}
+	} else if len(p.pkg.Workspaces) > 0 {
+		var list []string
+		var obj struct {
+			Packages []string `json:"packages"`
+		}
+		if json.Unmarshal(p.pkg.Workspaces, &list) != nil {
+			if err := json.Unmarshal(p.pkg.Workspaces, &obj); err != nil {
+				return nil, nil, "the workspaces field of package.json is neither a list nor {packages: [...]}", nil
+			}
+			list = obj.Packages
+		}
+		patterns = list
+	}
+	members, why, err = a.workspaceMembers(ctx, p.dir, patterns)
+	if err != nil || why != "" {
+		return nil, nil, why, err
+	}
+	if why := localDeps(p.dir, p.pkg); why != "" {
+		return nil, nil, why, nil
+	}
+	for _, m := range members {
+		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
+		if err != nil {
+			return nil, nil, "", err
+		}
+		var mp pkgJSON
+		if err := json.Unmarshal(dt, &mp); err != nil {
+			return nil, nil, path.Join(m, "package.json") + " does not parse: " + err.Error(), nil
+		}
+		if why := localDeps(m, &mp); why != "" {
+			return nil, nil, why, nil
+		}
+		files = append(files, path.Join(m, "package.json"))
+	}
+	return files, members, "", nil
+}
+
+// berryUnsupported says why a yarn berry project cannot be installed from
+// its manifests: patches and local plugins live in other files.
+func berryUnsupported(p *nodeProject) string {
+	if strings.Contains(p.lock, "patch:") {
+		return "yarn.lock uses patch: dependencies, which read patch files"
+	}
+	return ""
+}
+
+// localDeps says why a package's dependencies need more than manifests.
+func localDeps(dir string, p *pkgJSON) string {
+	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
+		for name, v := range m {
+			s := toString(v)
+			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
+				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
+					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
+				}
+			}
+		}
+	}
+	if p.Pnpm != nil && len(p.Pnpm.PatchedDependencies) > 0 {
+		return path.Join(dir, "package.json") + " patches dependencies (pnpm.patchedDependencies), which reads patch files"
+	}
+	for name, v := range p.DependenciesMeta {
+		if m, ok := v.(map[string]any); ok && m["injected"] == true {
+			return path.Join(dir, "package.json") + " injects " + name + ", which copies its sources"
+		}
+	}
+	return ""
+}
+
+// lifecycle names the first install-time script of the project or a
+// workspace member, or a member's bin, which the install links and makes
+// executable.
+func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string) (string, error) {
+	for _, s := range lifecycleScripts {
+		if _, ok := root.Scripts[s]; ok {
+			return path.Join(dir, "package.json") + " has a " + s + " script", nil
+		}
+	}
+	for _, m := range members {
+		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
+		if err != nil {
+			return "", err
+		}
+		var mp pkgJSON
+		if json.Unmarshal(dt, &mp) != nil {
+			continue
+		}
+		for _, s := range lifecycleScripts {
+			if _, ok := mp.Scripts[s]; ok {
+				return path.Join(m, "package.json") + " has a " + s + " script", nil
+			}
+		}
+		if len(mp.Bin) > 0 || mp.Directories["bin"] != nil {
+			return path.Join(m, "package.json") + " has bin entries, which the install links to member sources", nil
+		}
+	}
+	return "", nil
+}
+
+// installOutputsCopied says why the user's install is not redundant after
+// the source COPY: it may bring what the install writes, or the install
+// makes members' files executable. "" means redundant.
+func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
+	dirs := append([]string{p.dir}, members...)
+	var outDirs, outFiles []string
+	for _, d := range dirs {
+		outDirs = append(outDirs, path.Join(d, "node_modules"))
+	}
+	if c.mgr == mgrBerry && c.pnp {
+		outDirs = append(outDirs, path.Join(p.dir, ".yarn", "unplugged"))
+	}
+	if c.mgr == mgrBerry {
+		outFiles = append(outFiles, path.Join(p.dir, ".pnp.cjs"), path.Join(p.dir, ".pnp.loader.mjs"),
+			path.Join(p.dir, ".yarn", "install-state.gz"), path.Join(p.dir, ".yarn", "build-state.yml"))
+	}
+	for _, d := range outDirs {
+		ign, err := a.opt.Context.Ignored(ctx, d)
+		if err != nil {
+			return "", err
+		}
+		if !ign {
+			return d + " is not in .dockerignore, so the COPY may bring one", nil
+		}
+	}
+	for _, f := range outFiles {
+		_, ok, err := a.readContext(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return "the COPY brings " + f + ", which the install rewrites", nil
+		}
+	}
+	return "", nil
+}
+
+// dropCall removes the install at idx from the RUN when it is the first
+// command of a shell-form script, written literally and followed by && or
+// ; (on the same line or, after a line continuation, the next). A RUN that
+// is only the install becomes RUN true.
+func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
+	c := n.calls[idx].call
+	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
+		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 || c.Dir != "" {
+		return false
+	}
+	line, start, ok := a.scriptStart(rs)
+	if !ok {
+		return false
+	}
+	words := append([]string{c.Name}, c.Args...)
+	i := start
+	for _, w := range words {
+		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
+			return false
+		}
+		i += len(w)
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return false
+		}
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+	}
+	rest := line[i:]
+	node := a.nodes[rs.line]
+	single := node != nil && node.EndLine == node.StartLine
+	switch {
+	case rest == "" && single:
+		a.edits.replaceLine(rs.line, line[:start]+"true")
+	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
+		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(rest, "&&"), ";"), " \t")
+		if rest == "" {
+			return false
+		}
+		a.edits.replaceLine(rs.line, line[:start]+rest)
+	case (rest == "\\" || rest == "`") && !single && rs.line < len(a.lines):
+		next := strings.TrimSuffix(a.lines[rs.line], "\r")
+		if _, replaced := a.edits.replace[rs.line+1]; replaced {
+			return false
+		}
+		t := strings.TrimLeft(next, " \t")
+		var after string
+		switch {
+		case strings.HasPrefix(t, "&&"):
+			after = t[2:]
+		case strings.HasPrefix(t, ";") && !strings.HasPrefix(t, ";;"):
+			after = t[1:]
+		default:
+			return false
+		}
+		if strings.TrimSpace(after) == "" {
+			return false
+		}
+		a.edits.replaceLine(rs.line, line[:start]+rest)
+		a.edits.replaceLine(rs.line+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
+	default:
+		return false
+	}
+	n.removed = idx
+	return true
+}
+
+// maxMembers bounds workspace glob expansion.
+const maxMembers = 1000
+
+// workspaceMembers expands workspace patterns (packages/*, apps/**,
+// !excluded) relative to root into the member dirs holding a package.json.
+func (a *nodeRun) workspaceMembers(ctx context.Context, root string, patterns []string) ([]string, string, error) {
+	found := map[string]bool{}
+	for _, pat := range patterns {
+		neg := strings.HasPrefix(pat, "!")
+		pat = strings.TrimPrefix(strings.TrimPrefix(pat, "!"), "./")
+		pat = strings.TrimSuffix(pat, "/")
+		if pat == "" || path.IsAbs(pat) || strings.HasPrefix(path.Clean(pat), "..") {
+			return nil, "workspace pattern " + pat + " points outside the project", nil
+		}
+		if _, err := path.Match(pat, ""); err != nil {
+			return nil, "workspace pattern " + pat + " is malformed", nil
+		}
+		var dirs []string
+		if err := a.globDirs(ctx, root, strings.Split(path.Clean(pat), "/"), &dirs); err != nil {
+			return nil, "", err
+		}
+		if len(dirs) > maxMembers {
+			return nil, "more than " + itoa(maxMembers) + " workspace members", nil
+		}
+		for _, d := range dirs {
+			if neg {
+				delete(found, d)
+				continue
+			}
+			if d == root {
+				continue
+			}
+			if _, ok, err := a.readContext(ctx, path.Join(d, "package.json")); err != nil {
+				return nil, "", err
+			} else if ok {
+				found[d] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(found))
+	for d := range found {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out, "", nil
+}
+
+// globDirs appends the dirs under dir matching the pattern segments.
+func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *[]string) error {
+	if len(*out) > maxMembers {
+		return nil
+	}
+	if len(segs) == 0 {
+		*out = append(*out, dir)
+		return nil
+	}
+	seg := segs[0]
+	if !strings.ContainsAny(seg, "*?[") {
+		return a.globDirs(ctx, path.Join(dir, seg), segs[1:], out)
+	}
+	names, err := a.opt.Context.ReadDir(ctx, dir)
+	if isNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if seg == "**" {
+		if err := a.globDirs(ctx, dir, segs[1:], out); err != nil {
+			return err
+		}
+	}
+	for _, n := range names {
+		name, isDir := strings.CutSuffix(n, "/")
+		if !isDir || name == "node_modules" {
+			continue
+		}
+		sub := path.Join(dir, name)
+		if seg == "**" {
+			if err := a.globDirs(ctx, sub, segs, out); err != nil {
+				return err
+			}
+			continue
+		}
+		if ok, _ := path.Match(seg, name); ok {
+			if err := a.globDirs(ctx, sub, segs[1:], out); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// manifestCopyBefore reports whether the last COPY from the context before
+// rs in its stage copies only manifests: the install is hoisted already.
+func (a *analysis) manifestCopyBefore(rs *runStep) bool {
+	s := rs.stage
+	idx := -1
+	for i, c := range s.cmds {
+		if c == instructions.Command(rs.cmd) {
+			idx = i
+		}
+	}
+	for i := idx - 1; i >= 0; i-- {
+		c, ok := s.cmds[i].(*instructions.CopyCommand)
+		if !ok || c.From != "" || len(c.SourceContents) > 0 {
+			continue
+		}
+		for _, src := range c.SourcePaths {
+			base := path.Base(src)
+			manifest := false
+			for _, f := range nodeProjectFiles {
+				if ok, _ := path.Match(base, f); ok {
+					manifest = true
+				}
+			}
+			if !manifest && !strings.Contains(src, ".yarn/") {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// copiesInto reports a COPY or ADD between the source COPY at line from and
+// rs whose destination is inside dir.
+func (a *analysis) copiesInto(rs *runStep, from int, dir string) bool {
+	s := rs.stage
+	for i, cmd := range s.cmds {
+		l := startLine(cmd.Location())
+		if l <= from || l >= rs.line {
+			continue
+		}
+		var dest string
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand:
+			dest = c.DestPath
+		case *instructions.AddCommand:
+			dest = c.DestPath
+		default:
+			continue
+		}
+		wd, ok := a.workdirAt(s, i)
+		d, err := a.expand(s, dest)
+		if !ok || err != nil {
+			return true
+		}
+		if !path.IsAbs(d) {
+			d = path.Join(wd, d)
+		}
+		if within(path.Clean(d), dir) || within(dir, path.Clean(d)) {
+			return true
+		}
+	}
+	return false
+}
