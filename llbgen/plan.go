@@ -54,11 +54,18 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	}
 
 	if a.opt.Config.Steps {
+		hoisted := map[*stage]bool{}
 		for _, s := range a.stages {
 			rs := firstMod[s]
 			if rs == nil {
 				continue
 			}
+			if hoisted[s.parent] {
+				// modules were downloaded in the stage this one builds on
+				hoisted[s] = true
+				continue
+			}
+			hoisted[s] = true
 			if err := a.hoistGo(ctx, rs, goSteps); err != nil {
 				return err
 			}
