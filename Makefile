@@ -8,7 +8,7 @@ LDFLAGS  := -X github.com/hoistbuild/hoist/internal/version.Version=$(VERSION) \
 # Packages that need no daemon: everything but the end-to-end tests.
 UNIT_PKGS = $(shell $(GO) list ./... | grep -v '/test/e2e$$')
 
-.PHONY: build test unit e2e image demo clean
+.PHONY: build test unit e2e image demo clean bench
 
 build:
 	$(GO) build ./...
@@ -36,6 +36,16 @@ image:
 # Sets up registry + buildkitd + buildx, builds examples/go-app through hoist.
 demo:
 	$(GO) run ./test/testbed/cmd/hoist-demo
+
+# Side-by-side timings of the examples (naive Dockerfile through the stock
+# frontend and through hoist, Dockerfile.optimized through the stock
+# frontend; cold, one-line edit, dependency change) on a private test bed.
+# Takes long: EXAMPLES=go-app,node-npm limits it, REPS sets the repetitions,
+# BENCH_OUT keeps results.md and the logs (default: a temporary directory).
+EXAMPLES ?=
+REPS     ?= 3
+bench:
+	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT))
 
 clean:
 	rm -rf bin/

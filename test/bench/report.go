@@ -1,0 +1,377 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hoistbuild/hoist/test/testbed"
+)
+
+type machineInfo struct {
+	NProc    int
+	CPU      string
+	Mem      string
+	Kernel   string
+	BuildKit string
+	Buildx   string
+	Hoist    string
+	Others   int // buildkitd processes on the machine besides ours
+}
+
+func gatherMachine(ctx context.Context, env *testbed.Env) machineInfo {
+	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Mem: "unknown", Kernel: "unknown", BuildKit: "unknown", Buildx: "unknown", Hoist: "unknown"}
+	if dt, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(dt), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if dt, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(dt), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					m.Mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+				}
+			}
+		}
+	}
+	if dt, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(dt))
+	}
+	if c, err := env.Client(ctx); err == nil {
+		if info, err := c.Info(ctx); err == nil {
+			v := info.BuildkitVersion
+			m.BuildKit = strings.TrimSpace(v.Package + " " + v.Version + " " + v.Revision)
+		}
+		c.Close()
+	}
+	if out, _, err := env.Buildx(ctx, "", "version"); err == nil {
+		m.Buildx = strings.TrimSpace(string(out))
+	}
+	if out, err := hostCmd(ctx, env.Repo, "git", "describe", "--tags", "--always", "--dirty"); err == nil {
+		m.Hoist = strings.TrimSpace(string(out))
+	}
+	m.Others = countBuildkitd() - 1
+	return m
+}
+
+// countBuildkitd counts buildkitd processes: other engineers' test beds
+// share the CPUs.
+func countBuildkitd() int {
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		if dt, err := os.ReadFile("/proc/" + e.Name() + "/comm"); err == nil && strings.TrimSpace(string(dt)) == "buildkitd" {
+			n++
+		}
+	}
+	return n
+}
+
+func loadAvg() float64 {
+	dt, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(dt))
+	if len(f) == 0 {
+		return -1
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return -1
+	}
+	return v
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// stat is the median of a cell's successful samples, and the sample
+// closest to it (whose log explains the number).
+type stat struct {
+	OK       bool
+	N, Fails int
+	Median   float64
+	Min, Max float64
+	Median1  sample
+}
+
+func statOf(ss []sample) stat {
+	var st stat
+	var xs []float64
+	for _, s := range ss {
+		if s.Err != "" {
+			st.Fails++
+			continue
+		}
+		xs = append(xs, s.Secs)
+	}
+	if len(xs) == 0 {
+		return st
+	}
+	st.OK, st.N = true, len(xs)
+	st.Median = median(xs)
+	st.Min, st.Max = xs[0], xs[0]
+	best := -1.0
+	for _, s := range ss {
+		if s.Err != "" {
+			continue
+		}
+		st.Min, st.Max = min(st.Min, s.Secs), max(st.Max, s.Secs)
+		if d := abs(s.Secs - st.Median); best < 0 || d < best {
+			best, st.Median1 = d, s
+		}
+	}
+	return st
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (st stat) cell() string {
+	if !st.OK {
+		if st.Fails > 0 {
+			return fmt.Sprintf("failed (%d)", st.Fails)
+		}
+		return "–"
+	}
+	s := fmt.Sprintf("%.1f", st.Median)
+	if st.N > 1 {
+		s += fmt.Sprintf(" (%.1f–%.1f)", st.Min, st.Max)
+	}
+	if st.Fails > 0 {
+		s += fmt.Sprintf(", %d failed", st.Fails)
+	}
+	return s
+}
+
+var scenarioTitle = map[string]string{"cold": "cold", "edit": "one-line edit", "bump": "dependency change"}
+
+func (b *bench) report() string {
+	var w strings.Builder
+	m := b.machine
+	fmt.Fprintf(&w, "## hoist benchmark, %s\n\n", b.started.UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&w, "- machine: %d CPUs (nproc), %s, %s RAM, Linux %s\n", m.NProc, m.CPU, m.Mem, m.Kernel)
+	fmt.Fprintf(&w, "- BuildKit: %s (test bed buildkitd, OCI worker, overlayfs); %s\n", m.BuildKit, m.Buildx)
+	fmt.Fprintf(&w, "- hoist: %s (frontend image built from this checkout)\n", m.Hoist)
+	var loads []float64
+	for _, p := range b.plans {
+		for _, sc := range scenarios {
+			for _, v := range variants {
+				for _, s := range b.results[p.Name][sc][v.Name] {
+					if s.Load >= 0 && s.Err == "" {
+						loads = append(loads, s.Load)
+					}
+				}
+			}
+		}
+	}
+	if len(loads) > 0 {
+		sort.Float64s(loads)
+		fmt.Fprintf(&w, "- load: 1-minute load average at the start of the timed builds min %.1f / median %.1f / max %.1f on %d CPUs; %d other buildkitd processes were running when the run started (other engineers' test beds)\n",
+			loads[0], median(loads), loads[len(loads)-1], m.NProc, m.Others)
+	}
+	fmt.Fprintf(&w, "- elapsed: %s\n\n", time.Since(b.started).Round(time.Second))
+	w.WriteString("Seconds of wall time of `docker buildx build --output type=local,dest=DIR` through a buildx remote builder, median of the successful repetitions (min–max in parentheses). ")
+	w.WriteString("Each repetition of each variant starts from a **cold** builder: `buildctl prune --all` (all layers, cache mounts and pulled images), then one unrelated `FROM <base>` + `RUN true` build per base image of the example (the first one through hoist, which also loads the hoist frontend image), ")
+	w.WriteString("so base images and the frontend image are present as on a CI runner with an image cache, and nothing else is. The **cold** time is the first build of a fresh copy of the example. ")
+	w.WriteString("**one-line edit**: a comment line appended to one source file of that copy, rebuilt (only the rebuild timed). ")
+	w.WriteString("**dependency change**: a second fresh copy with one dependency moved to another release on the host (`go get mod@ver && go mod tidy`, or `npm install pkg@ver --package-lock-only --save-exact`), rebuilt on the same warm builder. ")
+	w.WriteString("Ratios use the medians: speed-up = naive-stock / hoist (higher is better), hoist / optimized (1.00x = as fast as the hand-optimized Dockerfile).\n\n")
+
+	w.WriteString("| example | scenario |")
+	for _, v := range variants {
+		fmt.Fprintf(&w, " %s |", v.Title)
+	}
+	w.WriteString(" speed-up hoist vs naive | hoist / optimized |\n|---|---|---:|---:|---:|---:|---:|\n")
+	for _, p := range b.plans {
+		for _, sc := range scenarios {
+			row := b.results[p.Name][sc]
+			if row == nil {
+				continue
+			}
+			st := map[string]stat{}
+			fmt.Fprintf(&w, "| %s | %s |", p.Name, scenarioTitle[sc])
+			for _, v := range variants {
+				st[v.Name] = statOf(row[v.Name])
+				fmt.Fprintf(&w, " %s |", st[v.Name].cell())
+			}
+			fmt.Fprintf(&w, " %s | %s |\n", ratio(st["naive-stock"], st["naive-hoist"]), ratio(st["naive-hoist"], st["optimized-stock"]))
+		}
+	}
+	w.WriteString("\nPer example: the edited file and the dependency change.\n\n")
+	for _, p := range b.plans {
+		dep := "not measured: " + p.BumpWhy
+		if p.Bump != nil {
+			dep = p.Bump.String()
+		}
+		fmt.Fprintf(&w, "- %s: edit `%s`; dependency %s; base images %s\n", p.Name, p.Edit, dep, strings.Join(p.Bases, ", "))
+	}
+	w.WriteString("\nDownloaded module/package counts are not reported: the naive `go build` prints `go: downloading` lines but `go mod download` (optimized and hoist) prints nothing, and npm prints installs, not downloads, so the logs do not give comparable counts.\n")
+
+	b.targets(&w)
+	b.details(&w)
+	return w.String()
+}
+
+func ratio(num, den stat) string {
+	if !num.OK || !den.OK || den.Median == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2fx", num.Median/den.Median)
+}
+
+// targets compares the measured medians with the goals of issue 4.
+func (b *bench) targets(w *strings.Builder) {
+	type goal struct {
+		example, what string
+		ok            func(naive, hoist, opt stat) (float64, bool)
+	}
+	goals := []goal{
+		{"go-app", "edit: hoist ≤ 1.15x optimized", func(_, h, o stat) (float64, bool) { r := h.Median / o.Median; return r, r <= 1.15 }},
+		{"go-app", "edit: hoist ≥ 10x faster than naive", func(n, h, _ stat) (float64, bool) { r := n.Median / h.Median; return r, r >= 10 }},
+		{"node-npm", "edit: hoist ≥ 5x faster than naive", func(n, h, _ stat) (float64, bool) { r := n.Median / h.Median; return r, r >= 5 }},
+	}
+	var lines []string
+	for _, g := range goals {
+		row := b.results[g.example]["edit"]
+		if row == nil {
+			continue
+		}
+		n, h, o := statOf(row["naive-stock"]), statOf(row["naive-hoist"]), statOf(row["optimized-stock"])
+		if !n.OK || !h.OK || !o.OK {
+			lines = append(lines, fmt.Sprintf("- %s %s: not measured (failed builds)", g.example, g.what))
+			continue
+		}
+		r, ok := g.ok(n, h, o)
+		verdict := "met"
+		if !ok {
+			verdict = "**missed**"
+		}
+		lines = append(lines, fmt.Sprintf("- %s %s: %.2fx, %s", g.example, g.what, r, verdict))
+	}
+	if len(lines) > 0 {
+		w.WriteString("\nTargets:\n\n" + strings.Join(lines, "\n") + "\n")
+	}
+}
+
+// details lists, for the median repetition of each cell, the build steps
+// that took at least half a second: where the time went.
+func (b *bench) details(w *strings.Builder) {
+	w.WriteString("\nSlowest steps of the median repetition of each cell (from the plain progress logs, ≥0.5 s, not cached):\n\n")
+	for _, p := range b.plans {
+		for _, sc := range scenarios {
+			for _, v := range variants {
+				ss := b.results[p.Name][sc][v.Name]
+				st := statOf(ss)
+				for _, s := range ss {
+					if s.Err != "" {
+						fmt.Fprintf(w, "- %s %s %s rep %d FAILED: %s (log %s)\n", p.Name, sc, v.Name, s.Rep, firstLine(s.Err), s.Log)
+					}
+				}
+				if !st.OK {
+					continue
+				}
+				steps, err := slowSteps(st.Median1.Log, 0.5)
+				if err != nil {
+					continue
+				}
+				fmt.Fprintf(w, "- %s %s %s (rep %d, %.1fs): %s\n", p.Name, sc, v.Name, st.Median1.Rep, st.Median1.Secs, steps)
+			}
+		}
+	}
+}
+
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+var (
+	reVertex = regexp.MustCompile(`^#(\d+) (.*)$`)
+	reDone   = regexp.MustCompile(`^DONE (\d+(?:\.\d+)?)s$`)
+	reOutput = regexp.MustCompile(`^\d+\.\d+ `)
+)
+
+// slowSteps parses BuildKit's plain progress: "#N name" opens a vertex,
+// "#N DONE 1.2s" closes it, "#N 0.123 text" is its output.
+func slowSteps(logPath string, minSecs float64) (string, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	type step struct {
+		name string
+		secs float64
+	}
+	names := map[string]string{}
+	var order []string
+	done := map[string]float64{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := reVertex.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		id, rest := m[1], m[2]
+		if _, ok := names[id]; !ok {
+			if reOutput.MatchString(rest) || rest == "CACHED" || strings.HasPrefix(rest, "DONE ") {
+				continue
+			}
+			names[id] = rest
+			order = append(order, id)
+			continue
+		}
+		if d := reDone.FindStringSubmatch(rest); d != nil {
+			done[id], _ = strconv.ParseFloat(d[1], 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	var steps []step
+	for _, id := range order {
+		if s, ok := done[id]; ok && s >= minSecs {
+			steps = append(steps, step{names[id], s})
+		}
+	}
+	if len(steps) == 0 {
+		return "no step ≥ " + strconv.FormatFloat(minSecs, 'f', -1, 64) + "s", nil
+	}
+	var parts []string
+	for _, s := range steps {
+		n := s.name
+		if len(n) > 90 {
+			n = n[:87] + "..."
+		}
+		parts = append(parts, fmt.Sprintf("`%s` %.1fs", strings.ReplaceAll(n, "`", "'"), s.secs))
+	}
+	return strings.Join(parts, "; "), nil
+}
