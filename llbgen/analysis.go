@@ -26,6 +26,8 @@ type analysis struct {
 	byName map[string]*stage
 	edits  edits
 	notes  []Note
+	// appended are lines after the user's last one (--target hoist-cache).
+	appended []appendedLine
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	steps []*runStep
@@ -58,6 +60,9 @@ type cacheMount struct {
 	mode    string
 	what    string // e.g. "Go module cache"
 	content bool   // its content would otherwise stay in the layer
+	// from and source seed the cache from a directory of an image
+	// (HOIST_CACHE_FROM, cachefrom.go).
+	from, source string
 }
 
 func (m cacheMount) flag() string {
@@ -71,6 +76,9 @@ func (m cacheMount) flag() string {
 	}
 	if m.mode != "" {
 		fmt.Fprintf(&b, ",mode=%s", m.mode)
+	}
+	if m.from != "" {
+		fmt.Fprintf(&b, ",from=%s,source=%s", m.from, m.source)
 	}
 	return b.String()
 }

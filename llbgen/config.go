@@ -20,10 +20,15 @@ const (
 	ArgResolve        = "HOIST_RESOLVE"         // off: leave images to BuildKit
 	ArgResolveTimeout = "HOIST_RESOLVE_TIMEOUT" // per candidate attempt to resolve
 	ArgPullTimeout    = "HOIST_PULL_TIMEOUT"    // per candidate attempt to pull layers
+
+	// CI caches (cachefrom.go).
+	ArgCacheFrom  = "HOIST_CACHE_FROM"  // image to seed empty cache mounts from
+	ArgCacheEpoch = "HOIST_CACHE_EPOCH" // set by the frontend, never by users
 )
 
 var knownArgs = map[string]bool{ArgHoist: true, ArgGo: true, ArgNode: true, ArgSteps: true,
-	ArgMirrors: true, ArgResolve: true, ArgResolveTimeout: true, ArgPullTimeout: true}
+	ArgMirrors: true, ArgResolve: true, ArgResolveTimeout: true, ArgPullTimeout: true,
+	ArgCacheFrom: true, ArgCacheEpoch: true}
 
 // IsHoistArg reports whether a build arg is hoist's own. Other HOIST_* names
 // are left to the Dockerfile, as the stock frontend would.
@@ -43,6 +48,10 @@ type Config struct {
 	Resolve        bool          // HOIST_RESOLVE; off ignores Mirrors
 	ResolveTimeout time.Duration // per candidate resolve attempt
 	PullTimeout    time.Duration // per candidate pull attempt
+
+	// CacheFrom is HOIST_CACHE_FROM as given. Rewrite does not use it: the
+	// frontend checks the image and passes it as Options.CacheFrom.
+	CacheFrom string
 }
 
 // Default timeouts of image resolution. A pull moves whole layers, so it
@@ -77,6 +86,11 @@ func ParseConfig(args map[string]string) (Config, error) {
 			}
 			c.Mirrors = m
 			continue
+		case ArgCacheFrom:
+			c.CacheFrom = strings.TrimSpace(args[k])
+			continue
+		case ArgCacheEpoch:
+			continue // the frontend's own, see cachefrom.go
 		case ArgResolveTimeout, ArgPullTimeout:
 			d, err := time.ParseDuration(strings.TrimSpace(args[k]))
 			if err != nil || d <= 0 {

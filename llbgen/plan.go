@@ -78,6 +78,10 @@ func (a *analysis) rewrite(ctx context.Context) error {
 		}
 	}
 
+	// CI caches (cachefrom.go) work on the flags every rule rendered.
+	a.seedCaches(flags)
+	a.exportCaches(flags)
+
 	for line, fl := range flags {
 		a.addFlags(line, fl)
 	}

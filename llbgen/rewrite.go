@@ -29,6 +29,9 @@ type Options struct {
 	Images Images
 	// Context reads manifests from the build context; nil disables hoisting.
 	Context Context
+	// CacheFrom, when set, seeds the cache mounts hoist adds from a cache
+	// image the caller checked resolves (HOIST_CACHE_FROM, cachefrom.go).
+	CacheFrom *CacheImage
 }
 
 // Note is one thing hoist did, or chose not to do, with the user's line.
@@ -84,6 +87,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
 	}
 	res.Notes = NotesByLine(a.notes)
 	res.Dockerfile, res.Lines = a.edits.apply(dt)
+	res.Dockerfile, res.Lines = appendLines(res.Dockerfile, res.Lines, a.appended)
 	return res, nil
 }
 

@@ -77,6 +77,7 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		BuildPlatform:  &p,
 		Images:         fakeImages{},
 		Context:        dirContext(dir),
+		CacheFrom:      cacheFromOption(opts),
 	})
 	if err != nil {
 		t.Fatal(err)

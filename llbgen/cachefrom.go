@@ -1,0 +1,345 @@
+package llbgen
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Caches that survive ephemeral CI builders. Cache mounts live on one
+// builder, and --cache-to exports layers, never cache mounts, so a fresh CI
+// runner starts with empty ones. Two halves fix that:
+//
+//   - --target hoist-cache is an image with one directory per cache id
+//     holding the current content of every cache mount hoist adds; CI
+//     pushes it after the build.
+//   - HOIST_CACHE_FROM=<that image> makes every cache mount hoist adds start
+//     from the image's directory for its id (BuildKit's cache mount
+//     from=/source=).
+//
+// Both work on the mount flags the rules rendered (whatever manager made
+// them), not on Go or Node specifics; only the Go build cache is trimmed.
+
+// CacheTarget is the synthetic target holding hoist's cache mounts.
+const CacheTarget = "hoist-cache"
+
+// CacheIDsLabel is the label of a hoist-cache image listing, space
+// separated, the cache ids it has a directory for. Seeding uses only those:
+// a cache mount whose source directory is missing fails the RUN.
+const CacheIDsLabel = "org.hoistbuild.cache-ids"
+
+// GoBuildCacheKeep is how long since last use a Go build cache entry stays
+// in hoist-cache. Go sets an entry's mtime when it uses it (at most once an
+// hour), so entries the build just used are always kept; what is left out
+// is what no build used for a day, which go itself would trim after 5 days.
+const GoBuildCacheKeep = 24 * time.Hour
+
+// CacheImage is a cache image to seed from.
+type CacheImage struct {
+	// Ref is the normalized reference (e.g. registry.example.com/app/cache:latest),
+	// as dockerfile2llb resolves it; it never collides with a stage name.
+	Ref string
+	// IDs are the cache ids the image holds (its CacheIDsLabel).
+	IDs []string
+}
+
+// CacheIDs parses a CacheIDsLabel value.
+func CacheIDs(label string) []string { return strings.Fields(label) }
+
+// cacheSrc is where an export step mounts the cache it copies out.
+const cacheSrc = "/run/hoist-cache-src"
+
+// appendedLine is a line after the user's last one, mapped to user.
+type appendedLine struct {
+	text string
+	user int
+}
+
+// parseCacheFlag reads back a flag rendered by cacheMount.flag. Only
+// hoist's own ids (hoist-*) are recognised.
+func parseCacheFlag(tok string) (cacheMount, bool) {
+	rest, ok := strings.CutPrefix(tok, "--mount=type=cache,")
+	if !ok {
+		return cacheMount{}, false
+	}
+	var m cacheMount
+	for kv := range strings.SplitSeq(rest, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return cacheMount{}, false
+		}
+		switch k {
+		case "id":
+			m.id = v
+		case "target":
+			m.target = v
+		case "sharing":
+			m.sharing = v
+		case "uid", "gid":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return cacheMount{}, false
+			}
+			if k == "uid" {
+				m.uid = &n
+			} else {
+				m.gid = &n
+			}
+		case "mode":
+			m.mode = v
+		case "from":
+			m.from = v
+		case "source":
+			m.source = v
+		default:
+			return cacheMount{}, false
+		}
+	}
+	if !strings.HasPrefix(m.id, "hoist-") || m.target == "" {
+		return cacheMount{}, false
+	}
+	return m, true
+}
+
+// hoistLines calls f for every line hoist wrote that may carry its cache
+// mount flags, in the order they appear in the rewritten text: inserted
+// lines before a user line, then that line's added flags.
+func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []string, idx int, fl []string)) {
+	lines := map[int]bool{}
+	for l := range flags {
+		lines[l] = true
+	}
+	for l := range a.edits.insert {
+		lines[l] = true
+	}
+	order := make([]int, 0, len(lines))
+	for l := range lines {
+		order = append(order, l)
+	}
+	sort.Ints(order)
+	for _, l := range order {
+		for i := range a.edits.insert[l] {
+			f(l, a.edits.insert[l], i, nil)
+		}
+		if len(flags[l]) > 0 {
+			f(l, nil, -1, flags[l])
+		}
+	}
+}
+
+// runFlags returns the leading --flags of an inserted RUN line.
+func runFlags(text string) (words []string, nflags int) {
+	words = strings.Split(text, " ")
+	if len(words) == 0 || !strings.EqualFold(words[0], "RUN") {
+		return words, 0
+	}
+	for i := 1; i < len(words); i++ {
+		if !strings.HasPrefix(words[i], "--") {
+			return words, i - 1
+		}
+	}
+	return words, len(words) - 1
+}
+
+// seedCaches adds from=/source= to every cache mount flag hoist wrote
+// whose id the cache image holds.
+func (a *analysis) seedCaches(flags map[int][]string) {
+	ci := a.opt.CacheFrom
+	if ci == nil || ci.Ref == "" {
+		return
+	}
+	have := map[string]bool{}
+	for _, id := range ci.IDs {
+		have[id] = true
+	}
+	seeded, missing := map[int][]string{}, map[int][]string{}
+	seed := func(line int, tok string) string {
+		m, ok := parseCacheFlag(tok)
+		if !ok || m.from != "" {
+			return tok
+		}
+		if !have[m.id] {
+			missing[line] = appendNew(missing[line], m.id)
+			return tok
+		}
+		m.from, m.source = ci.Ref, "/"+m.id
+		seeded[line] = appendNew(seeded[line], m.id)
+		return m.flag()
+	}
+	a.hoistLines(flags, func(line int, insert []string, idx int, fl []string) {
+		if insert != nil {
+			words, n := runFlags(insert[idx])
+			for i := 1; i <= n; i++ {
+				words[i] = seed(line, words[i])
+			}
+			insert[idx] = strings.Join(words, " ")
+			return
+		}
+		for i := range fl {
+			fl[i] = seed(line, fl[i])
+		}
+	})
+	for _, l := range sortedLines(seeded) {
+		a.note(l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
+	}
+	for _, l := range sortedLines(missing) {
+		a.note(l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
+	}
+}
+
+func appendNew(s []string, v string) []string {
+	for _, x := range s {
+		if x == v {
+			return s
+		}
+	}
+	return append(s, v)
+}
+
+func sortedLines(m map[int][]string) []int {
+	ls := make([]int, 0, len(m))
+	for l := range m {
+		ls = append(ls, l)
+	}
+	sort.Ints(ls)
+	return ls
+}
+
+// stageAt returns the stage a user line belongs to.
+func (a *analysis) stageAt(line int) *stage {
+	var s *stage
+	for _, t := range a.stages {
+		if startLine(t.loc) <= line {
+			s = t
+		}
+	}
+	return s
+}
+
+// exportCaches appends, for --target hoist-cache, one stage per cache id
+// that mounts the cache exactly as the build does (same id, sharing,
+// ownership and seed, so the same cache on the builder) and copies it out,
+// then a scratch stage hoist-cache with all of them.
+//
+// A copy step's cache key does not cover the cache mount's content, so
+// each export stage declares ARG HOIST_CACHE_EPOCH, which the frontend sets
+// to a new value every build: the copies always run again, while the base
+// image and everything else stay cached. (--no-cache-filter would need
+// every CI job to pass it, and a per-build value in the text would make the
+// rewrite differ each time.)
+func (a *analysis) exportCaches(flags map[int][]string) {
+	if !strings.EqualFold(a.opt.Target, CacheTarget) {
+		return
+	}
+	if s, ok := a.byName[CacheTarget]; ok {
+		a.note(startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
+		return
+	}
+	type found struct {
+		m    cacheMount
+		line int
+	}
+	var mounts []found
+	seen := map[string]bool{}
+	add := func(line int, tok string) {
+		m, ok := parseCacheFlag(tok)
+		if ok && !seen[m.id] {
+			seen[m.id] = true
+			mounts = append(mounts, found{m, line})
+		}
+	}
+	a.hoistLines(flags, func(line int, insert []string, idx int, fl []string) {
+		if insert != nil {
+			words, n := runFlags(insert[idx])
+			for _, w := range words[1 : n+1] {
+				add(line, w)
+			}
+			return
+		}
+		for _, f := range fl {
+			add(line, f)
+		}
+	})
+
+	last := len(a.lines)
+	if last > 1 && a.lines[last-1] == "" {
+		last-- // the text ends with a newline
+	}
+	emit := func(user int, format string, args ...any) {
+		a.appended = append(a.appended, appendedLine{text: fmt.Sprintf(format, args...), user: user})
+	}
+	var names, ids []string
+	n := 0
+	for _, f := range mounts {
+		s := a.stageAt(f.line)
+		if s == nil || s.image == "" || strings.EqualFold(s.image, "scratch") {
+			a.note(f.line, false, "cache %s not in target %s: its stage has no base image with a shell to copy it out", f.m.id, CacheTarget)
+			continue
+		}
+		var name string
+		for {
+			n++
+			name = CacheTarget + "-" + strconv.Itoa(n)
+			if _, taken := a.byName[name]; !taken {
+				break
+			}
+		}
+		src := f.m
+		src.target = cacheSrc
+		dest := shellQuote("/hoist-cache/" + f.m.id)
+		script := "mkdir -p /hoist-cache && cp -a " + cacheSrc + " " + dest
+		kept := "all of it"
+		if f.m.id == idGoBuild || strings.HasPrefix(f.m.id, idGoBuild+"-") {
+			mins := int(GoBuildCacheKeep / time.Minute)
+			script += " && find " + dest + " -type f -mmin +" + strconv.Itoa(mins) + " -delete"
+			kept = "entries used in the last " + strings.TrimSuffix(GoBuildCacheKeep.String(), "0m0s")
+		}
+		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", s.image, name)
+		emit(f.line, "USER 0:0")
+		emit(f.line, "ARG %s", ArgCacheEpoch)
+		emit(f.line, "RUN %s %s", src.flag(), script)
+		names = append(names, name)
+		ids = append(ids, f.m.id)
+		a.note(f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
+	}
+	emit(last, "FROM scratch AS %s", CacheTarget)
+	for _, name := range names {
+		emit(last, "COPY --from=%s /hoist-cache/ /", name)
+	}
+	emit(last, "LABEL %s=%q", CacheIDsLabel, strings.Join(ids, " "))
+	if len(ids) == 0 {
+		a.note(last, true, "target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)
+	}
+}
+
+// appendLines adds lines after the last line of a rewritten text and to its
+// line map.
+func appendLines(dt []byte, m *LineMap, add []appendedLine) ([]byte, *LineMap) {
+	if len(add) == 0 {
+		return dt, m
+	}
+	n := bytes.Count(dt, []byte("\n"))
+	if len(dt) > 0 && !bytes.HasSuffix(dt, []byte("\n")) {
+		n++
+	}
+	out := &LineMap{}
+	for i := 1; i <= n; i++ {
+		out.user = append(out.user, m.Line(i))
+		out.edited = append(out.edited, m.isEdited(i))
+	}
+	var b bytes.Buffer
+	b.Write(dt)
+	if len(dt) > 0 && !bytes.HasSuffix(dt, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	for _, l := range add {
+		b.WriteString(l.text)
+		b.WriteByte('\n')
+		out.user = append(out.user, l.user)
+		out.edited = append(out.edited, true)
+	}
+	return b.Bytes(), out
+}
