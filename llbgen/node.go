@@ -278,11 +278,11 @@ func callFlag(args []string, name string) (string, bool) {
 // absCache makes a configured cache path absolute, or says why not.
 func absCache(p, what string, env map[string]string, acc account) (string, string) {
 	if strings.HasPrefix(p, "~/") {
-		h, ok := home(env, acc)
-		if !ok {
-			return "", "HOME of user " + acc.name + " is unknown"
+		h, why := homeOr(env, acc, p[2:])
+		if why != "" {
+			return "", why
 		}
-		p = path.Join(h, p[2:])
+		p = h
 	}
 	if strings.Contains(p, "$") {
 		return "", what + " " + p + " uses a variable hoist does not expand"
@@ -297,6 +297,9 @@ func homeOr(env map[string]string, acc account, rel ...string) (string, string) 
 	h, ok := home(env, acc)
 	if !ok {
 		return "", "HOME of user " + acc.name + " is unknown"
+	}
+	if !path.IsAbs(h) {
+		return "", "HOME " + h + " is not absolute"
 	}
 	return path.Join(append([]string{h}, rel...)...), ""
 }

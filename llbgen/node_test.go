@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"testing"
 
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -79,4 +81,72 @@ func (m memContext) ReadDir(_ context.Context, p string) ([]string, error) {
 
 func (m memContext) Ignored(_ context.Context, p string) (bool, error) {
 	return strings.Contains(p, "node_modules"), nil
+}
+
+// TestLLBNodeCacheMounts checks the exec ops dockerfile2llb makes of the
+// Node rewrites: cache targets, ids, sharing and ownership, the hoisted
+// install mapped to the user's COPY line, and the dropped install gone.
+func TestLLBNodeCacheMounts(t *testing.T) {
+	t.Run("npm", func(t *testing.T) {
+		ops, _ := convertRewriteCase(t, "node-npm")
+		ci := findExec(t, ops, "npm ci")
+		m := cacheMountAt(ci, "/root/.npm")
+		if m == nil || m.CacheOpt.ID != "/hoist-npm" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
+			t.Fatalf("hoisted npm ci mounts: %v", ci.mounts)
+		}
+		if ci.line != 3 {
+			t.Errorf("hoisted npm ci at line %d, want the COPY's line 3", ci.line)
+		}
+		build := findExec(t, ops, "npm run build")
+		if strings.Contains(build.args, "npm ci") {
+			t.Errorf("the user's RUN still installs: %s", build.args)
+		}
+		if cacheMountAt(build, "/root/.npm") == nil || build.line != 4 {
+			t.Errorf("npm run build: line %d, mounts %v", build.line, build.mounts)
+		}
+	})
+	t.Run("yarn classic as uid 1000", func(t *testing.T) {
+		ops, _ := convertRewriteCase(t, "node-yarn-classic")
+		in := findExec(t, ops, "yarn install --frozen-lockfile")
+		m := cacheMountAt(in, "/home/node/.cache/yarn")
+		if m == nil || m.CacheOpt.ID != "/hoist-yarn-1000" || m.CacheOpt.Sharing != pb.CacheSharingOpt_LOCKED {
+			t.Fatalf("yarn mounts: %v", in.mounts)
+		}
+		if got := cacheOwners(t, out(t, "node-yarn-classic")); !got["1000:1000:493"] {
+			t.Errorf("no mkdir /cache owned by 1000:1000 for the yarn cache: %v", got)
+		}
+	})
+	t.Run("pnpm store named explicitly", func(t *testing.T) {
+		ops, _ := convertRewriteCase(t, "node-pnpm-workspace")
+		in := findExec(t, ops, "pnpm install --frozen-lockfile")
+		m := cacheMountAt(in, "/root/.local/share/pnpm/store")
+		if m == nil || m.CacheOpt.ID != "/hoist-pnpm-store" {
+			t.Fatalf("pnpm mounts: %v", in.mounts)
+		}
+		if !strings.Contains(in.args, "npm_config_store_dir=/root/.local/share/pnpm/store") {
+			t.Errorf("the store is not named, pnpm would move it off the mount: %s", in.args)
+		}
+	})
+	t.Run("Plug'n'Play cache stays in the exported stage", func(t *testing.T) {
+		ops, _ := convertRewriteCase(t, "node-pnp-exported")
+		for _, e := range ops {
+			if cacheMountAt(e, "/root/.yarn/berry/cache") != nil {
+				t.Errorf("%s mounts the PnP cache of an exported stage", e.args)
+			}
+		}
+		findExec(t, ops, "yarn install --immutable")
+	})
+}
+
+// TestNodeRelativeHome: a relative HOME gives no cache mount (found by
+// FuzzRewrite: the mount's target would not match on a second pass).
+func TestNodeRelativeHome(t *testing.T) {
+	dt := []byte("FROM node:20\nUSER 1\nENV HOME=0\nRUN yarn install --frozen-lockfile\nRUN npm ci\n")
+	rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: memContext{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(rw.Dockerfile), "--mount") {
+		t.Errorf("mounted a cache under a relative HOME:\n%s", rw.Dockerfile)
+	}
 }
