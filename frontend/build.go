@@ -9,6 +9,7 @@ import (
 	"context"
 	"maps"
 	"strings"
+	"sync"
 
 	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen"
@@ -150,6 +151,11 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 	scanTargets := bkmaps.SyncMap[string, *dockerfile2llb.Result]{}
 	images := &gatewayImages{c: c, bc: bc}
 	manifests := &buildContext{c: c, bc: bc}
+	epoch, err := cacheEpoch()
+	if err != nil {
+		return nil, err
+	}
+	var cacheWarned sync.Map // one warning per distinct message (platforms)
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		opt := convertOpt
@@ -159,6 +165,15 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			opt.Warn = nil
 		}
 
+		// CI caches (cachefrom.go): seed only from an image that resolves.
+		var cacheFrom *llbgen.CacheImage
+		if cfg.Enabled {
+			var warn string
+			cacheFrom, warn = checkCacheFrom(ctx, c, bc, cfg.CacheFrom, platform)
+			if _, dup := cacheWarned.LoadOrStore(warn, true); warn != "" && !dup {
+				src.Warn(ctx, warn, warnOpts(nil, nil, ""))
+			}
+		}
 		rw, err := llbgen.Rewrite(ctx, src.Data, llbgen.Options{
 			Config:         cfg,
 			BuildArgs:      opt.BuildArgs,
@@ -167,9 +182,16 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			BuildPlatform:  &bc.BuildPlatforms[0],
 			Images:         images,
 			Context:        manifests,
+			CacheFrom:      cacheFrom,
 		})
 		if err != nil {
 			return nil, err
+		}
+		if strings.EqualFold(opt.Target, llbgen.CacheTarget) {
+			if opt.BuildArgs == nil {
+				opt.BuildArgs = map[string]string{}
+			}
+			opt.BuildArgs[llbgen.ArgCacheEpoch] = epoch
 		}
 		if idx == 0 {
 			reportNotes(ctx, src, rw.Notes)
