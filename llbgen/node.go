@@ -118,13 +118,14 @@ type nodeProject struct {
 	yarnrc map[string]string // classic .yarnrc
 	berry  map[string]any    // .yarnrc.yml
 	pnpmWS *pnpmWorkspace
-	lock   string // start of yarn.lock
+	lock   string // yarn.lock
 	err    string // a config file that does not parse
 }
 
 type pnpmWorkspace struct {
-	Packages []string `yaml:"packages"`
-	StoreDir string   `yaml:"storeDir"`
+	Packages            []string       `yaml:"packages"`
+	StoreDir            string         `yaml:"storeDir"`
+	PatchedDependencies map[string]any `yaml:"patchedDependencies"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -172,7 +173,7 @@ func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, er
 			p.pnpmWS = &pnpmWorkspace{}
 			perr = yaml.Unmarshal(dt, p.pnpmWS)
 		case "yarn.lock":
-			p.lock = string(dt[:min(len(dt), 512)])
+			p.lock = string(dt)
 		}
 		if perr != nil && p.err == "" {
 			p.err = path.Join(dir, f) + " does not parse: " + firstLine(perr.Error())
@@ -234,9 +235,9 @@ func (p *nodeProject) yarnMajor() int {
 		}
 	}
 	switch {
-	case strings.Contains(p.lock, "__metadata:"):
+	case strings.Contains(p.lock[:min(len(p.lock), 512)], "__metadata:"):
 		return 2
-	case strings.Contains(p.lock, "yarn lockfile v1"):
+	case strings.Contains(p.lock[:min(len(p.lock), 512)], "yarn lockfile v1"):
 		return 1
 	case p.has[".yarnrc.yml"]:
 		return 2
@@ -1099,6 +1100,9 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	}
 	var patterns []string
 	if c.mgr == mgrPnpm {
+		if p.pnpmWS != nil && len(p.pnpmWS.PatchedDependencies) > 0 {
+			return nil, nil, "pnpm-workspace.yaml patches dependencies (patchedDependencies), which reads patch files", nil
+		}
 		if p.pnpmWS != nil {
 			if len(p.pnpmWS.Packages) == 0 {
 				return nil, nil, "pnpm-workspace.yaml lists no packages", nil
