@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -173,10 +174,10 @@ func (r *Registry) ResetLog() {
 }
 
 // Served reports whether the registry answered a GET of kind for repo with
-// 200 and no fault: it served that content.
+// 200 (or 206, part of a blob) and no fault: it served that content.
 func (r *Registry) Served(repo string, kind Kind) bool {
 	for _, q := range r.Log() {
-		if q.Repo == repo && q.Kind == kind && q.Method == http.MethodGet && q.Status == http.StatusOK && q.Fault == None {
+		if q.Repo == repo && q.Kind == kind && q.Method == http.MethodGet && (q.Status == http.StatusOK || q.Status == http.StatusPartialContent) && q.Fault == None {
 			return true
 		}
 	}
@@ -332,7 +333,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	}()
 
 	if rule == nil {
-		r.inner.ServeHTTP(sw, req)
+		r.serveInner(sw, req, kind)
 		return
 	}
 	switch rule.Fault {
@@ -374,7 +375,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		r.inner.ServeHTTP(&slowWriter{statusWriter: sw, delay: delay, stop: r.stop, ctx: req.Context()}, req)
 	case WrongDigest:
 		if kind != Manifests || rule.Other == "" {
-			r.inner.ServeHTTP(sw, req)
+			r.serveInner(sw, req, kind)
 			return
 		}
 		orepo, otag, _ := strings.Cut(rule.Other, ":")
@@ -390,10 +391,38 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		case <-req.Context().Done():
 			return
 		}
-		r.inner.ServeHTTP(sw, req)
+		r.serveInner(sw, req, kind)
 	default:
 		http.Error(sw, fmt.Sprintf("faultreg: unknown fault %q", rule.Fault), http.StatusInternalServerError)
 	}
+}
+
+// serveInner serves from the in-memory registry, answering Range requests
+// for blobs as real registries do (go-containerregistry's answers 416):
+// BuildKit resumes an interrupted blob download with one.
+func (r *Registry) serveInner(w http.ResponseWriter, req *http.Request, kind Kind) {
+	if kind != Blobs || req.Method != http.MethodGet || req.Header.Get("Range") == "" {
+		r.inner.ServeHTTP(w, req)
+		return
+	}
+	full := req.Clone(req.Context())
+	full.Header.Del("Range")
+	rec := httptest.NewRecorder()
+	r.inner.ServeHTTP(rec, full)
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return
+	}
+	for _, k := range []string{"Content-Type", "Docker-Content-Digest"} {
+		if v := rec.Header().Get(k); v != "" {
+			w.Header().Set(k, v)
+		}
+	}
+	http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(rec.Body.Bytes()))
 }
 
 func registryError(w http.ResponseWriter, status int, code, msg string) {

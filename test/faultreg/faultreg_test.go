@@ -163,3 +163,32 @@ func TestLatency(t *testing.T) {
 		t.Errorf("short latency: %v %v", resp, err)
 	}
 }
+
+func TestRange(t *testing.T) {
+	r, _, _ := start(t)
+	ref, _ := name.ParseReference(r.Addr+"/library/a:1", name.Insecure)
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	ld, _ := layers[0].Digest()
+	full, _, err := get(t, r, "/v2/library/a/blobs/"+ld.String(), 10*time.Second)
+	if err != nil || full.StatusCode != 200 {
+		t.Fatalf("%v %v", full, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+r.Addr+"/v2/library/a/blobs/"+ld.String(), nil)
+	req.Header.Set("Range", "bytes=10-")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusPartialContent || int64(len(body)) != full.ContentLength-10 {
+		t.Errorf("range: status %d, %d bytes of %d", resp.StatusCode, len(body), full.ContentLength)
+	}
+	if !r.Served("library/a", Blobs) {
+		t.Errorf("Served: %+v", r.Log())
+	}
+}
