@@ -49,6 +49,7 @@ type nodeCall struct {
 	use   NodeUse
 	mgr   string // one of mgr*, "" when unknown
 	dir   string // absolute project dir, "" when unknown
+	cwd   string // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
 	mount *cacheMount
 	// storeEnv is set for pnpm when hoist must name the store explicitly
@@ -546,6 +547,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		}
 		n.calls = append(n.calls, nc)
 		nc.dir = nodeDir(rs, c, use)
+		nc.cwd = nodeDir(rs, c, NodeUse{})
 		var proj *nodeProject
 		if nc.dir != "" && a.opt.Context != nil {
 			if cd := a.projectInContext(rs.stage, rs, nc.dir); cd != "" {
@@ -913,7 +915,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("its command line is not static")
 		return nil
 	}
-	if c.dir == "" {
+	if c.dir == "" || c.cwd == "" {
 		notHoisted("cannot tell which directory it runs in")
 		return nil
 	}
@@ -934,6 +936,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	if a.hoistOff(sc.line) {
 		a.note(sc.line, false, "install not hoisted before this COPY: # hoist:off")
+		return nil
+	}
+	if c.cwd != sc.workdir && !within(c.dir, c.cwd) {
+		// The hoisted install runs before the sources exist: only dirs
+		// leading to the project are certain to be there.
+		notHoisted("it runs in %s, which may not exist before the source COPY", c.cwd)
 		return nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(c.dir, sc.dest), "/")
@@ -1006,8 +1014,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	run = append(run, a.passFlags(rs)...)
 	cmd := ""
-	if c.dir != sc.workdir {
-		cmd = "cd " + shellQuote(c.dir) + " && "
+	if c.cwd != sc.workdir {
+		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
 	env := cloneMap(c.call.Env)
 	if c.mount != nil && c.storeEnv != "" {
