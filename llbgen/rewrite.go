@@ -51,8 +51,15 @@ type Result struct {
 // Rewrite analyses dt and rewrites it according to opt. A Dockerfile that
 // does not parse is returned unchanged, so dockerfile2llb reports the error
 // exactly as the stock frontend does.
-func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
-	res := &Result{Dockerfile: dt}
+func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err error) {
+	// A bug in the analysis must not fail a build the stock frontend would
+	// do: the Dockerfile is then converted as the user wrote it.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = &Result{Dockerfile: dt, Notes: []Note{{Line: 1, Message: fmt.Sprintf("internal error, Dockerfile built unchanged: %v", r)}}}, nil
+		}
+	}()
+	res = &Result{Dockerfile: dt}
 	if !opt.Config.Enabled || (!opt.Config.Go && !opt.Config.Node) {
 		return res, nil
 	}
