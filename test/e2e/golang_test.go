@@ -1,0 +1,175 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pureCaches are paths of an exported filesystem that hold only caches:
+// hoist mounts them, so their content is not in hoist's image. Go's
+// telemetry counters differ between any two builds.
+var pureCaches = []string{
+	"root/.cache/go-build",
+	"home/*/.cache/go-build",
+	"root/.config/go/telemetry",
+	"home/*/.config/go/telemetry",
+}
+
+func isPureCache(p string) bool {
+	for _, c := range pureCaches {
+		parts := strings.Split(c, "/")
+		got := strings.Split(p, "/")
+		if len(got) < len(parts) {
+			continue
+		}
+		ok := true
+		for i, part := range parts {
+			if m, _ := filepath.Match(part, got[i]); !m {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutCaches(s map[string]fileEntry) map[string]fileEntry {
+	out := map[string]fileEntry{}
+	for k, v := range s {
+		if !isPureCache(k) {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// goExamples are the repo's Go examples and a note hoist must report for
+// each, proving the rewrite happened (or was refused, for vendor/).
+var goExamples = []struct {
+	name string
+	note string
+}{
+	{"go-app", "go mod download hoisted before this COPY"},
+	{"go-workspace", "copies go.work"},
+	{"go-vendored", "cache mounts /root/.cache/go-build added"},
+	{"go-nonroot", "/home/builder/go/pkg/mod"},
+	{"go-cross", "go mod download hoisted before this COPY"},
+	{"go-test-stage", "go mod download hoisted before this COPY"},
+	{"fullstack", "go mod download hoisted before this COPY"},
+}
+
+// TestGoExamples builds every Go example through the stock frontend and
+// through hoist and compares the exported filesystems file by file.
+func TestGoExamples(t *testing.T) {
+	needEnv(t)
+	for _, ex := range goExamples {
+		t.Run(ex.name, func(t *testing.T) {
+			name := filepath.Join("..", "..", "..", "examples", ex.name)
+			stockDir, hoistDir := t.TempDir(), t.TempDir()
+			mustBuild(t, stock, name, "--output", "type=local,dest="+stockDir)
+			res := mustBuild(t, hoistArg, name, "--output", "type=local,dest="+hoistDir)
+			if !strings.Contains(res.stderr, "hoist: line") || !strings.Contains(res.stderr, ex.note) {
+				t.Errorf("hoist did not report %q:\n%s", ex.note, tail(res.stderr))
+			}
+			if d := diffSnapshots(withoutCaches(snapshot(t, stockDir)), withoutCaches(snapshot(t, hoistDir))); d != "" {
+				t.Errorf("exported filesystems differ:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestGoExportedBuildStage exports the build stage itself, where hoist must
+// keep the module cache in the image and still match stock file by file,
+// except the build cache it mounted.
+func TestGoExportedBuildStage(t *testing.T) {
+	needEnv(t)
+	name := filepath.Join("..", "..", "..", "examples", "go-app")
+	stockDir, hoistDir := t.TempDir(), t.TempDir()
+	mustBuild(t, stock, name, "--target", "build", "--output", "type=local,dest="+stockDir)
+	res := mustBuild(t, hoistArg, name, "--target", "build", "--output", "type=local,dest="+hoistDir)
+	if !strings.Contains(res.stderr, "Go module cache /go/pkg/mod kept in the image") {
+		t.Errorf("hoist did not say it kept the module cache:\n%s", tail(res.stderr))
+	}
+	s := snapshot(t, stockDir)
+	if _, ok := s["go/pkg/mod/cache/download"]; !ok {
+		t.Fatalf("stock build stage has no module cache; the test proves nothing")
+	}
+	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
+		t.Errorf("exported filesystems differ:\n%s", d)
+	}
+}
+
+// TestGoSourceEdit rebuilds go-app through hoist after a one-line source
+// edit: the hoisted download must come from the build cache, so only the
+// compile runs again.
+func TestGoSourceEdit(t *testing.T) {
+	e := needEnv(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "go-app")+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	build := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=plain", "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=local,dest="+t.TempDir(), ".")
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, tail(string(stderr)))
+		}
+		return string(stderr)
+	}
+	build()
+	main := filepath.Join(dir, "main.go")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := build()
+	var download, compile string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(l, "go mod download") && strings.Contains(l, "[build"):
+			download = l
+		case strings.Contains(l, "go build") && strings.Contains(l, "[build"):
+			compile = l
+		}
+	}
+	if download == "" || compile == "" {
+		t.Fatalf("steps not found in progress:\n%s", tail(out))
+	}
+	if !stepCached(out, "go mod download") {
+		t.Errorf("the hoisted download ran again after a source edit:\n%s", tail(out))
+	}
+	if stepCached(out, "go build") {
+		t.Errorf("go build was cached after a source edit; the edit did not reach the build:\n%s", tail(out))
+	}
+}
+
+// stepCached reports whether the plain progress shows the step whose name
+// contains substr as CACHED.
+func stepCached(progress, substr string) bool {
+	ids := map[string]bool{}
+	for _, l := range strings.Split(progress, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if strings.Contains(l, substr) && strings.Contains(l, "[") {
+			ids[f[0]] = true
+		}
+		if ids[f[0]] && f[1] == "CACHED" {
+			return true
+		}
+	}
+	return false
+}
