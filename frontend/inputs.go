@@ -15,7 +15,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-	"github.com/moby/patternmatcher"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
 )
@@ -123,7 +122,7 @@ type buildContext struct {
 	err  error
 
 	ignoreOnce sync.Once
-	ignore     *patternmatcher.PatternMatcher
+	ignore     []string
 	ignoreErr  error
 }
 
@@ -199,17 +198,10 @@ func (b *buildContext) ReadDir(ctx context.Context, p string) ([]string, error) 
 // COPY instructions see it.
 func (b *buildContext) Ignored(ctx context.Context, p string) (bool, error) {
 	b.ignoreOnce.Do(func() {
-		patterns, err := b.bc.DockerIgnorePatterns(ctx)
-		if err != nil {
-			b.ignoreErr = err
-			return
-		}
-		if len(patterns) > 0 {
-			b.ignore, b.ignoreErr = patternmatcher.New(patterns)
-		}
+		b.ignore, b.ignoreErr = b.bc.DockerIgnorePatterns(ctx)
 	})
-	if b.ignoreErr != nil || b.ignore == nil {
+	if b.ignoreErr != nil {
 		return false, b.ignoreErr
 	}
-	return b.ignore.MatchesOrParentMatches(path.Clean(p))
+	return llbgen.IgnoredPath(b.ignore, p)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/patternmatcher"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -1476,4 +1477,32 @@ func (a *analysis) copiesInto(rs *runStep, from int, dir string) bool {
 		}
 	}
 	return false
+}
+
+// IgnoredPath reports whether .dockerignore patterns leave p and
+// everything under it out of the context. A negated pattern that could
+// re-include something under p makes the answer false.
+func IgnoredPath(patterns []string, p string) (bool, error) {
+	p = path.Clean(p)
+	var keep []string
+	for _, pat := range patterns {
+		if neg, ok := strings.CutPrefix(pat, "!"); ok {
+			neg = path.Clean(strings.TrimPrefix(neg, "/"))
+			if strings.Contains(neg, "**") || strings.HasPrefix(neg, p+"/") || within(p, neg) {
+				return false, nil
+			}
+			if m, _ := path.Match(neg, p); m {
+				return false, nil
+			}
+		}
+		keep = append(keep, pat)
+	}
+	if len(keep) == 0 {
+		return false, nil
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return false, err
+	}
+	return pm.MatchesOrParentMatches(p)
 }

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
@@ -44,11 +43,29 @@ func (d dirContext) Ignored(_ context.Context, p string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	pm, err := patternmatcher.New(patterns)
-	if err != nil {
-		return false, err
+	return IgnoredPath(patterns, p)
+}
+
+func TestIgnoredPath(t *testing.T) {
+	for _, c := range []struct {
+		patterns []string
+		p        string
+		want     bool
+	}{
+		{[]string{"node_modules"}, "node_modules", true},
+		{[]string{"node_modules"}, "web/node_modules", false},
+		{[]string{"**/node_modules"}, "web/node_modules", true},
+		{[]string{"web"}, "web/node_modules", true},
+		{[]string{"node_modules", "!node_modules/keep"}, "node_modules", false},
+		{[]string{"**/node_modules", "!**/keep"}, "node_modules", false},
+		{[]string{"dist"}, "node_modules", false},
+		{nil, "node_modules", false},
+	} {
+		got, err := IgnoredPath(c.patterns, c.p)
+		if err != nil || got != c.want {
+			t.Errorf("IgnoredPath(%q, %q) = %v, %v; want %v", c.patterns, c.p, got, err, c.want)
+		}
 	}
-	return pm.MatchesOrParentMatches(p)
 }
 
 func (m memContext) ReadDir(_ context.Context, p string) ([]string, error) {

@@ -187,8 +187,9 @@ func (o *offlineImages) Passwd(context.Context, string, *ocispecs.Platform) ([]b
 // dirContext reads the build context from a local directory, leaving out
 // what .dockerignore leaves out, as the build would.
 type dirContext struct {
-	dir    string
-	ignore *patternmatcher.PatternMatcher
+	dir      string
+	ignore   *patternmatcher.PatternMatcher
+	patterns []string
 }
 
 // newDirContext reads <Dockerfile>.dockerignore or <context>/.dockerignore,
@@ -208,6 +209,7 @@ func newDirContext(dir, dockerfile string) (*dirContext, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
+		d.patterns = patterns
 		if d.ignore, err = patternmatcher.New(patterns); err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
@@ -251,8 +253,5 @@ func (d *dirContext) ReadDir(_ context.Context, p string) ([]string, error) {
 }
 
 func (d *dirContext) Ignored(_ context.Context, p string) (bool, error) {
-	if d.ignore == nil {
-		return false, nil
-	}
-	return d.ignore.MatchesOrParentMatches(p)
+	return llbgen.IgnoredPath(d.patterns, p)
 }
