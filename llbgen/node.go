@@ -1158,8 +1158,12 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 // berryUnsupported says why a yarn berry project cannot be installed from
 // its manifests: patches and local plugins live in other files.
 func berryUnsupported(p *nodeProject) string {
-	if strings.Contains(p.lock, "patch:") {
-		return "yarn.lock uses patch: dependencies, which read patch files"
+	// Yarn's own compatibility patches (builtin<compat/...>) ship with
+	// yarn; any other patch: reads a patch file of the project.
+	for l := range strings.SplitSeq(p.lock, "\n") {
+		if strings.Contains(l, "patch:") && !strings.Contains(l, "builtin<") {
+			return "yarn.lock uses patch: dependencies, which read patch files"
+		}
 	}
 	return ""
 }

@@ -167,3 +167,14 @@ func TestNodeRelativeHome(t *testing.T) {
 		t.Errorf("mounted a cache under a relative HOME:\n%s", rw.Dockerfile)
 	}
 }
+
+func TestBerryPatches(t *testing.T) {
+	builtin := "\"typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>\":\n  resolution: \"typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>::version=5.9.3&hash=5786d5\"\n"
+	if why := berryUnsupported(&nodeProject{lock: builtin}); why != "" {
+		t.Errorf("yarn's builtin patch refused: %s", why)
+	}
+	local := "\"lodash@patch:lodash@npm%3A4.17.21#./.yarn/patches/lodash.patch::locator=app%40workspace%3A.\":\n"
+	if berryUnsupported(&nodeProject{lock: local}) == "" {
+		t.Errorf("a patch file of the project was not refused")
+	}
+}
