@@ -62,7 +62,9 @@ node_build() { # node_build NAME SUBDIR OUTPUT: clean install + build in a copy
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-	for d in "$here"/*/; do names+=("$(basename "$d")"); done
+	# Every directory with a Dockerfile is an example app (ci/ holds only CI
+	# configuration for them).
+	for d in "$here"/*/; do [ -f "$d/Dockerfile" ] && names+=("$(basename "$d")"); done
 fi
 
 for name in "${names[@]}"; do
