@@ -125,6 +125,7 @@ func run(examples string, reps int, out string, timeout time.Duration) error {
 	}
 	logf("results and logs go to %s", b.out)
 
+	hoistRev := hoistVersion(ctx, repo)
 	env, err := testbed.Start(ctx, testbed.Options{Logf: logf})
 	if err != nil {
 		return err
@@ -136,6 +137,7 @@ func run(examples string, reps int, out string, timeout time.Duration) error {
 	}()
 	b.env = env
 	b.machine = gatherMachine(ctx, env)
+	b.machine.Hoist = hoistRev
 
 	for _, p := range b.plans {
 		for rep := 1; rep <= reps; rep++ {

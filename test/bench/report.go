@@ -27,7 +27,7 @@ type machineInfo struct {
 }
 
 func gatherMachine(ctx context.Context, env *testbed.Env) machineInfo {
-	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Mem: "unknown", Kernel: "unknown", BuildKit: "unknown", Buildx: "unknown", Hoist: "unknown"}
+	m := machineInfo{NProc: runtime.NumCPU(), CPU: "unknown", Mem: "unknown", Kernel: "unknown", BuildKit: "unknown", Buildx: "unknown"}
 	if dt, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(dt), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -55,14 +55,29 @@ func gatherMachine(ctx context.Context, env *testbed.Env) machineInfo {
 		}
 		c.Close()
 	}
+	// Binaries built without a version stamp report v0.0.0+unknown; the
+	// test bed keeps them in a directory named after the module version.
+	if strings.Contains(m.BuildKit, "unknown") {
+		m.BuildKit += " (binary " + env.Bins.Buildkitd + ")"
+	}
 	if out, _, err := env.Buildx(ctx, "", "version"); err == nil {
 		m.Buildx = strings.TrimSpace(string(out))
-	}
-	if out, err := hostCmd(ctx, env.Repo, "git", "describe", "--tags", "--always", "--dirty"); err == nil {
-		m.Hoist = strings.TrimSpace(string(out))
+		if strings.Contains(m.Buildx, "unknown") {
+			m.Buildx += " (binary " + env.Bins.Buildx + ", test bed pins buildx " + testbed.BuildxVersion + ")"
+		}
 	}
 	m.Others = countBuildkitd() - 1
 	return m
+}
+
+// hoistVersion names the checkout the frontend image is built from; taken
+// just before the test bed builds it, as the tree may change meanwhile.
+func hoistVersion(ctx context.Context, repo string) string {
+	out, err := hostCmd(ctx, repo, "git", "describe", "--tags", "--always", "--dirty")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // countBuildkitd counts buildkitd processes: other engineers' test beds
@@ -178,7 +193,7 @@ func (b *bench) report() string {
 	fmt.Fprintf(&w, "## hoist benchmark, %s\n\n", b.started.UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&w, "- machine: %d CPUs (nproc), %s, %s RAM, Linux %s\n", m.NProc, m.CPU, m.Mem, m.Kernel)
 	fmt.Fprintf(&w, "- BuildKit: %s (test bed buildkitd, OCI worker, overlayfs); %s\n", m.BuildKit, m.Buildx)
-	fmt.Fprintf(&w, "- hoist: %s (frontend image built from this checkout)\n", m.Hoist)
+	fmt.Fprintf(&w, "- hoist: %s (`git describe --dirty` of the checkout when the test bed started building the frontend image from it)\n", m.Hoist)
 	var loads []float64
 	for _, p := range b.plans {
 		for _, sc := range scenarios {
