@@ -7,14 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hoistbuild/hoist/test/testbed"
 )
 
+// The package's test bed, started by the first test that needs it (so a
+// -run selecting other tests starts none) and closed after all tests.
 var (
-	env *testbed.Env
+	envOnce sync.Once
+	env     *testbed.Env
 	// skipReason is set when the machine cannot run the test bed; tests
 	// then skip, unless CI=true, where they fail.
 	skipReason string
@@ -22,43 +26,40 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	code := m.Run()
+	if env != nil {
+		if err := env.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "testbed teardown:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
 }
 
-func run(m *testing.M) int {
+func startEnv() {
 	if err := testbed.Check(); err != nil {
 		if errors.Is(err, testbed.ErrUnsupported) {
 			skipReason = err.Error()
 		} else {
 			startErr = err
 		}
-		return m.Run()
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "testbed: "+format+"\n", args...)
 	}
-	e, err := testbed.Start(ctx, testbed.Options{Logf: logf})
-	if err != nil {
-		startErr = err
-		return m.Run()
-	}
-	env = e
-	code := m.Run()
-	if err := env.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "testbed teardown:", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	env, startErr = testbed.Start(ctx, testbed.Options{Logf: logf})
 }
 
 // needEnv returns the running test bed, or ends the test: a skip on a
 // machine that cannot run it, a failure under CI=true or when setup failed.
 func needEnv(t *testing.T) *testbed.Env {
 	t.Helper()
+	envOnce.Do(startEnv)
 	if startErr != nil {
 		t.Fatalf("test bed setup failed: %v", startErr)
 	}
