@@ -1,0 +1,229 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nodeCaches are the package managers' download caches hoist mounts: pure
+// caches, absent from hoist's image by design.
+var nodeCaches = []string{
+	"root/.npm",
+	"home/*/.npm",
+	"usr/local/share/.cache/yarn",
+	"home/*/.cache/yarn",
+	"root/.yarn/berry/cache",
+	"home/*/.yarn/berry/cache",
+	"root/.local/share/pnpm/store",
+	"home/*/.local/share/pnpm/store",
+}
+
+func withoutNodeCaches(s map[string]fileEntry) map[string]fileEntry {
+	out := map[string]fileEntry{}
+	for k, v := range s {
+		cache := false
+		for _, c := range nodeCaches {
+			parts, got := strings.Split(c, "/"), strings.Split(k, "/")
+			if len(got) < len(parts) {
+				continue
+			}
+			match := true
+			for i, part := range parts {
+				if m, _ := filepath.Match(part, got[i]); !m {
+					match = false
+					break
+				}
+			}
+			cache = cache || match
+		}
+		if !cache {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// cachedStep reports whether plain progress shows the step whose name
+// contains substr as CACHED.
+func cachedStep(progress, substr string) bool {
+	ids := map[string]bool{}
+	for _, l := range strings.Split(progress, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if strings.Contains(l, substr) && strings.Contains(l, "[") {
+			ids[f[0]] = true
+		}
+		if ids[f[0]] && f[1] == "CACHED" {
+			return true
+		}
+	}
+	return false
+}
+
+// volatile are lines of pnpm's state files that record when they were
+// written; two stock builds of the same inputs differ there.
+var volatile = map[string]string{
+	".modules.yaml":                 "prunedAt",
+	".pnpm-workspace-state-v1.json": "lastValidatedTimestamp",
+}
+
+// normalizeVolatile rehashes the files of volatile without their time
+// stamp lines.
+func normalizeVolatile(t *testing.T, dir string, s map[string]fileEntry) map[string]fileEntry {
+	t.Helper()
+	for k, e := range s {
+		key, ok := volatile[filepath.Base(k)]
+		if !ok || e.SHA256 == "" {
+			continue
+		}
+		dt, err := os.ReadFile(filepath.Join(dir, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep [][]byte
+		for _, l := range bytes.Split(dt, []byte("\n")) {
+			if !bytes.Contains(l, []byte(key)) {
+				keep = append(keep, l)
+			}
+		}
+		sum := sha256.Sum256(bytes.Join(keep, []byte("\n")))
+		e.SHA256 = hex.EncodeToString(sum[:])
+		s[k] = e
+	}
+	return s
+}
+
+// nodeExamples are the Node examples with notes hoist must report for
+// each, proving the install was hoisted and the user's install dropped,
+// and the stage and directory holding the installed project.
+var nodeExamples = []struct {
+	name       string
+	notes      []string
+	stage, dir string
+}{
+	{"node-npm", []string{"npm ci hoisted before this COPY", "npm ci dropped here", "cache mounts /root/.npm"}, "build", "/app"},
+	{"node-yarn-berry", []string{"yarn install --immutable hoisted before this COPY", "yarn install --immutable dropped here", "/root/.yarn/berry/cache"}, "build", "/app"},
+	{"node-pnpm-monorepo", []string{"pnpm install --frozen-lockfile hoisted before this COPY", "packages/web/package.json", "pnpm install --frozen-lockfile dropped here"}, "build", "/app"},
+	{"fullstack", []string{"npm ci hoisted before this COPY", "go mod download hoisted before this COPY"}, "web", "/web"},
+}
+
+// TestNodeExamples builds every Node example through the stock frontend
+// and through hoist and compares the exported filesystems file by file,
+// except the mounted caches: the image, and the installed project
+// (node_modules included) of the build stage.
+//
+// The project comes out through a stage appended to a copy of the
+// Dockerfile (COPY --from=<stage> <dir>): exporting a whole node stage
+// with type=local stalls on this test bed (the same happens for golang).
+func TestNodeExamples(t *testing.T) {
+	needEnv(t)
+	for _, ex := range nodeExamples {
+		t.Run(ex.name, func(t *testing.T) {
+			src := filepath.Join("..", "..", "examples", ex.name)
+			stockDir, hoistDir := t.TempDir(), t.TempDir()
+			name := filepath.Join("..", src)
+			mustBuild(t, stock, name, "--output", "type=local,dest="+stockDir)
+			res := mustBuild(t, hoistArg, name, "--output", "type=local,dest="+hoistDir)
+			for _, n := range ex.notes {
+				if !strings.Contains(res.stderr, n) {
+					t.Errorf("hoist did not report %q:\n%s", n, tail(res.stderr))
+				}
+			}
+			if d := diffSnapshots(withoutNodeCaches(snapshot(t, stockDir)), withoutNodeCaches(snapshot(t, hoistDir))); d != "" {
+				t.Errorf("exported images differ:\n%s", d)
+			}
+
+			ctxDir := t.TempDir()
+			if out, err := exec.Command("cp", "-a", src+"/.", ctxDir).CombinedOutput(); err != nil {
+				t.Fatalf("copy example: %v\n%s", err, out)
+			}
+			df, err := os.ReadFile(filepath.Join(ctxDir, "Dockerfile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			df = append(df, []byte("\nFROM scratch AS hoist-e2e-project\nCOPY --from="+ex.stage+" "+ex.dir+" "+ex.dir+"\n")...)
+			if err := os.WriteFile(filepath.Join(ctxDir, "Dockerfile"), df, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			testdata, err := filepath.Abs("testdata")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel, err := filepath.Rel(testdata, ctxDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stockDir, hoistDir = t.TempDir(), t.TempDir()
+			mustBuild(t, stock, rel, "--output", "type=local,dest="+stockDir)
+			res = mustBuild(t, hoistArg, rel, "--output", "type=local,dest="+hoistDir)
+			if !strings.Contains(res.stderr, ex.notes[0]) {
+				t.Errorf("hoist did not report %q for the stage:\n%s", ex.notes[0], tail(res.stderr))
+			}
+			s := normalizeVolatile(t, stockDir, snapshot(t, stockDir))
+			h := normalizeVolatile(t, hoistDir, snapshot(t, hoistDir))
+			nm := 0
+			for k := range s {
+				if strings.Contains(k, "node_modules/") {
+					nm++
+				}
+			}
+			if nm == 0 {
+				t.Fatalf("stock project has no node_modules; the comparison proves nothing")
+			}
+			if d := diffSnapshots(s, h); d != "" {
+				t.Errorf("installed projects differ:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestNodeSourceEdit rebuilds node-npm through hoist after a source edit:
+// the hoisted npm ci must come from the build cache and the user's RUN must
+// only build, with no second install.
+func TestNodeSourceEdit(t *testing.T) {
+	e := needEnv(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "node-npm")+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	build := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=plain", "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=local,dest="+t.TempDir(), ".")
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, tail(string(stderr)))
+		}
+		return string(stderr)
+	}
+	build()
+	main := filepath.Join(dir, "src", "main.ts")
+	src, err := os.ReadFile(main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(main, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := build()
+	if !cachedStep(out, "npm ci") {
+		t.Errorf("the hoisted npm ci ran again after a source edit:\n%s", tail(out))
+	}
+	if cachedStep(out, "npm run build") {
+		t.Errorf("npm run build was cached after a source edit; the edit did not reach the build:\n%s", tail(out))
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "added ") && strings.Contains(l, " packages") {
+			t.Errorf("npm installed packages again after a source edit: %s\n%s", l, tail(out))
+		}
+	}
+}
