@@ -168,7 +168,7 @@ func (e *mismatchError) Error() string {
 func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispecs.Platform, want digest.Digest) (reference.Canonical, error) {
 	rctx, cancel := context.WithTimeout(ctx, r.resolveTimeout)
 	dgst, err := r.f.resolve(rctx, cand.Ref.String(), p)
-	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && (rctx.Err() != nil || isDeadline(err)) {
 		err = context.DeadlineExceeded
 	}
 	cancel()
@@ -184,7 +184,7 @@ func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispe
 	}
 	pctx, cancel := context.WithTimeout(ctx, r.pullTimeout)
 	err = r.f.pull(pctx, pinned.String(), p)
-	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && (pctx.Err() != nil || isDeadline(err)) {
 		err = context.DeadlineExceeded
 	}
 	cancel()
@@ -192,6 +192,14 @@ func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispe
 		return nil, &stageError{"pull", r.pullTimeout, err}
 	}
 	return pinned, nil
+}
+
+// isDeadline reports a deadline error, also when the daemon, which gets
+// the deadline through gRPC, reports it before the local context expires.
+func isDeadline(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(msg, "code = DeadlineExceeded") || strings.Contains(msg, "context deadline exceeded")
 }
 
 var statusRe = regexp.MustCompile(`\b([45]\d\d) ([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)*)`)

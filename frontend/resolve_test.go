@@ -279,3 +279,19 @@ func TestUserContext(t *testing.T) {
 		}
 	}
 }
+
+// A deadline the daemon reports before the local context expires is still
+// the step's timeout.
+func TestResolveEarlyDeadline(t *testing.T) {
+	f := &fakeFetcher{resolve: errorsByHost(nil), pullErr: func(ref string) error {
+		if strings.HasPrefix(ref, "m1.example/") {
+			return errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded")
+		}
+		return nil
+	}}
+	r := &imageResolver{f: fakeGW{f}, resolveTimeout: time.Hour, pullTimeout: time.Hour}
+	res := r.resolveAll(context.Background(), plan(t, "FROM node:20\n", "docker.io=m1.example"))[0]
+	if res.chosen == nil || len(res.failed) != 1 || res.failed[0].reason != "pull: no answer within 1h0m0s" {
+		t.Errorf("got %+v", res.failed)
+	}
+}
