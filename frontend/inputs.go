@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
@@ -49,6 +50,12 @@ func (g *gatewayImages) Config(ctx context.Context, ref string, platform *ocispe
 		prefix += platforms.FormatAll(*platform) + " "
 	}
 	prefix += "internal]"
+	// Normalized as dockerfile2llb does: the daemon may fail to parse a
+	// short name ("golang:1.26"), and the same name and options let
+	// hoistClient answer dockerfile2llb's own lookup.
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		ref = reference.TagNameOnly(named).String()
+	}
 	_, _, dt, err := g.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
 		LogName: fmt.Sprintf("%s load metadata for %s", prefix, ref),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
