@@ -44,7 +44,8 @@ type runStep struct {
 	callErr error
 	acc     account
 	accWhy  string
-	off     bool // # hoist:off
+	off     bool   // # hoist:off
+	envErr  string // why the step's environment is not known
 	mounts  []cacheMount
 	// existing mount targets the user already declared
 	existing map[string]bool
@@ -329,6 +330,13 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 		s.noteUserAdd(call)
 	}
 	rs.acc, rs.accWhy = s.account(ctx, a)
+	root := s
+	for root.parent != nil {
+		root = root.parent
+	}
+	if root.imageErr != nil {
+		rs.envErr = "the config of base image " + root.image + " is unknown (" + root.imageErr.Error() + "), so cache paths are too"
+	}
 	a.steps = append(a.steps, rs)
 	return nil
 }

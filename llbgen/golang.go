@@ -82,6 +82,9 @@ func analyseGo(rs *runStep) *goStep {
 		}
 		if g == nil {
 			g = &goStep{}
+			if rs.envErr != "" {
+				g.why = append(g.why, rs.envErr)
+			}
 		}
 		for _, u := range c.Unset {
 			switch u {

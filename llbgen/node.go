@@ -590,6 +590,9 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 				nc.why = "the script changes " + u + " in a way hoist cannot follow"
 			}
 		}
+		if rs.envErr != "" {
+			nc.why = rs.envErr
+		}
 		if nc.why != "" || !needsCache(nc) {
 			continue
 		}

@@ -21,6 +21,9 @@ var update = flag.Bool("update", false, "rewrite golden files")
 type fakeImages struct{}
 
 func (fakeImages) Config(_ context.Context, ref string, _ *ocispecs.Platform) (*ImageConfig, error) {
+	if strings.Contains(ref, "unresolvable") {
+		return nil, fmt.Errorf("%s: not found", ref)
+	}
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	if strings.HasPrefix(ref, "golang:") {
 		env = []string{"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GOPATH=/go"}
