@@ -327,19 +327,7 @@ func warnOpts(r []parser.Range, detail [][]byte, url string) client.WarnOpts {
 	if r == nil {
 		return opts
 	}
-	opts.Range = []*pb.Range{}
-	for _, r := range r {
-		opts.Range = append(opts.Range, &pb.Range{
-			Start: &pb.Position{
-				Line:      int32(r.Start.Line),
-				Character: int32(r.Start.Character),
-			},
-			End: &pb.Position{
-				Line:      int32(r.End.Line),
-				Character: int32(r.End.Character),
-			},
-		})
-	}
+	opts.Range = pbRanges(r)
 	return opts
 }
 
@@ -354,19 +342,18 @@ func wrapSource(err error, sm *llb.SourceMap, ranges []parser.Range) error {
 			Language:   sm.Language,
 			Definition: sm.Definition.ToPB(),
 		},
-		Ranges: make([]*pb.Range, 0, len(ranges)),
-	}
-	for _, r := range ranges {
-		s.Ranges = append(s.Ranges, &pb.Range{
-			Start: &pb.Position{
-				Line:      int32(r.Start.Line),
-				Character: int32(r.Start.Character),
-			},
-			End: &pb.Position{
-				Line:      int32(r.End.Line),
-				Character: int32(r.End.Character),
-			},
-		})
+		Ranges: pbRanges(ranges),
 	}
 	return errdefs.WithSource(err, s)
+}
+
+func pbRanges(ranges []parser.Range) []*pb.Range {
+	out := make([]*pb.Range, 0, len(ranges))
+	for _, r := range ranges {
+		out = append(out, &pb.Range{
+			Start: &pb.Position{Line: int32(r.Start.Line), Character: int32(r.Start.Character)},
+			End:   &pb.Position{Line: int32(r.End.Line), Character: int32(r.End.Character)},
+		})
+	}
+	return out
 }

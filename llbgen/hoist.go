@@ -268,8 +268,12 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 					return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what
 				}
 			}
-		case *instructions.CopyCommand:
-			sc, why := a.sourceCopyOf(s, c, c.SourcePaths, c.DestPath, c.From, c.Parents, len(c.ExcludePatterns) > 0, len(c.SourceContents) > 0, i)
+		case *instructions.CopyCommand, *instructions.AddCommand:
+			ci := copyInfoOf(c)
+			if ci.remote {
+				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
+			}
+			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.from, ci.parents, ci.exclude, len(ci.SourceContents) > 0, i)
 			if sc == nil && why == "" {
 				continue
 			}
@@ -277,29 +281,36 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 				continue
 			}
 			if sc != nil {
-				sc.flags = copyFlags(c.Chown, c.Chmod, c.Link)
-			}
-			return sc, why
-		case *instructions.AddCommand:
-			for _, p := range c.SourcePaths {
-				if strings.Contains(p, "://") || strings.HasPrefix(p, "git@") {
-					return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
-				}
-			}
-			sc, why := a.sourceCopyOf(s, c, c.SourcePaths, c.DestPath, "", false, len(c.ExcludePatterns) > 0, len(c.SourceContents) > 0, i)
-			if sc == nil && why == "" {
-				continue
-			}
-			if sc != nil && !within(dir, sc.dest) {
-				continue
-			}
-			if sc != nil {
-				sc.flags = copyFlags(c.Chown, c.Chmod, c.Link)
+				sc.flags = copyFlags(ci.chown, ci.chmod, ci.link)
 			}
 			return sc, why
 		}
 	}
 	return nil, "no COPY of the module's directory precedes it in this stage"
+}
+
+// copyInfo is what COPY and ADD share for finding a source copy.
+type copyInfo struct {
+	instructions.SourcesAndDest
+	from, chown, chmod     string
+	link, parents, exclude bool
+	remote                 bool // ADD of a URL or git source
+}
+
+func copyInfoOf(cmd instructions.Command) copyInfo {
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		return copyInfo{SourcesAndDest: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod,
+			link: c.Link, parents: c.Parents, exclude: len(c.ExcludePatterns) > 0}
+	case *instructions.AddCommand:
+		ci := copyInfo{SourcesAndDest: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod,
+			link: c.Link, exclude: len(c.ExcludePatterns) > 0}
+		for _, p := range c.SourcePaths {
+			ci.remote = ci.remote || strings.Contains(p, "://") || strings.HasPrefix(p, "git@")
+		}
+		return ci
+	}
+	return copyInfo{}
 }
 
 func copyFlags(chown, chmod string, link bool) []string {
