@@ -59,7 +59,26 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per cell (the table shows the median)")
 	out := flag.String("out", "", "directory for results.md and the build logs (default: a new temporary directory)")
 	timeout := flag.Duration("build-timeout", 30*time.Minute, "limit for one build")
+	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default all)")
 	flag.Parse()
+	if *only != "" {
+		keep := map[string]bool{}
+		for _, n := range strings.Split(*only, ",") {
+			keep[strings.TrimSpace(n)] = true
+		}
+		var vs []variant
+		for _, v := range variants {
+			if keep[v.Name] {
+				vs = append(vs, v)
+				delete(keep, v.Name)
+			}
+		}
+		if len(keep) > 0 || len(vs) == 0 {
+			fmt.Fprintf(os.Stderr, "bench: -variants %q: use naive-stock, naive-hoist, optimized-stock\n", *only)
+			os.Exit(2)
+		}
+		variants = vs
+	}
 	if *reps < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -reps must be at least 1")
 		os.Exit(2)

@@ -223,7 +223,7 @@ func (b *bench) report() string {
 	for _, v := range variants {
 		fmt.Fprintf(&w, " %s |", v.Title)
 	}
-	w.WriteString(" speed-up hoist vs naive | hoist / optimized |\n|---|---|---:|---:|---:|---:|---:|\n")
+	w.WriteString(" speed-up hoist vs naive | hoist / optimized |\n|---|---|" + strings.Repeat("---:|", len(variants)+2) + "\n")
 	for _, p := range b.plans {
 		for _, sc := range scenarios {
 			row := b.results[p.Name][sc]
