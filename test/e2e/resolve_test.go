@@ -25,6 +25,7 @@ import (
 // benchmark, which needEnv cannot take.
 func bedFor(b *testing.B) *testbed.Env {
 	b.Helper()
+	envOnce.Do(startEnv)
 	switch {
 	case startErr != nil:
 		b.Fatalf("test bed setup failed: %v", startErr)
@@ -521,7 +522,8 @@ func BenchmarkResolveLatency(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				iter++
-				host, args := origin.Addr, map[string]string{"HOIST_MIRRORS": origin.Addr + "=" + slow.Addr}
+				// Resolving takes 3 round trips (HEAD, manifest, config).
+				host, args := origin.Addr, map[string]string{"HOIST_MIRRORS": origin.Addr + "=" + slow.Addr, "HOIST_RESOLVE_TIMEOUT": "30s"}
 				if mode == "stock" {
 					host, args = slow.Addr, nil
 				}
