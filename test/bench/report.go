@@ -278,6 +278,9 @@ func (b *bench) targets(w *strings.Builder) {
 		if row == nil {
 			continue
 		}
+		if len(row["naive-stock"]) == 0 || len(row["naive-hoist"]) == 0 || len(row["optimized-stock"]) == 0 {
+			continue // a variant left out with -variants
+		}
 		n, h, o := statOf(row["naive-stock"]), statOf(row["naive-hoist"]), statOf(row["optimized-stock"])
 		if !n.OK || !h.OK || !o.OK {
 			lines = append(lines, fmt.Sprintf("- %s %s: not measured (failed builds)", g.example, g.what))
