@@ -12,8 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hoistbuild/hoist/internal/version"
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/moby/patternmatcher"
@@ -58,6 +62,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	diff := fl.Bool("diff", false, "print a unified diff instead of the annotated Dockerfile")
 	target := fl.String("target", "", "target stage")
 	platform := fl.String("platform", "", "target platform (default: this machine's)")
+	resolve := fl.Bool("resolve", false, "with HOIST_MIRRORS: resolve each planned image for real from this machine")
 	var buildArgs, imageEnv multi
 	fl.Var(&buildArgs, "build-arg", "build arg KEY=VALUE (repeatable); HOIST_* switches apply")
 	fl.Var(&imageEnv, "image-env", "base image env IMAGE=KEY=VALUE (repeatable), e.g. golang:1.26=GOPATH=/go")
@@ -134,7 +139,49 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	for _, n := range images.assumed {
 		fmt.Fprintf(out, "# hoist: assumed %s\n", n)
 	}
+	if len(cfg.Mirrors) == 0 || !cfg.Resolve {
+		return nil
+	}
+	plan, err := llbgen.Plan(dt, llbgen.PlanOptions{
+		ImageOptions: llbgen.ImageOptions{BuildArgs: bargs, Target: *target, TargetPlatform: &tp, BuildPlatform: &bp},
+		Mirrors:      cfg.Mirrors,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "# hoist: image resolution plan (candidates in order, %s each):\n", cfg.ResolveTimeout)
+	for _, l := range strings.Split(strings.TrimSpace(llbgen.FormatPlan(plan)), "\n") {
+		fmt.Fprintf(out, "#   %s\n", l)
+	}
+	if *resolve {
+		resolvePlan(ctx, out, plan, cfg.ResolveTimeout)
+	}
 	return nil
+}
+
+// resolvePlan asks each candidate registry for each image's manifest from
+// this machine, in the order the frontend would, and stops at the first
+// that answers.
+func resolvePlan(ctx context.Context, out io.Writer, plan []llbgen.PlannedImage, timeout time.Duration) {
+	for _, p := range plan {
+		for _, c := range p.Candidates {
+			ref, err := name.ParseReference(c.Ref.String())
+			if err != nil {
+				fmt.Fprintf(out, "#   %s: %v\n", c.Ref, err)
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			start := time.Now()
+			desc, err := remote.Head(ref, remote.WithContext(cctx), remote.WithPlatform(v1.Platform{OS: p.Platform.OS, Architecture: p.Platform.Architecture, Variant: p.Platform.Variant}))
+			cancel()
+			if err != nil {
+				fmt.Fprintf(out, "#   %s: %v\n", c.Ref, err)
+				continue
+			}
+			fmt.Fprintf(out, "#   %s: %s (%.1f s)\n", c.Ref, desc.Digest, time.Since(start).Seconds())
+			break
+		}
+	}
 }
 
 // offlineImages answers image config lookups without a registry: from

@@ -3,10 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func explain(t *testing.T, args ...string) string {
@@ -64,6 +71,50 @@ func TestExplainErrors(t *testing.T) {
 	} {
 		if err := run(context.Background(), args, &bytes.Buffer{}); err == nil {
 			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+// TestExplainResolve resolves a plan for real: a mirror that refuses
+// connections is reported and the origin registry answers with the digest.
+func TestExplainResolve(t *testing.T) {
+	reg := httptest.NewServer(registry.New())
+	defer reg.Close()
+	origin := strings.TrimPrefix(reg.URL, "http://")
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(origin + "/base:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	dgst, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+origin+"/base:1\nRUN true\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := explain(t, "--resolve", "--build-arg", "HOIST_MIRRORS="+origin+"="+closed, "--build-arg", "HOIST_RESOLVE_TIMEOUT=2s", dir)
+	for _, want := range []string{
+		"line 1 FROM " + origin + "/base:1",
+		"#   " + closed + "/base:1: ",
+		"#   " + origin + "/base:1: " + dgst.String(),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
 }
