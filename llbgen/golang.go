@@ -176,7 +176,23 @@ func ownership(acc account) (uid, gid *int, mode, suffix string) {
 	}
 	// A user created during the build has no uid hoist can prove: the cache
 	// directory is made writable for it instead.
-	return nil, nil, "0777", "-" + acc.name
+	return nil, nil, "0777", "-" + idSafe(acc.name)
+}
+
+// idSafe keeps a user name usable inside a --mount flag's id.
+func idSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// mountablePath reports whether p can stand in a --mount flag as it is:
+// the flag is one whitespace-free, comma-separated word.
+func mountablePath(p string) bool {
+	return path.IsAbs(p) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
 }
 
 // goMounts decides the cache mounts of a Go RUN. keepMod is set when the
@@ -184,10 +200,10 @@ func ownership(acc account) (uid, gid *int, mode, suffix string) {
 func (a *analysis) goMounts(rs *runStep, g *goStep, keepMod string) []cacheMount {
 	uid, gid, mode, suffix := ownership(rs.acc)
 	var ms []cacheMount
-	if g.modules && g.modcache != "" && keepMod == "" && !rs.existing[g.modcache] {
+	if g.modules && mountablePath(g.modcache) && keepMod == "" && !rs.existing[g.modcache] {
 		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go module cache", content: true})
 	}
-	if g.buildCache && g.gocache != "" && !rs.existing[g.gocache] {
+	if g.buildCache && mountablePath(g.gocache) && !rs.existing[g.gocache] {
 		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go build cache"})
 	}
 	return ms

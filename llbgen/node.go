@@ -625,6 +625,9 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 				nc.storeEnv = target
 			}
 		}
+		if why == "" && !mountablePath(target) {
+			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
+		}
 		if why != "" {
 			nc.why = why
 			continue

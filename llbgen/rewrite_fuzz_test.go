@@ -32,6 +32,8 @@ func FuzzRewrite(f *testing.F) {
 		}
 	}
 	f.Add([]byte("FROM golang\nRUN go build\n"))
+	f.Add([]byte("FROM 0\nENV HOME /\nUSER 0 --\nRUN go build\n"))
+	f.Add([]byte("FROM golang\nENV GOCACHE=/a,b\nRUN go build\n"))
 	ctxFiles := memContext{
 		"go.mod":     "module example.com/m\n\ngo 1.26\n",
 		"go.sum":     "",
