@@ -36,7 +36,7 @@ const (
 	caBundle  = "/etc/ssl/certs/ca-certificates.crt"
 	// recipe changes whenever the way images are made changes, to
 	// invalidate the cache.
-	recipe  = "hoist-testbed-images-v1"
+	recipe  = "hoist-testbed-images-v2"
 	stdPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
 
@@ -367,9 +367,6 @@ func (m *imageMaker) golang(ctx context.Context, dir string) (v1.Image, error) {
 	// The module zip keeps no exec bits (and the module cache is read
 	// only): restore them where cmd/go's toolchain switch does.
 	w.Tree(info.Dir, "usr/local/go", nil, func(rel string, mode int64) int64 {
-		if mode&0o40000000 != 0 || strings.HasSuffix(rel, "/") {
-			return mode
-		}
 		exec := false
 		if d, _ := filepath.Split(rel); d == "bin/" {
 			exec = true
@@ -382,9 +379,10 @@ func (m *imageMaker) golang(ctx context.Context, dir string) (v1.Image, error) {
 		}
 		return mode
 	})
+	// /go first: a parent written implicitly would get 0755.
+	w.Dir("go", 0o1777)
 	w.Dir("go/bin", 0o1777)
 	w.Dir("go/src", 0o1777)
-	w.Dir("go", 0o1777)
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
