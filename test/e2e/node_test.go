@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // nodeCaches are the package managers' download caches hoist mounts: pure
@@ -96,7 +98,18 @@ func normalizeVolatile(t *testing.T, dir string, s map[string]fileEntry) map[str
 				keep = append(keep, l)
 			}
 		}
-		sum := sha256.Sum256(bytes.Join(keep, []byte("\n")))
+		norm := bytes.Join(keep, []byte("\n"))
+		// pnpm writes .modules.yaml from maps: compare its content, not
+		// the order of its keys.
+		if strings.HasSuffix(k, ".yaml") {
+			var v any
+			if err := yaml.Unmarshal(norm, &v); err == nil {
+				if out, err := yaml.Marshal(v); err == nil {
+					norm = out
+				}
+			}
+		}
+		sum := sha256.Sum256(norm)
 		e.SHA256 = hex.EncodeToString(sum[:])
 		s[k] = e
 	}
@@ -182,6 +195,7 @@ func TestNodeExamples(t *testing.T) {
 			}
 			if d := diffSnapshots(s, h); d != "" {
 				t.Errorf("installed projects differ:\n%s", d)
+				logSmallDiffs(t, stockDir, hoistDir, s, h)
 			}
 		})
 	}
@@ -225,5 +239,22 @@ func TestNodeSourceEdit(t *testing.T) {
 		if strings.Contains(l, "added ") && strings.Contains(l, " packages") {
 			t.Errorf("npm installed packages again after a source edit: %s\n%s", l, tail(out))
 		}
+	}
+}
+
+// logSmallDiffs shows both versions of small text files that differ, so a
+// failure says what differs, not only that it does.
+func logSmallDiffs(t *testing.T, stockDir, hoistDir string, s, h map[string]fileEntry) {
+	t.Helper()
+	for k, e := range s {
+		if he, ok := h[k]; !ok || he == e || e.SHA256 == "" {
+			continue
+		}
+		a, errA := os.ReadFile(filepath.Join(stockDir, k))
+		b, errB := os.ReadFile(filepath.Join(hoistDir, k))
+		if errA != nil || errB != nil || len(a) > 4096 || len(b) > 4096 {
+			continue
+		}
+		t.Logf("%s, stock:\n%s\n%s, hoist:\n%s", k, a, k, b)
 	}
 }
