@@ -111,30 +111,7 @@ func TestGoModuleCacheCopied(t *testing.T) {
 // edit: the hoisted download must come from the build cache, so only the
 // compile runs again.
 func TestGoSourceEdit(t *testing.T) {
-	e := needEnv(t)
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "go-app")+"/.", dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy example: %v\n%s", err, out)
-	}
-	build := func() string {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=plain", "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=local,dest="+t.TempDir(), ".")
-		if err != nil {
-			t.Fatalf("build: %v\n%s", err, tail(string(stderr)))
-		}
-		return string(stderr)
-	}
-	build()
-	main := filepath.Join(dir, "main.go")
-	src, err := os.ReadFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(main, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := build()
+	out := editRebuild(t, "go-app", "main.go")
 	var download, compile string
 	for _, l := range strings.Split(out, "\n") {
 		switch {
@@ -153,6 +130,36 @@ func TestGoSourceEdit(t *testing.T) {
 	if stepCached(out, "go build") {
 		t.Errorf("go build was cached after a source edit; the edit did not reach the build:\n%s", tail(out))
 	}
+}
+
+// editRebuild builds a copy of an example through hoist, appends a comment
+// line to one of its source files and returns the progress of the rebuild.
+func editRebuild(t *testing.T, example, file string) string {
+	t.Helper()
+	e := needEnv(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", example)+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	build := func() string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=plain", "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=local,dest="+t.TempDir(), ".")
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, tail(string(stderr)))
+		}
+		return string(stderr)
+	}
+	build()
+	p := filepath.Join(dir, file)
+	src, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return build()
 }
 
 // stepCached reports whether the plain progress shows the step whose name

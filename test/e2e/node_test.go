@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -51,25 +49,6 @@ func withoutNodeCaches(s map[string]fileEntry) map[string]fileEntry {
 		}
 	}
 	return out
-}
-
-// cachedStep reports whether plain progress shows the step whose name
-// contains substr as CACHED.
-func cachedStep(progress, substr string) bool {
-	ids := map[string]bool{}
-	for _, l := range strings.Split(progress, "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		if strings.Contains(l, substr) && strings.Contains(l, "[") {
-			ids[f[0]] = true
-		}
-		if ids[f[0]] && f[1] == "CACHED" {
-			return true
-		}
-	}
-	return false
 }
 
 // volatile are lines of pnpm's state files that record when they were
@@ -205,34 +184,11 @@ func TestNodeExamples(t *testing.T) {
 // the hoisted npm ci must come from the build cache and the user's RUN must
 // only build, with no second install.
 func TestNodeSourceEdit(t *testing.T) {
-	e := needEnv(t)
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "node-npm")+"/.", dir).CombinedOutput(); err != nil {
-		t.Fatalf("copy example: %v\n%s", err, out)
-	}
-	build := func() string {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=plain", "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=local,dest="+t.TempDir(), ".")
-		if err != nil {
-			t.Fatalf("build: %v\n%s", err, tail(string(stderr)))
-		}
-		return string(stderr)
-	}
-	build()
-	main := filepath.Join(dir, "src", "main.ts")
-	src, err := os.ReadFile(main)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(main, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := build()
-	if !cachedStep(out, "npm ci") {
+	out := editRebuild(t, "node-npm", filepath.Join("src", "main.ts"))
+	if !stepCached(out, "npm ci") {
 		t.Errorf("the hoisted npm ci ran again after a source edit:\n%s", tail(out))
 	}
-	if cachedStep(out, "npm run build") {
+	if stepCached(out, "npm run build") {
 		t.Errorf("npm run build was cached after a source edit; the edit did not reach the build:\n%s", tail(out))
 	}
 	for _, l := range strings.Split(out, "\n") {
