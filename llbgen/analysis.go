@@ -280,10 +280,7 @@ func (a *analysis) loadImage(ctx context.Context, s *stage) {
 
 // passwd returns the users in the /etc/passwd of the stage's base image.
 func (a *analysis) passwd(ctx context.Context, s *stage) map[string]account {
-	root := s
-	for root.parent != nil {
-		root = root.parent
-	}
+	root := s.root()
 	if root.passwd != nil || root.image == "scratch" || a.opt.Images == nil {
 		return root.passwd
 	}
@@ -330,10 +327,7 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 		s.noteUserAdd(call)
 	}
 	rs.acc, rs.accWhy = s.account(ctx, a)
-	root := s
-	for root.parent != nil {
-		root = root.parent
-	}
+	root := s.root()
 	if root.imageErr != nil {
 		rs.envErr = "the config of base image " + root.image + " is unknown (" + root.imageErr.Error() + "), so cache paths are too"
 	}

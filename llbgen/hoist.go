@@ -263,10 +263,8 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
-			if a.stepFor(c) != nil && a.stepFor(c).line != 0 {
-				if !rule.harmless(a.stepFor(c)) {
-					return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what
-				}
+			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !rule.harmless(rs) {
+				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
 			ci := copyInfoOf(c)

@@ -88,6 +88,14 @@ func cloneMap(m map[string]string) map[string]string {
 	return n
 }
 
+// root is the stage at the bottom of s's FROM chain, the one with an image.
+func (s *stage) root() *stage {
+	for s.parent != nil {
+		s = s.parent
+	}
+	return s
+}
+
 // stepEnv is the environment a RUN sees: stage env plus ARGs in scope.
 func (s *stage) stepEnv() map[string]string {
 	e := cloneMap(s.env)
