@@ -122,8 +122,8 @@ func skipDir(name string) bool {
 }
 
 // editTarget picks the source file a developer would touch: the shallowest
-// main.go, else any .go, else main.ts, else any .ts/.js. All take a //
-// comment.
+// main.go, else any .go, else main.ts(x), else any .ts/.tsx/.js/.jsx
+// (tests and declarations aside). All take a // comment.
 func editTarget(dir string) (string, error) {
 	rank := func(rel string) int {
 		switch b := filepath.Base(rel); {
@@ -131,9 +131,11 @@ func editTarget(dir string) (string, error) {
 			return 0
 		case strings.HasSuffix(b, ".go") && !strings.HasSuffix(b, "_test.go"):
 			return 1
-		case b == "main.ts":
+		case b == "main.ts", b == "main.tsx":
 			return 2
-		case strings.HasSuffix(b, ".ts") && !strings.HasSuffix(b, ".d.ts"), strings.HasSuffix(b, ".js"):
+		case strings.Contains(b, ".test.") || strings.Contains(b, ".spec.") || strings.HasSuffix(b, ".d.ts"):
+			return -1
+		case strings.HasSuffix(b, ".ts"), strings.HasSuffix(b, ".tsx"), strings.HasSuffix(b, ".js"), strings.HasSuffix(b, ".jsx"):
 			return 3
 		}
 		return -1
