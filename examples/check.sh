@@ -75,7 +75,10 @@ for name in "${names[@]}"; do
 		go_checks "$name/server" "$dir/server" ./...
 		step "$name/web: install + build" node_build "$name" web dist/app.js
 		;;
-	node-npm) step "$name: install + build" node_build "$name" . dist/app.js ;;
+	node-npm)
+		step "$name: install + build" node_build "$name" . dist/index.html
+		step "$name: lint + test" bash -c 'cd "$0" && npm run lint && npm test' "$tmp/$name"
+		;;
 	node-pnpm-monorepo) step "$name: install + build" node_build "$name" . packages/web/dist/app.js ;;
 	node-yarn-berry) step "$name: install + build" node_build "$name" . dist/index.html ;;
 	go-*) go_checks "$name" "$dir" ./... ;;
