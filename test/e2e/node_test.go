@@ -184,7 +184,7 @@ func TestNodeExamples(t *testing.T) {
 // the hoisted npm ci must come from the build cache and the user's RUN must
 // only build, with no second install.
 func TestNodeSourceEdit(t *testing.T) {
-	out := editRebuild(t, "node-npm", filepath.Join("src", "main.ts"))
+	out := editRebuild(t, "node-npm", filepath.Join("src", "main.tsx"))
 	if !stepCached(out, "npm ci") {
 		t.Errorf("the hoisted npm ci ran again after a source edit:\n%s", tail(out))
 	}
