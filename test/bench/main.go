@@ -2,12 +2,15 @@
 // test bed's buildx remote builder: each example's naive Dockerfile through
 // the stock frontend and through hoist, and its hand-written
 // Dockerfile.optimized through the stock frontend, in three scenarios (cold
-// builder, one-line source edit, dependency version change). It prints a
-// markdown table of medians and writes it, with every build log, to -out.
+// builder, one-line source edit, dependency version change). With -ci-cache
+// it also times the CI cache round trip through hoist (HOIST_CACHE_FROM and
+// --target hoist-cache). It prints a markdown table of medians and writes
+// it, with every build log, to -out.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hoistbuild/hoist/test/testbed"
 )
 
@@ -52,6 +57,32 @@ type bench struct {
 	results map[string]map[string]map[string][]sample
 	machine machineInfo
 	started time.Time
+	ciCache bool
+	ci      map[string]*ciResult // by example, with -ci-cache
+}
+
+// The CI cache rows, all through hoist on the naive Dockerfile.
+var (
+	ciRows    = []string{"ci-seeded", "ci-unseeded", "ci-warm", "ci-export"}
+	ciVariant = variant{"naive-hoist", "naive `Dockerfile`, hoist", "Dockerfile", true}
+)
+
+// ciResult is what the CI cache round trips of one example measured.
+type ciResult struct {
+	Samples map[string][]sample // by ciRows entry
+	Sizes   []imageSize         // the pushed cache image, per repetition
+	// Same holds, per repetition where both builds succeeded, how the
+	// seeded and the unseeded rebuild's exported files differ ("" if not).
+	Same []string
+}
+
+// imageSize is the compressed size of a pushed image: the sum of its
+// manifest's layer sizes, what a fresh builder pulls.
+type imageSize struct {
+	Rep    int
+	Bytes  int64
+	Layers int
+	Err    string
 }
 
 func main() {
@@ -59,9 +90,16 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per cell (the table shows the median)")
 	out := flag.String("out", "", "directory for results.md and the build logs (default: a new temporary directory)")
 	timeout := flag.Duration("build-timeout", 30*time.Minute, "limit for one build")
-	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default all)")
+	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default all; none: only the -ci-cache rows)")
+	ciCache := flag.Bool("ci-cache", false, "also time the CI cache round trip through hoist (HOIST_CACHE_FROM seeded, unseeded and warm-builder edit rebuilds)")
 	flag.Parse()
-	if *only != "" {
+	if *only == "none" {
+		if !*ciCache {
+			fmt.Fprintln(os.Stderr, "bench: -variants none measures nothing without -ci-cache")
+			os.Exit(2)
+		}
+		variants = nil
+	} else if *only != "" {
 		keep := map[string]bool{}
 		for _, n := range strings.Split(*only, ",") {
 			keep[strings.TrimSpace(n)] = true
@@ -83,13 +121,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -reps must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*examples, *reps, *out, *timeout); err != nil {
+	if err := run(*examples, *reps, *out, *timeout, *ciCache); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(examples string, reps int, out string, timeout time.Duration) error {
+func run(examples string, reps int, out string, timeout time.Duration, ciCache bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := func(format string, args ...any) {
@@ -114,7 +152,8 @@ func run(examples string, reps int, out string, timeout time.Duration) error {
 	if len(names) == 0 {
 		return fmt.Errorf("no examples to measure")
 	}
-	b := &bench{logf: logf, timeout: timeout, results: map[string]map[string]map[string][]sample{}, started: time.Now()}
+	b := &bench{logf: logf, timeout: timeout, results: map[string]map[string]map[string][]sample{}, started: time.Now(),
+		ciCache: ciCache, ci: map[string]*ciResult{}}
 	// Plans first: a bad example name or an unreachable registry fails
 	// before the long test bed setup.
 	for _, n := range names {
@@ -170,6 +209,17 @@ func run(examples string, reps int, out string, timeout time.Duration) error {
 					}
 					// A failed cell is reported in the table, not hidden.
 					logf("%s %s rep %d: %v", p.Name, v.Name, rep, err)
+				}
+				if err := b.write(); err != nil {
+					return err
+				}
+			}
+			if b.ciCache {
+				if err := b.ciCell(ctx, p, rep); err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					logf("%s CI cache rep %d: %v", p.Name, rep, err)
 				}
 				if err := b.write(); err != nil {
 					return err
@@ -274,26 +324,200 @@ func (b *bench) coldState(ctx context.Context, p *plan, work string) error {
 	return nil
 }
 
+// ciCell measures the CI cache round trip once, through hoist only:
+//
+//  1. from a cold builder, the first build of a fresh copy with
+//     HOIST_CACHE_FROM (from the second repetition on, the image the
+//     previous one pushed seeds it, as in CI), then the cache image export
+//     pushed to the test bed registry;
+//  2. a one-line edit, then the rebuild timed on a cold builder with
+//     HOIST_CACHE_FROM (seeded: the cache image must be pulled), and on
+//     another cold builder without it (unseeded);
+//  3. on the builder the unseeded rebuild left warm, a second edit and its
+//     rebuild (warm builder).
+//
+// The seeded and unseeded blocks swap places every repetition; each starts
+// from its own cold builder. Their exported files must be the same.
+func (b *bench) ciCell(ctx context.Context, p *plan, rep int) error {
+	r := b.ci[p.Name]
+	if r == nil {
+		r = &ciResult{Samples: map[string][]sample{}}
+		b.ci[p.Name] = r
+	}
+	record := func(row string, s sample) { r.Samples[row] = append(r.Samples[row], s) }
+	fail := func(rows []string, err error) error {
+		for _, row := range rows {
+			record(row, sample{Rep: rep, Err: err.Error()})
+		}
+		return err
+	}
+	work, err := os.MkdirTemp("", "hoist-bench-work-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	ref := b.env.Registry + "/" + p.Name + "-cache:bench"
+	seed := []string{"--build-arg", "HOIST_CACHE_FROM=" + ref}
+	v := ciVariant
+
+	if err := b.coldState(ctx, p, work); err != nil {
+		return fail(ciRows, fmt.Errorf("preparing the cold builder: %w", err))
+	}
+	a := filepath.Join(work, "a")
+	if err := copyTree(p.Dir, a); err != nil {
+		return fail(ciRows, err)
+	}
+	// Only logged: it is seeded from the first repetition on.
+	if s := b.buildWith(ctx, p, v, rep, "ci-first", a, buildOpt{Args: seed}); s.Err != "" {
+		return fail(ciRows, fmt.Errorf("first build failed, see %s", s.Log))
+	}
+	// A push only, as in the e2e round trip: buildx exporting the cache
+	// image locally as well hung on the test bed.
+	s := b.buildWith(ctx, p, v, rep, "ci-export", a, buildOpt{
+		Args:   append(append([]string(nil), seed...), "--target", "hoist-cache"),
+		Output: "type=image,name=" + ref + ",push=true",
+	})
+	record("ci-export", s)
+	if s.Err != "" {
+		return fail(ciRows[:3], fmt.Errorf("cache image export failed, see %s", s.Log))
+	}
+	sz := pushedSize(ctx, ref)
+	sz.Rep = rep
+	r.Sizes = append(r.Sizes, sz)
+	if sz.Err != "" {
+		b.logf("%s rep %d cache image %s: %s", p.Name, rep, ref, sz.Err)
+	} else {
+		b.logf("%s rep %d cache image %s: %s in %d layers", p.Name, rep, ref, mib(sz.Bytes), sz.Layers)
+	}
+
+	if err := appendComment(filepath.Join(a, p.Edit), fmt.Sprintf("bench CI edit rep %d %d", rep, time.Now().UnixNano())); err != nil {
+		return fail(ciRows[:3], err)
+	}
+	// The unseeded block edits again for the warm rebuild: its own copy
+	// keeps the seeded block's sources the same in either order.
+	u := filepath.Join(work, "u")
+	if err := copyTree(a, u); err != nil {
+		return fail(ciRows[:3], err)
+	}
+	seededOut, unseededOut := filepath.Join(work, "out-seeded"), filepath.Join(work, "out-unseeded")
+	seeded := func() error {
+		if err := b.coldState(ctx, p, work); err != nil {
+			return fail([]string{"ci-seeded"}, fmt.Errorf("preparing the cold builder: %w", err))
+		}
+		record("ci-seeded", b.buildWith(ctx, p, v, rep, "ci-seeded", a, buildOpt{Args: seed, Dest: seededOut}))
+		return nil
+	}
+	unseeded := func() error {
+		if err := b.coldState(ctx, p, work); err != nil {
+			return fail([]string{"ci-unseeded", "ci-warm"}, fmt.Errorf("preparing the cold builder: %w", err))
+		}
+		s := b.buildWith(ctx, p, v, rep, "ci-unseeded", u, buildOpt{Dest: unseededOut})
+		record("ci-unseeded", s)
+		if s.Err != "" {
+			return fail([]string{"ci-warm"}, fmt.Errorf("unseeded rebuild failed, see %s", s.Log))
+		}
+		if err := appendComment(filepath.Join(u, p.Edit), fmt.Sprintf("bench CI warm edit rep %d %d", rep, time.Now().UnixNano())); err != nil {
+			return fail([]string{"ci-warm"}, err)
+		}
+		record("ci-warm", b.build(ctx, p, v, rep, "ci-warm", u))
+		return nil
+	}
+	blocks := []func() error{seeded, unseeded}
+	if rep%2 == 0 {
+		blocks[0], blocks[1] = unseeded, seeded
+	}
+	var errs []error
+	for _, f := range blocks {
+		if err := f(); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, err)
+		}
+	}
+	if last := func(row string) sample { ss := r.Samples[row]; return ss[len(ss)-1] }; last("ci-seeded").Err == "" && last("ci-unseeded").Err == "" {
+		d, err := diffTrees(seededOut, unseededOut)
+		if err != nil {
+			d = "comparison failed: " + err.Error()
+		}
+		r.Same = append(r.Same, d)
+		if d != "" {
+			b.logf("%s rep %d: the seeded and unseeded rebuilds exported different files:\n%s", p.Name, rep, d)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pushedSize reads the manifest of ref from the test bed registry (plain
+// HTTP) and adds up its layer sizes. An index (attestations, several
+// platforms) counts its first image for a real platform.
+func pushedSize(ctx context.Context, ref string) imageSize {
+	var sz imageSize
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		sz.Err = err.Error()
+		return sz
+	}
+	desc, err := remote.Get(r, remote.WithContext(ctx))
+	if err != nil {
+		sz.Err = err.Error()
+		return sz
+	}
+	img, err := desc.Image() // an index resolves to the image for the default platform
+	if err != nil {
+		sz.Err = err.Error()
+		return sz
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		sz.Err = err.Error()
+		return sz
+	}
+	for _, l := range m.Layers {
+		sz.Bytes += l.Size
+	}
+	sz.Layers = len(m.Layers)
+	return sz
+}
+
+// buildOpt changes what buildWith runs.
+type buildOpt struct {
+	Args   []string // more flags: build args, --target
+	Output string   // --output; default type=local into Dest or a temporary directory
+	Dest   string   // with the default output: export here and keep it (the caller removes it)
+}
+
 // build runs one timed `docker buildx build`, exporting the result to a
 // local directory so every step really runs, and keeps its log.
 func (b *bench) build(ctx context.Context, p *plan, v variant, rep int, scenario, dir string) sample {
+	return b.buildWith(ctx, p, v, rep, scenario, dir, buildOpt{})
+}
+
+func (b *bench) buildWith(ctx context.Context, p *plan, v variant, rep int, scenario, dir string, o buildOpt) sample {
 	logPath := filepath.Join(b.out, "logs", p.Name, fmt.Sprintf("%s-%s-rep%d.log", scenario, v.Name, rep))
 	s := sample{Rep: rep, Log: logPath}
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		s.Err = err.Error()
 		return s
 	}
-	dest, err := os.MkdirTemp("", "hoist-bench-out-")
-	if err != nil {
-		s.Err = err.Error()
-		return s
+	output, dest := o.Output, o.Dest
+	if output == "" {
+		if dest == "" {
+			tmp, err := os.MkdirTemp("", "hoist-bench-out-")
+			if err != nil {
+				s.Err = err.Error()
+				return s
+			}
+			defer os.RemoveAll(tmp)
+			dest = tmp
+		}
+		output = "type=local,dest=" + dest
 	}
-	defer os.RemoveAll(dest)
 	args := []string{"buildx", "build", "--progress=plain", "-f", v.Dockerfile}
 	if v.Hoist {
 		args = append(args, "--build-arg", "BUILDKIT_SYNTAX="+b.env.HoistImage)
 	}
-	args = append(args, "--output", "type=local,dest="+dest, ".")
+	args = append(append(args, o.Args...), "--output", output, ".")
 	logf, err := os.Create(logPath)
 	if err != nil {
 		s.Err = err.Error()
@@ -309,7 +533,7 @@ func (b *bench) build(ctx context.Context, p *plan, v variant, rep int, scenario
 	start := time.Now()
 	err = cmd.Run()
 	s.Secs = time.Since(start).Seconds()
-	if err == nil {
+	if err == nil && o.Output == "" {
 		// An export with no files would mean nothing was built.
 		if ents, rerr := os.ReadDir(dest); rerr != nil || len(ents) == 0 {
 			err = fmt.Errorf("the build exported no files")
@@ -320,7 +544,7 @@ func (b *bench) build(ctx context.Context, p *plan, v variant, rep int, scenario
 		fmt.Fprintf(logf, "\nbench: build failed: %v\n", err)
 	}
 	fmt.Fprintf(logf, "\nbench: %.2fs wall, load average %.2f at start\n", s.Secs, s.Load)
-	b.logf("%s rep %d %-15s %-4s %7.1fs  (load %.1f)%s", p.Name, rep, v.Name, scenario, s.Secs, s.Load, errSuffix(s.Err))
+	b.logf("%s rep %d %-15s %-11s %7.1fs  (load %.1f)%s", p.Name, rep, v.Name, scenario, s.Secs, s.Load, errSuffix(s.Err))
 	return s
 }
 

@@ -205,6 +205,15 @@ func (b *bench) report() string {
 				}
 			}
 		}
+		if r := b.ci[p.Name]; r != nil {
+			for _, row := range ciRows {
+				for _, s := range r.Samples[row] {
+					if s.Load >= 0 && s.Err == "" {
+						loads = append(loads, s.Load)
+					}
+				}
+			}
+		}
 	}
 	if len(loads) > 0 {
 		sort.Float64s(loads)
@@ -219,26 +228,10 @@ func (b *bench) report() string {
 	w.WriteString("**dependency change**: a second fresh copy with one dependency moved to another release on the host (`go get mod@ver && go mod tidy`, or `npm install pkg@ver --package-lock-only --save-exact`), rebuilt on the same warm builder. ")
 	w.WriteString("Ratios use the medians: speed-up = naive-stock / hoist (higher is better), hoist / optimized (1.00x = as fast as the hand-optimized Dockerfile).\n\n")
 
-	w.WriteString("| example | scenario |")
-	for _, v := range variants {
-		fmt.Fprintf(&w, " %s |", v.Title)
+	if len(variants) > 0 {
+		b.mainTable(&w)
 	}
-	w.WriteString(" speed-up hoist vs naive | hoist / optimized |\n|---|---|" + strings.Repeat("---:|", len(variants)+2) + "\n")
-	for _, p := range b.plans {
-		for _, sc := range scenarios {
-			row := b.results[p.Name][sc]
-			if row == nil {
-				continue
-			}
-			st := map[string]stat{}
-			fmt.Fprintf(&w, "| %s | %s |", p.Name, scenarioTitle[sc])
-			for _, v := range variants {
-				st[v.Name] = statOf(row[v.Name])
-				fmt.Fprintf(&w, " %s |", st[v.Name].cell())
-			}
-			fmt.Fprintf(&w, " %s | %s |\n", ratio(st["naive-stock"], st["naive-hoist"]), ratio(st["naive-hoist"], st["optimized-stock"]))
-		}
-	}
+	b.ciTable(&w)
 	w.WriteString("\nPer example: the edited file and the dependency change.\n\n")
 	for _, p := range b.plans {
 		dep := "not measured: " + p.BumpWhy
@@ -252,6 +245,126 @@ func (b *bench) report() string {
 	b.targets(&w)
 	b.details(&w)
 	return w.String()
+}
+
+// mainTable is the variants side by side in the three scenarios.
+func (b *bench) mainTable(w *strings.Builder) {
+	w.WriteString("| example | scenario |")
+	for _, v := range variants {
+		fmt.Fprintf(w, " %s |", v.Title)
+	}
+	w.WriteString(" speed-up hoist vs naive | hoist / optimized |\n|---|---|" + strings.Repeat("---:|", len(variants)+2) + "\n")
+	for _, p := range b.plans {
+		for _, sc := range scenarios {
+			row := b.results[p.Name][sc]
+			if row == nil {
+				continue
+			}
+			st := map[string]stat{}
+			fmt.Fprintf(w, "| %s | %s |", p.Name, scenarioTitle[sc])
+			for _, v := range variants {
+				st[v.Name] = statOf(row[v.Name])
+				fmt.Fprintf(w, " %s |", st[v.Name].cell())
+			}
+			fmt.Fprintf(w, " %s | %s |\n", ratio(st["naive-stock"], st["naive-hoist"]), ratio(st["naive-hoist"], st["optimized-stock"]))
+		}
+	}
+}
+
+var ciTitle = map[string]string{
+	"ci-seeded":   "seeded fresh builder",
+	"ci-unseeded": "fresh builder, no cache image",
+	"ci-warm":     "warm builder",
+	"ci-export":   "cache export (push)",
+}
+
+// ciTable is the CI cache round trip (-ci-cache), one row per example.
+func (b *bench) ciTable(w *strings.Builder) {
+	if !b.ciCache {
+		return
+	}
+	w.WriteString("\n### CI caches (`-ci-cache`)\n\n")
+	w.WriteString("Through hoist only (naive `Dockerfile`), each repetition: from a cold builder (as above), the first build of a fresh copy with `--build-arg HOIST_CACHE_FROM=<test bed registry>/<example>-cache:bench` (seeded by the image the previous repetition pushed; absent in the first, where hoist warns), ")
+	w.WriteString("then **cache export**: the same args with `--target hoist-cache --output type=image,name=<that ref>,push=true`. Then a one-line edit, and the rebuild of the edited copy timed three ways, the first two in alternating order: ")
+	w.WriteString("**seeded fresh builder**: cold builder again (prune, base images and hoist image pulled again; the cache image is not, the build pulls it), rebuild with `HOIST_CACHE_FROM`; ")
+	w.WriteString("**fresh builder, no cache image**: cold builder, the same rebuild without it; **warm builder**: on the builder that unseeded rebuild left, a second edit and its rebuild. ")
+	w.WriteString("Cache image: compressed size in the registry (sum of the manifest's layer sizes), median of the repetitions. App files: the seeded and the unseeded rebuild's exported files compared file by file (mode, owner, content).\n\n")
+	w.WriteString("| example |")
+	for _, row := range ciRows {
+		fmt.Fprintf(w, " %s |", ciTitle[row])
+	}
+	w.WriteString(" no cache image / seeded | seeded / warm | cache image | app files seeded vs unseeded |\n|---|" + strings.Repeat("---:|", len(ciRows)+3) + "---|\n")
+	for _, p := range b.plans {
+		r := b.ci[p.Name]
+		if r == nil {
+			continue
+		}
+		st := map[string]stat{}
+		fmt.Fprintf(w, "| %s |", p.Name)
+		for _, row := range ciRows {
+			st[row] = statOf(r.Samples[row])
+			fmt.Fprintf(w, " %s |", st[row].cell())
+		}
+		fmt.Fprintf(w, " %s | %s | %s | %s |\n", ratio(st["ci-unseeded"], st["ci-seeded"]), ratio(st["ci-seeded"], st["ci-warm"]), r.sizeCell(), r.sameCell())
+	}
+	for _, p := range b.plans {
+		r := b.ci[p.Name]
+		if r == nil {
+			continue
+		}
+		for _, sz := range r.Sizes {
+			if sz.Err != "" {
+				fmt.Fprintf(w, "\n- %s rep %d: cache image size unknown: %s", p.Name, sz.Rep, sz.Err)
+			}
+		}
+		for i, d := range r.Same {
+			if d != "" {
+				fmt.Fprintf(w, "\n- %s comparison %d: seeded vs unseeded rebuild exported different files:\n\n```\n%s\n```\n", p.Name, i+1, d)
+			}
+		}
+	}
+}
+
+func (r *ciResult) sizeCell() string {
+	var xs []float64
+	layers := 0
+	for _, sz := range r.Sizes {
+		if sz.Err == "" {
+			xs = append(xs, float64(sz.Bytes))
+			layers = sz.Layers
+		}
+	}
+	if len(xs) == 0 {
+		return "–"
+	}
+	sort.Float64s(xs)
+	s := mib(int64(median(xs)))
+	if xs[0] != xs[len(xs)-1] {
+		s += fmt.Sprintf(" (%s–%s)", mib(int64(xs[0])), mib(int64(xs[len(xs)-1])))
+	}
+	return s + fmt.Sprintf(", %d layers", layers)
+}
+
+// sameCell counts the repetitions whose seeded and unseeded rebuilds
+// exported the same files.
+func (r *ciResult) sameCell() string {
+	if len(r.Same) == 0 {
+		return "–"
+	}
+	n := 0
+	for _, d := range r.Same {
+		if d == "" {
+			n++
+		}
+	}
+	if n == len(r.Same) {
+		return fmt.Sprintf("identical (%d/%d)", n, len(r.Same))
+	}
+	return fmt.Sprintf("**differ** in %d/%d", len(r.Same)-n, len(r.Same))
+}
+
+func mib(n int64) string {
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func ratio(num, den stat) string {
@@ -293,9 +406,47 @@ func (b *bench) targets(w *strings.Builder) {
 		}
 		lines = append(lines, fmt.Sprintf("- %s %s: %.2fx, %s", g.example, g.what, r, verdict))
 	}
+	lines = append(lines, b.ciTargets()...)
 	if len(lines) > 0 {
 		w.WriteString("\nTargets:\n\n" + strings.Join(lines, "\n") + "\n")
 	}
+}
+
+// ciTargets compares the CI cache rows with the goals of issue 7: the
+// seeded fresh builder far faster than an unseeded one and close to a
+// warm builder, and the app image unchanged by the seeding.
+func (b *bench) ciTargets() []string {
+	r := b.ci["go-app"]
+	if r == nil {
+		return nil
+	}
+	var lines []string
+	sd, un, wm := statOf(r.Samples["ci-seeded"]), statOf(r.Samples["ci-unseeded"]), statOf(r.Samples["ci-warm"])
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
+		}
+		return "**missed**"
+	}
+	if !sd.OK || !un.OK {
+		lines = append(lines, "- go-app CI cache: seeded fresh builder ≥ 5x faster than a fresh builder without the cache image: not measured (failed builds)")
+	} else {
+		x := un.Median / sd.Median
+		lines = append(lines, fmt.Sprintf("- go-app CI cache: seeded fresh builder ≥ 5x faster than a fresh builder without the cache image: %.2fx, %s", x, verdict(x >= 5)))
+	}
+	if !sd.OK || !wm.OK {
+		lines = append(lines, "- go-app CI cache: seeded fresh builder ≤ 3x the warm-builder edit rebuild: not measured (failed builds)")
+	} else {
+		x := sd.Median / wm.Median
+		lines = append(lines, fmt.Sprintf("- go-app CI cache: seeded fresh builder ≤ 3x the warm-builder edit rebuild: %.2fx, %s", x, verdict(x <= 3)))
+	}
+	if len(r.Same) == 0 {
+		lines = append(lines, "- go-app CI cache: app files unchanged by HOIST_CACHE_FROM (file by file): not compared (failed builds)")
+	} else {
+		same := r.sameCell()
+		lines = append(lines, fmt.Sprintf("- go-app CI cache: app files unchanged by HOIST_CACHE_FROM (file by file): %s, %s", same, verdict(strings.HasPrefix(same, "identical"))))
+	}
+	return lines
 }
 
 // details lists, for the median repetition of each cell, the build steps
@@ -320,6 +471,25 @@ func (b *bench) details(w *strings.Builder) {
 					continue
 				}
 				fmt.Fprintf(w, "- %s %s %s (rep %d, %.1fs): %s\n", p.Name, sc, v.Name, st.Median1.Rep, st.Median1.Secs, steps)
+			}
+		}
+		r := b.ci[p.Name]
+		if r == nil {
+			continue
+		}
+		for _, row := range ciRows {
+			ss := r.Samples[row]
+			for _, s := range ss {
+				if s.Err != "" {
+					fmt.Fprintf(w, "- %s CI %s rep %d FAILED: %s (log %s)\n", p.Name, ciTitle[row], s.Rep, firstLine(s.Err), s.Log)
+				}
+			}
+			st := statOf(ss)
+			if !st.OK {
+				continue
+			}
+			if steps, err := slowSteps(st.Median1.Log, 0.5); err == nil {
+				fmt.Fprintf(w, "- %s CI %s (rep %d, %.1fs): %s\n", p.Name, ciTitle[row], st.Median1.Rep, st.Median1.Secs, steps)
 			}
 		}
 	}
