@@ -42,10 +42,11 @@ demo:
 # frontend; cold, one-line edit, dependency change) on a private test bed.
 # Takes long: EXAMPLES=go-app,node-npm limits it, REPS sets the repetitions,
 # BENCH_OUT keeps results.md and the logs (default: a temporary directory).
+# CI_CACHE=1 adds the CI cache rows (HOIST_CACHE_FROM on a fresh builder).
 EXAMPLES ?=
 REPS     ?= 3
 bench:
-	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT))
+	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(CI_CACHE),-ci-cache)
 
 clean:
 	rm -rf bin/
