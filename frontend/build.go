@@ -149,8 +149,14 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 	}
 
 	scanTargets := bkmaps.SyncMap[string, *dockerfile2llb.Result]{}
-	images := &gatewayImages{c: c, bc: bc}
-	manifests := &buildContext{c: c, bc: bc}
+	images := newGatewayImages(c, bc)
+	manifests := newBuildContext(c, bc)
+	mayRewrite := llbgen.MayRewrite(src.Data, cfg)
+	if mayRewrite {
+		// The manifest transfer overlaps the image lookups and analysis
+		// instead of following them.
+		manifests.start(ctx)
+	}
 	epoch, err := cacheEpoch()
 	if err != nil {
 		return nil, err
@@ -173,6 +179,14 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			if _, dup := cacheWarned.LoadOrStore(warn, true); warn != "" && !dup {
 				src.Warn(ctx, warn, warnOpts(nil, nil, ""))
 			}
+		}
+		if mayRewrite {
+			images.prefetch(ctx, src.Data, llbgen.ImageOptions{
+				BuildArgs:      opt.BuildArgs,
+				Target:         opt.Target,
+				TargetPlatform: platform,
+				BuildPlatform:  &bc.BuildPlatforms[0],
+			})
 		}
 		rw, err := llbgen.Rewrite(ctx, src.Data, llbgen.Options{
 			Config:         cfg,

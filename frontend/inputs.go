@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/util/flightcontrol"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
@@ -24,11 +25,37 @@ import (
 // same options dockerfile2llb uses, so the client's cache answers its
 // later lookups of the same images.
 type gatewayImages struct {
-	c  client.Client
-	bc *dockerui.Client
+	c       client.Client
+	bc      *dockerui.Client
+	configs flightcontrol.CachedGroup[*llbgen.ImageConfig]
 }
 
+func newGatewayImages(c client.Client, bc *dockerui.Client) *gatewayImages {
+	g := &gatewayImages{c: c, bc: bc}
+	g.configs.CacheError = true
+	return g
+}
+
+// Config answers each (image, platform) once, so a prefetch and the
+// rewrite's own lookup share one resolution.
 func (g *gatewayImages) Config(ctx context.Context, ref string, platform *ocispecs.Platform) (*llbgen.ImageConfig, error) {
+	// Normalized as dockerfile2llb does: the daemon may fail to parse a
+	// short name ("golang:1.26"), and the same name and options let
+	// hoistClient answer dockerfile2llb's own lookup. dockerui's named
+	// contexts normalize the same way.
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		ref = reference.TagNameOnly(named).String()
+	}
+	key := ref
+	if platform != nil {
+		key += " " + platforms.FormatAll(platforms.Normalize(*platform))
+	}
+	return g.configs.Do(ctx, key, func(ctx context.Context) (*llbgen.ImageConfig, error) {
+		return g.config(ctx, ref, platform)
+	})
+}
+
+func (g *gatewayImages) config(ctx context.Context, ref string, platform *ocispecs.Platform) (*llbgen.ImageConfig, error) {
 	// A named context replaces the image for dockerfile2llb (--build-context,
 	// or hoist's own pinning through mirrors): read the config it gives.
 	nc, err := g.bc.NamedContext(ref, dockerui.ContextOpt{Platform: platform, ResolveMode: g.bc.ImageResolveMode.String()})
@@ -50,12 +77,6 @@ func (g *gatewayImages) Config(ctx context.Context, ref string, platform *ocispe
 		prefix += platforms.FormatAll(*platform) + " "
 	}
 	prefix += "internal]"
-	// Normalized as dockerfile2llb does: the daemon may fail to parse a
-	// short name ("golang:1.26"), and the same name and options let
-	// hoistClient answer dockerfile2llb's own lookup.
-	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
-		ref = reference.TagNameOnly(named).String()
-	}
 	_, _, dt, err := g.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
 		LogName: fmt.Sprintf("%s load metadata for %s", prefix, ref),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
@@ -71,6 +92,22 @@ func (g *gatewayImages) Config(ctx context.Context, ref string, platform *ocispe
 		return nil, errors.Wrap(err, "failed to parse image config")
 	}
 	return imageConfig(&img), nil
+}
+
+// prefetch starts the config lookups of every FROM image the build needs at
+// once; the rewrite, which asks for them stage by stage, then finds them
+// resolved or in flight. Errors are left for the rewrite's own lookup.
+func (g *gatewayImages) prefetch(ctx context.Context, dt []byte, opt llbgen.ImageOptions) {
+	uses, err := llbgen.FindImages(dt, opt)
+	if err != nil {
+		return
+	}
+	for _, u := range uses {
+		if u.Kind != llbgen.UseFrom {
+			continue
+		}
+		go g.Config(ctx, u.Name.String(), &u.Platform)
+	}
 }
 
 func imageConfig(img *dockerspec.DockerOCIImage) *llbgen.ImageConfig {
@@ -120,17 +157,42 @@ func (g *gatewayImages) Passwd(ctx context.Context, ref string, platform *ocispe
 
 // buildContext reads the manifests hoisting needs from the main build
 // context. Only files matching llbgen.ContextPatterns are transferred, and
-// only once, on the first read.
+// only once, on start or the first read.
 type buildContext struct {
 	c    client.Client
 	bc   *dockerui.Client
 	once sync.Once
+	done chan struct{}
 	ref  client.Reference
 	err  error
 
 	ignoreOnce sync.Once
 	ignore     []string
 	ignoreErr  error
+}
+
+func newBuildContext(c client.Client, bc *dockerui.Client) *buildContext {
+	return &buildContext{c: c, bc: bc, done: make(chan struct{})}
+}
+
+// start begins the transfer in the background; reads wait for it.
+func (b *buildContext) start(ctx context.Context) {
+	b.once.Do(func() {
+		go func() {
+			defer close(b.done)
+			b.load(ctx)
+		}()
+	})
+}
+
+func (b *buildContext) wait(ctx context.Context) error {
+	b.start(ctx)
+	select {
+	case <-b.done:
+		return b.err
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }
 
 func (b *buildContext) load(ctx context.Context) {
@@ -165,9 +227,8 @@ func (b *buildContext) load(ctx context.Context) {
 }
 
 func (b *buildContext) ReadFile(ctx context.Context, p string) ([]byte, error) {
-	b.once.Do(func() { b.load(ctx) })
-	if b.err != nil {
-		return nil, b.err
+	if err := b.wait(ctx); err != nil {
+		return nil, err
 	}
 	p = path.Clean(p)
 	if _, err := b.ref.StatFile(ctx, client.StatRequest{Path: p}); err != nil {
@@ -177,9 +238,8 @@ func (b *buildContext) ReadFile(ctx context.Context, p string) ([]byte, error) {
 }
 
 func (b *buildContext) ReadDir(ctx context.Context, p string) ([]string, error) {
-	b.once.Do(func() { b.load(ctx) })
-	if b.err != nil {
-		return nil, b.err
+	if err := b.wait(ctx); err != nil {
+		return nil, err
 	}
 	p = path.Clean(p)
 	st, err := b.ref.StatFile(ctx, client.StatRequest{Path: p})

@@ -98,6 +98,17 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 	return res, nil
 }
 
+// MayRewrite reports whether Rewrite could change dt under cfg: false when
+// hoist is off or no RUN names a tool it has rules for. The frontend uses it
+// to start the lookups a rewrite needs early, and only when it needs them.
+func MayRewrite(dt []byte, cfg Config) bool {
+	if !cfg.Enabled || (!cfg.Go && !cfg.Node) {
+		return false
+	}
+	ast, err := parser.Parse(bytes.NewReader(dt))
+	return err == nil && mayRunTools(ast.AST)
+}
+
 // FormatNote renders a note as hoist reports it in build output.
 func FormatNote(n Note) string {
 	return fmt.Sprintf("hoist: line %d: %s", n.Line, n.Message)
