@@ -339,8 +339,8 @@ func (r *ciResult) sizeCell() string {
 	}
 	sort.Float64s(xs)
 	s := mib(int64(median(xs)))
-	if xs[0] != xs[len(xs)-1] {
-		s += fmt.Sprintf(" (%s–%s)", mib(int64(xs[0])), mib(int64(xs[len(xs)-1])))
+	if lo, hi := mib(int64(xs[0])), mib(int64(xs[len(xs)-1])); lo != hi {
+		s += fmt.Sprintf(" (%s–%s)", lo, hi)
 	}
 	return s + fmt.Sprintf(", %d layers", layers)
 }
