@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/modfile"
+)
+
+// TestGoDependencyBumpDownloads shows that after a dependency bump the
+// hoisted `go mod download`, with the module cache in hoist's cache mount,
+// fetches only the module versions that changed, while the stock frontend
+// on the naive Dockerfile fetches again every module its go build needs
+// (the COPY . . before it changed, and it has no cache mount). What each
+// build fetched comes from a logging Go proxy the builds go through.
+//
+// "What changed" is the go.mod requirements, not go.sum: go mod tidy also
+// keeps zip hashes of modules only the dependencies' tests need (go-app's
+// go.sum lists klauspost/compress, which the bump moves), and no build
+// fetches those.
+func TestGoDependencyBumpDownloads(t *testing.T) {
+	e := needEnv(t)
+	proxy := startGoProxyLog(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "go-app")+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	// The example is altered only to send the build's module fetches
+	// through the logging proxy; go.sum is complete, so checksums still come
+	// from it and no checksum database is needed. Inserted right after the
+	// build stage's FROM, before the source COPY, so hoist still hoists.
+	df := filepath.Join(dir, "Dockerfile")
+	dt, err := os.ReadFile(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const buildFROM = "FROM golang:1.26 AS build\n"
+	if !bytes.Contains(dt, []byte(buildFROM)) {
+		t.Fatalf("go-app's Dockerfile has no %q line", strings.TrimSpace(buildFROM))
+	}
+	dt = bytes.Replace(dt, []byte(buildFROM), []byte(buildFROM+"ENV GOPROXY="+proxy.URL+"\n"), 1)
+	if err := os.WriteFile(df, dt, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// An empty builder: the module cache mount must hold only what this
+	// test's builds put there.
+	wipeBuilder(t, e, "golang:1.26", "busybox")
+	proxy.take()
+
+	hoist := []string{"--build-arg", "BUILDKIT_SYNTAX=" + e.HoistImage, "--output", "type=cacheonly"}
+	out := bx(t, e, dir, hoist...)
+	if !strings.Contains(out, "go mod download hoisted before this COPY") {
+		t.Fatalf("hoist did not hoist go mod download:\n%s", tail(out))
+	}
+	cold := zips(t, proxy.take())
+	oldReq := goRequires(t, dir)
+	oldSum := goSumZips(t, filepath.Join(dir, "go.sum"))
+	if !equal(cold, oldReq) {
+		t.Fatalf("the cold build fetched %v through %s; want every module go.mod requires %v:\n%s", cold, proxy.URL, oldReq, tail(out))
+	}
+
+	const dep = "github.com/prometheus/client_golang"
+	oldVer, newVer := goBumpPrevious(t, dir, dep)
+	t.Logf("dependency bump: %s %s -> %s (go get + go mod tidy on the host)", dep, oldVer, newVer)
+	changed := minus(goRequires(t, dir), oldReq)
+	newInSum := minus(goSumZips(t, filepath.Join(dir, "go.sum")), oldSum)
+	if len(changed) == 0 {
+		t.Fatalf("go.mod requires nothing new after the bump")
+	}
+
+	proxy.take()
+	out = bx(t, e, dir, hoist...)
+	if stepCached(out, "go mod download") {
+		t.Fatalf("the hoisted download was cached after a go.mod change:\n%s", tail(out))
+	}
+	bumped := zips(t, proxy.take())
+
+	proxy.take()
+	out = bx(t, e, dir, "--output", "type=cacheonly")
+	stockZips := zips(t, proxy.take())
+
+	t.Logf("module zips fetched: hoist cold %d (go.mod requires %d); after the bump hoist %d, stock %d",
+		len(cold), len(oldReq), len(bumped), len(stockZips))
+	t.Logf("hoist after the bump fetched %v; new in go.mod %v; new zip hashes in go.sum %v", bumped, changed, newInSum)
+	t.Logf("required but not fetched by stock's go build (no package of them built): %v", minus(goRequires(t, dir), stockZips))
+
+	if !equal(bumped, changed) {
+		t.Errorf("hoist's rebuild fetched %v; want exactly the requirements new in go.mod %v", bumped, changed)
+	}
+	if extra := minus(bumped, newInSum); len(extra) > 0 {
+		t.Errorf("hoist's rebuild fetched %v, which go.sum had before the bump", extra)
+	}
+	if again := intersect(bumped, cold); len(again) > 0 {
+		t.Errorf("hoist's rebuild fetched again what the cold build had fetched: %v", again)
+	}
+	if len(stockZips) <= len(bumped) {
+		t.Errorf("stock fetched %d zips after the bump, hoist %d; stock should fetch more (no cache mount)", len(stockZips), len(bumped))
+	}
+}
+
+// goBumpPrevious moves the module's requirement in dir to its previous
+// release (go get + go mod tidy on the host) and returns both versions.
+func goBumpPrevious(t *testing.T, dir, mod string) (from, to string) {
+	t.Helper()
+	from = strings.TrimSpace(hostGo(t, dir, "list", "-m", "-f", "{{.Version}}", mod))
+	vs := strings.Fields(hostGo(t, dir, "list", "-m", "-versions", mod))
+	for i := 2; i < len(vs); i++ {
+		if vs[i] == from {
+			to = vs[i-1]
+		}
+	}
+	if to == "" {
+		t.Fatalf("%s: no release before %s in %v", mod, from, vs)
+	}
+	hostGo(t, dir, "get", mod+"@"+to)
+	hostGo(t, dir, "mod", "tidy")
+	return from, to
+}
+
+func hostGo(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// goRequires lists the module@version pairs dir's go.mod requires, sorted:
+// what `go mod download` fetches for a module at go 1.17 or later.
+func goRequires(t *testing.T, dir string) []string {
+	t.Helper()
+	dt, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.ParseLax("go.mod", dt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range f.Require {
+		out = append(out, r.Mod.Path+"@"+r.Mod.Version)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// goSumZips lists the module@version pairs go.sum holds a zip hash for
+// (the lines without /go.mod), sorted.
+func goSumZips(t *testing.T, file string) []string {
+	t.Helper()
+	dt, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(string(dt), "\n") {
+		f := strings.Fields(l)
+		if len(f) != 3 || strings.HasSuffix(f[1], "/go.mod") {
+			continue
+		}
+		seen[f[0]+"@"+f[1]] = true
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func equal(a, b []string) bool {
+	return len(minus(a, b)) == 0 && len(minus(b, a)) == 0
+}
