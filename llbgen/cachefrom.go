@@ -3,6 +3,7 @@ package llbgen
 import (
 	"bytes"
 	"fmt"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"sort"
 	"strconv"
 	"strings"
@@ -313,6 +314,31 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 	if len(ids) == 0 {
 		a.note(last, true, "target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)
 	}
+}
+
+// emptyCacheExport answers --target hoist-cache for a Dockerfile hoist
+// leaves alone (no tool it has rules for, or one it cannot follow): an empty
+// cache image, so a CI job exporting caches for every repository works for
+// this one too, as it does when analysis finds no step to mount caches on.
+func emptyCacheExport(res *Result, stages []instructions.Stage, target string) *Result {
+	if !strings.EqualFold(target, CacheTarget) {
+		return res
+	}
+	for _, st := range stages {
+		if strings.EqualFold(st.Name, CacheTarget) {
+			return res
+		}
+	}
+	last := bytes.Count(res.Dockerfile, []byte("\n"))
+	if len(res.Dockerfile) > 0 && !bytes.HasSuffix(res.Dockerfile, []byte("\n")) {
+		last++
+	}
+	res.Dockerfile, res.Lines = appendLines(res.Dockerfile, res.Lines, []appendedLine{
+		{text: "FROM scratch AS " + CacheTarget, user: last},
+		{text: fmt.Sprintf("LABEL %s=%q", CacheIDsLabel, ""), user: last},
+	})
+	res.Notes = append(res.Notes, Note{Line: last, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)})
+	return res
 }
 
 // appendLines adds lines after the last line of a rewritten text and to its

@@ -72,7 +72,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 		return res, nil
 	}
 	if !mayRunTools(ast.AST) {
-		return res, nil
+		return emptyCacheExport(res, stages, opt.Target), nil
 	}
 	a := &analysis{
 		opt:    opt,
@@ -87,7 +87,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 	}
 	if err := a.walk(ctx, stages, metaArgs); err != nil {
 		// What hoist cannot follow, it leaves to dockerfile2llb as it is.
-		return res, nil
+		return emptyCacheExport(res, stages, opt.Target), nil
 	}
 	if err := a.rewrite(ctx); err != nil {
 		return nil, err
