@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,7 @@ func (f gwFetcher) pull(ctx context.Context, ref string, p ocispecs.Platform) er
 	// solving the image alone would not fetch them. Copying a pattern that
 	// matches nothing mounts the image (fetching every layer) and yields an
 	// empty result.
-	img := llb.Image(ref, llb.Platform(p), llb.WithCustomName("[hoist] pull "+ref))
+	img := llb.Image(ref, llb.Platform(probePlatform(p, ref)), llb.WithCustomName("[hoist] pull "+ref))
 	st := llb.Scratch().File(llb.Copy(img, "/.hoist-pull-probe-*", "/", &llb.CopyInfo{
 		AllowWildcard:      true,
 		AllowEmptyWildcard: true,
@@ -71,6 +72,23 @@ func (f gwFetcher) pull(ctx context.Context, ref string, p ocispecs.Platform) er
 	}
 	_, err = f.c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	return err
+}
+
+// probePlatform is p with an OS feature naming the candidate ref, so that
+// each candidate's pull is its own vertex in the daemon. BuildKit keys an
+// image source by manifest digest and platform only, not by registry
+// (source/containerimage/pull.go, mainManifestKey), and for the rest of
+// the build merges any vertex into an earlier one with the same key, even
+// one whose solve was cancelled (solver/scheduler.go, edge index). Without
+// this, the origin's pull of a digest that a slow mirror also serves was
+// folded into the abandoned mirror pull and fetched from the mirror again;
+// likewise the build's own FROM could be folded into a stalled pull. A
+// requested OS feature that the image does not declare still matches
+// (containerd platforms: an image's features must be a subset of the
+// requested ones), so the same manifest is pulled.
+func probePlatform(p ocispecs.Platform, ref string) ocispecs.Platform {
+	p.OSFeatures = append(slices.Clone(p.OSFeatures), "hoist-probe-"+digest.FromString(ref).Encoded()[:16])
+	return p
 }
 
 // imageResolver tries each image's candidates in order.

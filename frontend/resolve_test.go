@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -293,5 +295,32 @@ func TestResolveEarlyDeadline(t *testing.T) {
 	res := r.resolveAll(context.Background(), plan(t, "FROM node:20\n", "docker.io=m1.example"))[0]
 	if res.chosen == nil || len(res.failed) != 1 || res.failed[0].reason != "pull: no answer within 1h0m0s" {
 		t.Errorf("got %+v", res.failed)
+	}
+}
+
+// Pulls of the same digest from different candidates must differ in the
+// platform BuildKit keys them by, and still select the image's manifest.
+func TestProbePlatform(t *testing.T) {
+	withFeature := ocispecs.Platform{OS: "windows", Architecture: "amd64", OSFeatures: []string{"win32k"}}
+	mirror := "mirror.internal:5000/library/golang@sha256:" + strings.Repeat("a", 64)
+	origin := "docker.io/library/golang@sha256:" + strings.Repeat("a", 64)
+	for _, p := range []ocispecs.Platform{linuxAmd64, {OS: "linux", Architecture: "arm", Variant: "v7"}, withFeature} {
+		pm, po := probePlatform(p, mirror), probePlatform(p, origin)
+		if platforms.FormatAll(pm) == platforms.FormatAll(po) {
+			t.Errorf("%s: same probe platform %s for both candidates", platforms.FormatAll(p), platforms.FormatAll(pm))
+		}
+		if again := probePlatform(p, mirror); !slices.Equal(again.OSFeatures, pm.OSFeatures) {
+			t.Errorf("probe platform not stable: %v, %v", again.OSFeatures, pm.OSFeatures)
+		}
+		if pm.OS != p.OS || pm.Architecture != p.Architecture || pm.Variant != p.Variant {
+			t.Errorf("probe platform %+v changed %+v", pm, p)
+		}
+		// The image declares p; the pull asks for the probe platform.
+		if !platforms.Only(pm).Match(p) {
+			t.Errorf("probe platform %s does not match the image's %s", platforms.FormatAll(pm), platforms.FormatAll(p))
+		}
+	}
+	if len(withFeature.OSFeatures) != 1 {
+		t.Errorf("caller's features changed: %v", withFeature.OSFeatures)
 	}
 }
