@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
+	"github.com/hoistbuild/hoist/test/testbed"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -390,71 +388,13 @@ func appendComment(file, text string) error {
 // diffTrees compares two exported filesystems file by file (mode, owner,
 // symlink target, content) and describes the differences ("" if none).
 func diffTrees(a, b string) (string, error) {
-	ta, err := treeOf(a)
+	ta, err := testbed.Tree(a)
 	if err != nil {
 		return "", err
 	}
-	tb, err := treeOf(b)
+	tb, err := testbed.Tree(b)
 	if err != nil {
 		return "", err
 	}
-	var diffs []string
-	for p, x := range ta {
-		if y, ok := tb[p]; !ok {
-			diffs = append(diffs, "only in the first: /"+p)
-		} else if x != y {
-			diffs = append(diffs, fmt.Sprintf("/%s: %s vs %s", p, x, y))
-		}
-	}
-	for p := range tb {
-		if _, ok := ta[p]; !ok {
-			diffs = append(diffs, "only in the second: /"+p)
-		}
-	}
-	sort.Strings(diffs)
-	if len(diffs) > 20 {
-		diffs = append(diffs[:20], fmt.Sprintf("... and %d more", len(diffs)-20))
-	}
-	return strings.Join(diffs, "\n"), nil
-}
-
-// treeOf lists every path under dir with its mode, owner, symlink target
-// and content hash.
-func treeOf(dir string) (map[string]string, error) {
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		e := info.Mode().String()
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			e += fmt.Sprintf(" uid=%d gid=%d", st.Uid, st.Gid)
-		}
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			l, err := os.Readlink(p)
-			if err != nil {
-				return err
-			}
-			e += " -> " + l
-		case info.Mode().IsRegular():
-			dt, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(dt)
-			e += " sha256:" + hex.EncodeToString(sum[:])[:16]
-		}
-		out[filepath.ToSlash(rel)] = e
-		return nil
-	})
-	return out, err
+	return testbed.DiffTrees(ta, tb, "seeded", "unseeded"), nil
 }

@@ -5,22 +5,17 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hoistbuild/hoist/test/testbed"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -99,98 +94,24 @@ func tail(s string) string {
 	return s
 }
 
-// fileEntry is what the comparison looks at for one exported path; mtimes
-// are left out (they differ between two real builds).
-type fileEntry struct {
-	Mode     fs.FileMode
-	UID, GID uint32
-	Link     string
-	SHA256   string
-}
-
-func (f fileEntry) String() string {
-	s := fmt.Sprintf("%v uid=%d gid=%d", f.Mode, f.UID, f.GID)
-	if f.Link != "" {
-		s += " -> " + f.Link
-	}
-	if f.SHA256 != "" {
-		s += " sha256:" + f.SHA256[:12]
-	}
-	return s
-}
+// fileEntry is one exported path as the comparisons see it.
+type fileEntry = testbed.FileEntry
 
 // snapshot lists every path under dir with its mode, owner, symlink
 // target and content hash.
 func snapshot(t *testing.T, dir string) map[string]fileEntry {
 	t.Helper()
-	out := map[string]fileEntry{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		e := fileEntry{Mode: info.Mode()}
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			e.UID, e.GID = st.Uid, st.Gid
-		}
-		switch {
-		case info.Mode()&fs.ModeSymlink != 0:
-			if e.Link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		case info.Mode().IsRegular():
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			sum := sha256.Sum256(data)
-			e.SHA256 = hex.EncodeToString(sum[:])
-		}
-		out[filepath.ToSlash(rel)] = e
-		return nil
-	})
+	out, err := testbed.Tree(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
 }
 
-// diffSnapshots describes how two exported trees differ ("" if not).
+// diffSnapshots describes how stock's and hoist's exported trees differ
+// ("" if not).
 func diffSnapshots(a, b map[string]fileEntry) string {
-	var keys []string
-	for k := range a {
-		keys = append(keys, k)
-	}
-	for k := range b {
-		if _, ok := a[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var diffs []string
-	for _, k := range keys {
-		x, okx := a[k]
-		y, oky := b[k]
-		switch {
-		case !okx:
-			diffs = append(diffs, fmt.Sprintf("only in hoist: /%s (%v)", k, y))
-		case !oky:
-			diffs = append(diffs, fmt.Sprintf("only in stock: /%s (%v)", k, x))
-		case x != y:
-			diffs = append(diffs, fmt.Sprintf("/%s: stock %v, hoist %v", k, x, y))
-		}
-	}
-	if len(diffs) > 40 {
-		diffs = append(diffs[:40], fmt.Sprintf("... and %d more", len(diffs)-40))
-	}
-	return strings.Join(diffs, "\n")
+	return testbed.DiffTrees(a, b, "stock", "hoist")
 }
 
 // ociImage is what an OCI layout tarball from `--output type=oci` holds.
