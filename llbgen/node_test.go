@@ -3,48 +3,12 @@ package llbgen
 import (
 	"context"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/patternmatcher/ignorefile"
 )
-
-func (d dirContext) ReadDir(_ context.Context, p string) ([]string, error) {
-	entries, err := os.ReadDir(filepath.Join(string(d), filepath.FromSlash(p)))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() {
-			n += "/"
-		}
-		names = append(names, n)
-	}
-	return names, nil
-}
-
-// Ignored reads the case's .dockerignore, as the frontend does.
-func (d dirContext) Ignored(_ context.Context, p string) (bool, error) {
-	f, err := os.Open(filepath.Join(string(d), ".dockerignore"))
-	if os.IsNotExist(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
-	if err != nil {
-		return false, err
-	}
-	return IgnoredPath(patterns, p)
-}
 
 func TestIgnoredPath(t *testing.T) {
 	for _, c := range []struct {

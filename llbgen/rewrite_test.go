@@ -38,12 +38,6 @@ func (fakeImages) Passwd(context.Context, string, *ocispecs.Platform) ([]byte, e
 	return []byte("root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"), nil
 }
 
-type dirContext string
-
-func (d dirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), filepath.FromSlash(p)))
-}
-
 // readKV reads KEY=VALUE lines of a case's optional file.
 func readKV(t *testing.T, p string) map[string]string {
 	m := map[string]string{}
@@ -71,6 +65,10 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		t.Fatal(err)
 	}
 	opts := readKV(t, filepath.Join(dir, "options"))
+	bctx, err := NewDirContext(dir, filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := platforms.MustParse("linux/amd64")
 	rw, err := Rewrite(context.Background(), dt, Options{
 		Config:         cfg,
@@ -79,7 +77,7 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		TargetPlatform: &p,
 		BuildPlatform:  &p,
 		Images:         fakeImages{},
-		Context:        dirContext(dir),
+		Context:        bctx,
 		CacheFrom:      cacheFromOption(opts),
 	})
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +19,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hoistbuild/hoist/internal/version"
 	"github.com/hoistbuild/hoist/llbgen"
-	"github.com/moby/patternmatcher"
-	"github.com/moby/patternmatcher/ignorefile"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -107,7 +104,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bctx, err := newDirContext(contextDir, *file)
+	bctx, err := llbgen.NewDirContext(contextDir, *file)
 	if err != nil {
 		return err
 	}
@@ -229,76 +226,4 @@ func (o *offlineImages) Config(_ context.Context, ref string, _ *ocispecs.Platfo
 
 func (o *offlineImages) Passwd(context.Context, string, *ocispecs.Platform) ([]byte, error) {
 	return nil, nil
-}
-
-// dirContext reads the build context from a local directory, leaving out
-// what .dockerignore leaves out, as the build would.
-type dirContext struct {
-	dir      string
-	ignore   *patternmatcher.PatternMatcher
-	patterns []string
-}
-
-// newDirContext reads <Dockerfile>.dockerignore or <context>/.dockerignore,
-// in the order BuildKit looks for them.
-func newDirContext(dir, dockerfile string) (*dirContext, error) {
-	d := &dirContext{dir: dir}
-	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
-		f, err := os.Open(p)
-		if os.IsNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		patterns, err := ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		d.patterns = patterns
-		if d.ignore, err = patternmatcher.New(patterns); err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		break
-	}
-	return d, nil
-}
-
-func (d *dirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
-	if d.ignore != nil {
-		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
-			return nil, err
-		} else if ok {
-			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
-		}
-	}
-	return os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
-}
-
-func (d *dirContext) ReadDir(_ context.Context, p string) ([]string, error) {
-	if d.ignore != nil {
-		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
-			return nil, err
-		} else if ok {
-			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
-		}
-	}
-	entries, err := os.ReadDir(filepath.Join(d.dir, filepath.FromSlash(p)))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		n := e.Name()
-		if e.IsDir() {
-			n += "/"
-		}
-		names = append(names, n)
-	}
-	return names, nil
-}
-
-func (d *dirContext) Ignored(_ context.Context, p string) (bool, error) {
-	return llbgen.IgnoredPath(d.patterns, p)
 }

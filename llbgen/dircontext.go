@@ -1,0 +1,84 @@
+package llbgen
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// DirContext is a build context in a local directory, as `hoist explain`
+// reads it: what .dockerignore leaves out is not there, as in the build.
+type DirContext struct {
+	dir      string
+	ignore   *patternmatcher.PatternMatcher
+	patterns []string
+}
+
+// NewDirContext reads <Dockerfile>.dockerignore or <context>/.dockerignore,
+// in the order BuildKit looks for them.
+func NewDirContext(dir, dockerfile string) (*DirContext, error) {
+	d := &DirContext{dir: dir}
+	for _, p := range []string{dockerfile + ".dockerignore", filepath.Join(dir, ".dockerignore")} {
+		f, err := os.Open(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		patterns, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		d.patterns = patterns
+		if d.ignore, err = patternmatcher.New(patterns); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		break
+	}
+	return d, nil
+}
+
+func (d *DirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if d.ignore != nil {
+		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
+		}
+	}
+	return os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
+}
+
+func (d *DirContext) ReadDir(_ context.Context, p string) ([]string, error) {
+	if d.ignore != nil {
+		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
+			return nil, err
+		} else if ok {
+			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(d.dir, filepath.FromSlash(p)))
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() {
+			n += "/"
+		}
+		names = append(names, n)
+	}
+	return names, nil
+}
+
+func (d *DirContext) Ignored(_ context.Context, p string) (bool, error) {
+	return IgnoredPath(d.patterns, p)
+}
