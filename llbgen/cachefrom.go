@@ -3,11 +3,12 @@ package llbgen
 import (
 	"bytes"
 	"fmt"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // Caches that survive ephemeral CI builders. Cache mounts live on one
@@ -265,10 +266,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		}
 	})
 
-	last := len(a.lines)
-	if last > 1 && a.lines[last-1] == "" {
-		last-- // the text ends with a newline
-	}
+	last := lastLine(a.dt)
 	emit := func(user int, format string, args ...any) {
 		a.appended = append(a.appended, appendedLine{text: fmt.Sprintf(format, args...), user: user})
 	}
@@ -306,14 +304,34 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		ids = append(ids, f.m.id)
 		a.note(f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
 	}
-	emit(last, "FROM scratch AS %s", CacheTarget)
-	for _, name := range names {
-		emit(last, "COPY --from=%s /hoist-cache/ /", name)
-	}
-	emit(last, "LABEL %s=%q", CacheIDsLabel, strings.Join(ids, " "))
+	a.appended = append(a.appended, cacheTargetStage(last, names, ids)...)
 	if len(ids) == 0 {
-		a.note(last, true, "target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)
+		a.notes = append(a.notes, emptyCacheNote(last))
 	}
+}
+
+// cacheTargetStage is the hoist-cache stage itself, on the user's last
+// line: the export stages' directories merged, and the label listing their
+// cache ids.
+func cacheTargetStage(last int, names, ids []string) []appendedLine {
+	out := []appendedLine{{text: "FROM scratch AS " + CacheTarget, user: last}}
+	for _, name := range names {
+		out = append(out, appendedLine{text: fmt.Sprintf("COPY --from=%s /hoist-cache/ /", name), user: last})
+	}
+	return append(out, appendedLine{text: fmt.Sprintf("LABEL %s=%q", CacheIDsLabel, strings.Join(ids, " ")), user: last})
+}
+
+func emptyCacheNote(last int) Note {
+	return Note{Line: last, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)}
+}
+
+// lastLine is the number of the text's last line.
+func lastLine(dt []byte) int {
+	n := bytes.Count(dt, []byte("\n"))
+	if len(dt) > 0 && !bytes.HasSuffix(dt, []byte("\n")) {
+		n++
+	}
+	return n
 }
 
 // emptyCacheExport answers --target hoist-cache for a Dockerfile hoist
@@ -329,15 +347,9 @@ func emptyCacheExport(res *Result, stages []instructions.Stage, target string) *
 			return res
 		}
 	}
-	last := bytes.Count(res.Dockerfile, []byte("\n"))
-	if len(res.Dockerfile) > 0 && !bytes.HasSuffix(res.Dockerfile, []byte("\n")) {
-		last++
-	}
-	res.Dockerfile, res.Lines = appendLines(res.Dockerfile, res.Lines, []appendedLine{
-		{text: "FROM scratch AS " + CacheTarget, user: last},
-		{text: fmt.Sprintf("LABEL %s=%q", CacheIDsLabel, ""), user: last},
-	})
-	res.Notes = append(res.Notes, Note{Line: last, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)})
+	last := lastLine(res.Dockerfile)
+	res.Dockerfile, res.Lines = appendLines(res.Dockerfile, res.Lines, cacheTargetStage(last, nil, nil))
+	res.Notes = append(res.Notes, emptyCacheNote(last))
 	return res
 }
 
