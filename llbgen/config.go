@@ -54,6 +54,11 @@ type Config struct {
 	CacheFrom string
 }
 
+// rewrites reports whether any rule is on: with none, Rewrite changes nothing.
+func (c Config) rewrites() bool {
+	return c.Enabled && (c.Go || c.Node)
+}
+
 // Default timeouts of image resolution. A pull moves whole layers, so it
 // gets far longer than a manifest lookup.
 const (

@@ -60,7 +60,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 		}
 	}()
 	res = &Result{Dockerfile: dt}
-	if !opt.Config.Enabled || (!opt.Config.Go && !opt.Config.Node) {
+	if !opt.Config.rewrites() {
 		return res, nil
 	}
 	ast, err := parser.Parse(bytes.NewReader(dt))
@@ -102,7 +102,7 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 // hoist is off or no RUN names a tool it has rules for. The frontend uses it
 // to start the lookups a rewrite needs early, and only when it needs them.
 func MayRewrite(dt []byte, cfg Config) bool {
-	if !cfg.Enabled || (!cfg.Go && !cfg.Node) {
+	if !cfg.rewrites() {
 		return false
 	}
 	ast, err := parser.Parse(bytes.NewReader(dt))
