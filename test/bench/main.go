@@ -30,9 +30,11 @@ type variant struct {
 	Hoist                   bool
 }
 
+var naiveHoist = variant{"naive-hoist", "naive `Dockerfile`, hoist", "Dockerfile", true}
+
 var variants = []variant{
 	{"naive-stock", "naive `Dockerfile`, stock", "Dockerfile", false},
-	{"naive-hoist", "naive `Dockerfile`, hoist", "Dockerfile", true},
+	naiveHoist,
 	{"optimized-stock", "`Dockerfile.optimized`, stock", "Dockerfile.optimized", false},
 }
 
@@ -62,10 +64,7 @@ type bench struct {
 }
 
 // The CI cache rows, all through hoist on the naive Dockerfile.
-var (
-	ciRows    = []string{"ci-seeded", "ci-unseeded", "ci-warm", "ci-export"}
-	ciVariant = variant{"naive-hoist", "naive `Dockerfile`, hoist", "Dockerfile", true}
-)
+var ciRows = []string{"ci-seeded", "ci-unseeded", "ci-warm", "ci-export"}
 
 // ciResult is what the CI cache round trips of one example measured.
 type ciResult struct {
@@ -358,7 +357,7 @@ func (b *bench) ciCell(ctx context.Context, p *plan, rep int) error {
 	defer os.RemoveAll(work)
 	ref := b.env.Registry + "/" + p.Name + "-cache:bench"
 	seed := []string{"--build-arg", "HOIST_CACHE_FROM=" + ref}
-	v := ciVariant
+	v := naiveHoist
 
 	if err := b.coldState(ctx, p, work); err != nil {
 		return fail(ciRows, fmt.Errorf("preparing the cold builder: %w", err))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -213,7 +212,7 @@ func chooseBump(ctx context.Context, dir string) (*bump, string, error) {
 
 func goBump(ctx context.Context, dir, rel string) (*bump, error) {
 	mdir := filepath.Join(dir, rel)
-	out, err := hostCmd(ctx, mdir, "go", "mod", "edit", "-json")
+	out, err := testbed.HostCmd(ctx, mdir, "go", "mod", "edit", "-json")
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +229,11 @@ func goBump(ctx context.Context, dir, rel string) (*bump, error) {
 		if r.Indirect || strings.Count(r.Version, "-") >= 2 { // skip pseudo-versions
 			continue
 		}
-		out, err := hostCmd(ctx, mdir, "go", "list", "-m", "-versions", r.Path)
+		out, err := testbed.HostCmd(ctx, mdir, "go", "list", "-m", "-versions", r.Path)
 		if err != nil {
 			return nil, err
 		}
-		to := previous(strings.Fields(string(out))[1:], r.Version)
+		to := testbed.PreviousRelease(strings.Fields(string(out))[1:], r.Version)
 		if to == "" {
 			continue
 		}
@@ -267,7 +266,7 @@ func npmBump(ctx context.Context, dir, rel string) (*bump, error) {
 			if strings.ContainsAny(cur, "^~<>=*: ") { // only exact pins
 				continue
 			}
-			out, err := hostCmd(ctx, pdir, "npm", "view", n, "versions", "--json")
+			out, err := testbed.HostCmd(ctx, pdir, "npm", "view", n, "versions", "--json")
 			if err != nil {
 				return nil, err
 			}
@@ -281,7 +280,7 @@ func npmBump(ctx context.Context, dir, rel string) (*bump, error) {
 					stable = append(stable, v)
 				}
 			}
-			if to := previous(stable, cur); to != "" {
+			if to := testbed.PreviousRelease(stable, cur); to != "" {
 				return &bump{Kind: "npm", Dir: rel, Pkg: n, From: cur, To: to}, nil
 			}
 		}
@@ -289,54 +288,28 @@ func npmBump(ctx context.Context, dir, rel string) (*bump, error) {
 	return nil, fmt.Errorf("%s/package.json: no exactly pinned dependency with an earlier release", rel)
 }
 
-// previous returns the entry before cur in the registry's ordered list.
-func previous(versions []string, cur string) string {
-	for i, v := range versions {
-		if v == cur && i > 0 {
-			return versions[i-1]
-		}
-	}
-	return ""
-}
-
 // apply makes the dependency change in a copy of the example.
 func (b *bump) apply(ctx context.Context, root string) error {
 	dir := filepath.Join(root, b.Dir)
 	switch b.Kind {
 	case "go":
-		if _, err := hostCmd(ctx, dir, "go", "get", b.Pkg+"@"+b.To); err != nil {
+		if _, err := testbed.HostCmd(ctx, dir, "go", "get", b.Pkg+"@"+b.To); err != nil {
 			return err
 		}
-		if _, err := hostCmd(ctx, dir, "go", "mod", "tidy"); err != nil {
+		if _, err := testbed.HostCmd(ctx, dir, "go", "mod", "tidy"); err != nil {
 			return err
 		}
 		if b.Vendor {
-			if _, err := hostCmd(ctx, dir, "go", "mod", "vendor"); err != nil {
+			if _, err := testbed.HostCmd(ctx, dir, "go", "mod", "vendor"); err != nil {
 				return err
 			}
 		}
 		return nil
 	case "npm":
-		_, err := hostCmd(ctx, dir, "npm", "install", "--package-lock-only", "--save-exact", "--no-audit", "--no-fund", b.Pkg+"@"+b.To)
+		_, err := testbed.HostCmd(ctx, dir, "npm", "install", "--package-lock-only", "--save-exact", "--no-audit", "--no-fund", b.Pkg+"@"+b.To)
 		return err
 	}
 	return fmt.Errorf("unknown bump kind %q", b.Kind)
-}
-
-// hostCmd runs a Go or npm command on the host. GOWORK=off: the copy's own
-// module is changed even inside a workspace example; GOFLAGS is cleared so
-// the host's settings do not leak in.
-func hostCmd(ctx context.Context, dir, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s %s (in %s): %w\n%s", name, strings.Join(args, " "), dir, err, stderr.String())
-	}
-	return out, nil
 }
 
 // copyTree copies an example into a fresh directory (regular files, dirs

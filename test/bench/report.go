@@ -73,7 +73,7 @@ func gatherMachine(ctx context.Context, env *testbed.Env) machineInfo {
 // hoistVersion names the checkout the frontend image is built from; taken
 // just before the test bed builds it, as the tree may change meanwhile.
 func hoistVersion(ctx context.Context, repo string) string {
-	out, err := hostCmd(ctx, repo, "git", "describe", "--tags", "--always", "--dirty")
+	out, err := testbed.HostCmd(ctx, repo, "git", "describe", "--tags", "--always", "--dirty")
 	if err != nil {
 		return "unknown"
 	}

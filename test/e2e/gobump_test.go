@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoistbuild/hoist/test/testbed"
 	"golang.org/x/mod/modfile"
 )
 
@@ -112,13 +113,9 @@ func goBumpPrevious(t *testing.T, dir, mod string) (from, to string) {
 	t.Helper()
 	from = strings.TrimSpace(hostGo(t, dir, "list", "-m", "-f", "{{.Version}}", mod))
 	vs := strings.Fields(hostGo(t, dir, "list", "-m", "-versions", mod))
-	for i := 2; i < len(vs); i++ {
-		if vs[i] == from {
-			to = vs[i-1]
-		}
-	}
+	to = testbed.PreviousRelease(vs[1:], from)
 	if to == "" {
-		t.Fatalf("%s: no release before %s in %v", mod, from, vs)
+		t.Fatalf("%s: no release before %s in %v", mod, from, vs[1:])
 	}
 	hostGo(t, dir, "get", mod+"@"+to)
 	hostGo(t, dir, "mod", "tidy")
@@ -129,14 +126,9 @@ func hostGo(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := testbed.HostCmd(ctx, dir, "go", args...)
 	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatal(err)
 	}
 	return string(out)
 }
