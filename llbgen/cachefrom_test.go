@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/buildkit/solver/pb"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -49,57 +48,6 @@ func TestCacheFlagRoundTrip(t *testing.T) {
 	}
 }
 
-// execInputs is an exec op with the identifiers of its inputs' source ops
-// ("" for inputs that are not source ops).
-type execInputs struct {
-	args    string
-	mounts  []*pb.Mount
-	sources []string
-}
-
-func execsWithSources(t *testing.T, o *convertOutput) []execInputs {
-	t.Helper()
-	if o.Err != nil {
-		t.Fatal(o.Err)
-	}
-	ops := map[digest.Digest]*pb.Op{}
-	for _, dt := range o.Def.Def {
-		var op pb.Op
-		if err := op.UnmarshalVT(dt); err != nil {
-			t.Fatal(err)
-		}
-		ops[digest.FromBytes(dt)] = &op
-	}
-	var out []execInputs
-	for _, op := range ops {
-		ex := op.GetExec()
-		if ex == nil {
-			continue
-		}
-		e := execInputs{args: strings.Join(ex.Meta.Args, " "), mounts: ex.Mounts}
-		for _, in := range op.Inputs {
-			src := ""
-			if in2, ok := ops[digest.Digest(in.Digest)]; ok && in2.GetSource() != nil {
-				src = in2.GetSource().Identifier
-			}
-			e.sources = append(e.sources, src)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
-func findExecInputs(t *testing.T, es []execInputs, substr string) execInputs {
-	t.Helper()
-	for _, e := range es {
-		if strings.Contains(e.args, substr) {
-			return e
-		}
-	}
-	t.Fatalf("no exec op runs %q", substr)
-	return execInputs{}
-}
-
 func convertCaseDir(t *testing.T, name, target string) *convertOutput {
 	t.Helper()
 	dir := filepath.Join("testdata", "rewrite", name)
@@ -118,7 +66,7 @@ const testCacheImage = "docker-image://registry.example.com/app/hoist-cache:late
 
 // checkSeeded checks that the cache mount at dest of e is the cache id
 // seeded from the test cache image's directory /id.
-func checkSeeded(t *testing.T, e execInputs, dest, id string) {
+func checkSeeded(t *testing.T, e execOp, dest, id string) {
 	t.Helper()
 	m := cacheMountAt(execOp{mounts: e.mounts}, dest)
 	if m == nil {
@@ -140,14 +88,14 @@ func checkSeeded(t *testing.T, e execInputs, dest, id string) {
 // directory, for the inserted download too; an id the image lacks stays
 // unseeded.
 func TestLLBCacheFrom(t *testing.T) {
-	es := execsWithSources(t, convertCaseDir(t, "cache-from", ""))
-	build := findExecInputs(t, es, "go build")
+	es := execOps(t, convertCaseDir(t, "cache-from", ""))
+	build := findExec(t, es, "go build")
 	checkSeeded(t, build, "/go/pkg/mod", "hoist-go-mod")
 	checkSeeded(t, build, "/root/.cache/go-build", "hoist-go-build")
-	checkSeeded(t, findExecInputs(t, es, "go mod download"), "/go/pkg/mod", "hoist-go-mod")
+	checkSeeded(t, findExec(t, es, "go mod download"), "/go/pkg/mod", "hoist-go-mod")
 
-	checkSeeded(t, findExecInputs(t, es, "go test"), "/go/pkg/mod", "hoist-go-mod")
-	test := findExecInputs(t, execsWithSources(t, convertCaseDir(t, "cache-from", "vet")), "go vet")
+	checkSeeded(t, findExec(t, es, "go test"), "/go/pkg/mod", "hoist-go-mod")
+	test := findExec(t, execOps(t, convertCaseDir(t, "cache-from", "vet")), "go vet")
 	checkSeeded(t, test, "/go/pkg/mod", "hoist-go-mod-1000")
 	gb := cacheMountAt(execOp{mounts: test.mounts}, "/tmp/home/.cache/go-build")
 	if gb == nil {
@@ -163,8 +111,8 @@ func TestLLBCacheFrom(t *testing.T) {
 // scratch result with the ids label.
 func TestLLBCacheExport(t *testing.T) {
 	o := convertCaseDir(t, "cache-export", "")
-	es := execsWithSources(t, o)
-	var copies []execInputs
+	es := execOps(t, o)
+	var copies []execOp
 	for _, e := range es {
 		if strings.Contains(e.args, "cp -a "+cacheSrc) {
 			copies = append(copies, e)
@@ -240,7 +188,7 @@ func TestCacheEpochInvalidates(t *testing.T) {
 }
 
 // copyOf finds the copy step of cache id.
-func copyOf(t *testing.T, copies []execInputs, id string) execInputs {
+func copyOf(t *testing.T, copies []execOp, id string) execOp {
 	t.Helper()
 	for _, e := range copies {
 		if strings.HasSuffix(e.args, "/hoist-cache/"+id) || strings.Contains(e.args, "/hoist-cache/"+id+" ") {
@@ -248,5 +196,5 @@ func copyOf(t *testing.T, copies []execInputs, id string) execInputs {
 		}
 	}
 	t.Fatalf("no copy step for %s", id)
-	return execInputs{}
+	return execOp{}
 }

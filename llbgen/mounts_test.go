@@ -12,39 +12,56 @@ import (
 	digest "github.com/opencontainers/go-digest"
 )
 
-// execOp is an exec op of a marshalled definition, with its source line.
+// execOp is an exec op of a marshalled definition, with its source line and
+// the identifiers of its inputs' source ops ("" for inputs that are not
+// source ops).
 type execOp struct {
-	args   string
-	mounts []*pb.Mount
-	line   int32
+	args    string
+	mounts  []*pb.Mount
+	line    int32
+	sources []string
 }
 
+// execOps lists the definition's exec ops in definition order.
 func execOps(t *testing.T, out *convertOutput) []execOp {
 	t.Helper()
 	if out.Err != nil {
 		t.Fatal(out.Err)
 	}
-	var ops []execOp
-	for _, dt := range out.Def.Def {
+	ops := make([]*pb.Op, len(out.Def.Def))
+	byDigest := map[digest.Digest]*pb.Op{}
+	for i, dt := range out.Def.Def {
 		var op pb.Op
 		if err := op.UnmarshalVT(dt); err != nil {
 			t.Fatal(err)
 		}
+		ops[i] = &op
+		byDigest[digest.FromBytes(dt)] = &op
+	}
+	var execs []execOp
+	for i, op := range ops {
 		ex := op.GetExec()
 		if ex == nil {
 			continue
 		}
 		e := execOp{args: strings.Join(ex.Meta.Args, " "), mounts: ex.Mounts}
-		if locs, ok := out.Def.Source.Locations[digest.FromBytes(dt).String()]; ok {
+		if locs, ok := out.Def.Source.Locations[digest.FromBytes(out.Def.Def[i]).String()]; ok {
 			for _, l := range locs.Locations {
 				for _, r := range l.Ranges {
 					e.line = r.Start.Line
 				}
 			}
 		}
-		ops = append(ops, e)
+		for _, in := range op.Inputs {
+			src := ""
+			if in2, ok := byDigest[digest.Digest(in.Digest)]; ok && in2.GetSource() != nil {
+				src = in2.GetSource().Identifier
+			}
+			e.sources = append(e.sources, src)
+		}
+		execs = append(execs, e)
 	}
-	return ops
+	return execs
 }
 
 func findExec(t *testing.T, ops []execOp, substr string) execOp {
