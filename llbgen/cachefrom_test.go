@@ -68,7 +68,7 @@ const testCacheImage = "docker-image://registry.example.com/app/hoist-cache:late
 // seeded from the test cache image's directory /id.
 func checkSeeded(t *testing.T, e execOp, dest, id string) {
 	t.Helper()
-	m := cacheMountAt(execOp{mounts: e.mounts}, dest)
+	m := cacheMountAt(e, dest)
 	if m == nil {
 		t.Fatalf("%q: no cache mount at %s: %v", e.args, dest, e.mounts)
 	}
@@ -97,7 +97,7 @@ func TestLLBCacheFrom(t *testing.T) {
 	checkSeeded(t, findExec(t, es, "go test"), "/go/pkg/mod", "hoist-go-mod")
 	test := findExec(t, execOps(t, convertCaseDir(t, "cache-from", "vet")), "go vet")
 	checkSeeded(t, test, "/go/pkg/mod", "hoist-go-mod-1000")
-	gb := cacheMountAt(execOp{mounts: test.mounts}, "/tmp/home/.cache/go-build")
+	gb := cacheMountAt(test, "/tmp/home/.cache/go-build")
 	if gb == nil {
 		t.Fatalf("go vet has no build cache mount: %v", test.mounts)
 	}
@@ -128,7 +128,7 @@ func TestLLBCacheExport(t *testing.T) {
 		checkSeeded(t, copyOf(t, copies, id), cacheSrc, id)
 	}
 	b := copyOf(t, copies, "hoist-go-build-1000")
-	m := cacheMountAt(execOp{mounts: b.mounts}, cacheSrc)
+	m := cacheMountAt(b, cacheSrc)
 	if m == nil || m.CacheOpt.ID != "/hoist-go-build-1000" || m.Selector != "/cache" {
 		t.Errorf("unseeded hoist-go-build-1000 copy mount: %v (want the uid 1000 cache, /cache of its mkdir)", m)
 	}

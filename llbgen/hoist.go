@@ -236,12 +236,7 @@ func goRunHarmless(rs *runStep) bool {
 // stage before rs, and checks nothing between them changes what a
 // download would see.
 func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRule) (*sourceCopy, string) {
-	idx := -1
-	for i, c := range s.cmds {
-		if c == instructions.Command(rs.cmd) {
-			idx = i
-		}
-	}
+	idx := s.cmdIndex(rs.cmd)
 	if idx < 0 {
 		return nil, ""
 	}

@@ -470,12 +470,7 @@ func nodeDir(rs *runStep, c Call, use NodeUse) string {
 // projectInContext maps an absolute dir of the stage to the context dir a
 // preceding COPY of this stage brought it from; "" when none did.
 func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
-	idx := -1
-	for i, c := range s.cmds {
-		if c == instructions.Command(rs.cmd) {
-			idx = i
-		}
-	}
+	idx := s.cmdIndex(rs.cmd)
 	for i := idx - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
@@ -1428,12 +1423,7 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 // rs in its stage copies only manifests: the install is hoisted already.
 func (a *analysis) manifestCopyBefore(rs *runStep) bool {
 	s := rs.stage
-	idx := -1
-	for i, c := range s.cmds {
-		if c == instructions.Command(rs.cmd) {
-			idx = i
-		}
-	}
+	idx := s.cmdIndex(rs.cmd)
 	for i := idx - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 {

@@ -269,3 +269,14 @@ func (a *analysis) expand(s *stage, word string) (string, error) {
 func newLex(escape rune) *shell.Lex {
 	return shell.NewLex(escape)
 }
+
+// cmdIndex is the position of c among the stage's instructions, -1 if it is
+// not one of them.
+func (s *stage) cmdIndex(c instructions.Command) int {
+	for i, sc := range s.cmds {
+		if sc == c {
+			return i
+		}
+	}
+	return -1
+}
