@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hoistbuild/hoist/llbgen"
@@ -20,11 +21,18 @@ import (
 type configClient struct {
 	client.Client
 	configs map[string]*dockerspec.DockerOCIImage
+	mu      sync.Mutex
 	asked   []string
+	started chan string // if set, receives each ref asked for
 }
 
 func (c *configClient) ResolveImageConfig(_ context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
+	c.mu.Lock()
 	c.asked = append(c.asked, ref+" "+opt.LogName)
+	c.mu.Unlock()
+	if c.started != nil {
+		c.started <- ref
+	}
 	img, ok := c.configs[ref]
 	if !ok {
 		return "", "", nil, errors.New(ref + ": not found")
