@@ -74,8 +74,8 @@ func TestGoExamples(t *testing.T) {
 		t.Run(ex.name, func(t *testing.T) {
 			name := filepath.Join("..", "..", "..", "examples", ex.name)
 			stockDir, hoistDir := t.TempDir(), t.TempDir()
-			mustBuild(t, stock, name, "--output", "type=local,dest="+stockDir)
-			res := mustBuild(t, hoistArg, name, "--output", "type=local,dest="+hoistDir)
+			mustExport(t, stock, name, stockDir)
+			res := mustExport(t, hoistArg, name, hoistDir)
 			if !strings.Contains(res.stderr, "hoist: line") || !strings.Contains(res.stderr, ex.note) {
 				t.Errorf("hoist did not report %q:\n%s", ex.note, tail(res.stderr))
 			}
@@ -93,8 +93,8 @@ func TestGoExamples(t *testing.T) {
 func TestGoModuleCacheCopied(t *testing.T) {
 	needEnv(t)
 	stockDir, hoistDir := t.TempDir(), t.TempDir()
-	mustBuild(t, stock, "go-modcache-copied", "--output", "type=local,dest="+stockDir)
-	res := mustBuild(t, hoistArg, "go-modcache-copied", "--output", "type=local,dest="+hoistDir)
+	mustExport(t, stock, "go-modcache-copied", stockDir)
+	res := mustExport(t, hoistArg, "go-modcache-copied", hoistDir)
 	if !strings.Contains(res.stderr, "Go module cache /go/pkg/mod kept in the image: stage build is copied from at /go/pkg/mod") {
 		t.Errorf("hoist did not say it kept the module cache:\n%s", tail(res.stderr))
 	}

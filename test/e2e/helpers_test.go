@@ -87,6 +87,24 @@ func mustBuild(t *testing.T, kind frontendKind, name string, args ...string) bxR
 	return res
 }
 
+// mustExport is mustBuild exporting the result into dest: through a tar
+// export, since a type=local export of many files can stall (see
+// testbed.Untar).
+func mustExport(t *testing.T, kind frontendKind, name, dest string, args ...string) bxResult {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "export.tar")
+	res := mustBuild(t, kind, name, append(args, "--output", "type=tar,dest="+file)...)
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := testbed.Untar(f, dest); err != nil {
+		t.Fatalf("unpack the %s export of %s: %v", kind, name, err)
+	}
+	return res
+}
+
 func tail(s string) string {
 	if len(s) > 8000 {
 		return "...\n" + s[len(s)-8000:]

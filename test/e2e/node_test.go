@@ -116,7 +116,8 @@ var nodeExamples = []struct {
 //
 // The project comes out through a stage appended to a copy of the
 // Dockerfile (COPY --from=<stage> <dir>): exporting a whole node stage
-// with type=local stalls on this test bed (the same happens for golang).
+// stalled on this test bed when exported with type=local, and would compare
+// the toolchain rather than the project.
 func TestNodeExamples(t *testing.T) {
 	needEnv(t)
 	for _, ex := range nodeExamples {
@@ -124,8 +125,8 @@ func TestNodeExamples(t *testing.T) {
 			src := filepath.Join("..", "..", "examples", ex.name)
 			stockDir, hoistDir := t.TempDir(), t.TempDir()
 			name := filepath.Join("..", src)
-			mustBuild(t, stock, name, "--output", "type=local,dest="+stockDir)
-			res := mustBuild(t, hoistArg, name, "--output", "type=local,dest="+hoistDir)
+			mustExport(t, stock, name, stockDir)
+			res := mustExport(t, hoistArg, name, hoistDir)
 			for _, n := range ex.notes {
 				if !strings.Contains(res.stderr, n) {
 					t.Errorf("hoist did not report %q:\n%s", n, tail(res.stderr))
@@ -156,8 +157,8 @@ func TestNodeExamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			stockDir, hoistDir = t.TempDir(), t.TempDir()
-			mustBuild(t, stock, rel, "--output", "type=local,dest="+stockDir)
-			res = mustBuild(t, hoistArg, rel, "--output", "type=local,dest="+hoistDir)
+			mustExport(t, stock, rel, stockDir)
+			res = mustExport(t, hoistArg, rel, hoistDir)
 			if !strings.Contains(res.stderr, ex.notes[0]) {
 				t.Errorf("hoist did not report %q for the stage:\n%s", ex.notes[0], tail(res.stderr))
 			}
