@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -220,7 +221,10 @@ func (o *offlineImages) Config(_ context.Context, ref string, _ *ocispecs.Platfo
 	default:
 		env = []string{defaultPath}
 	}
-	o.assumed = append(o.assumed, fmt.Sprintf("image %s has env %s, user root (not resolved; pass --image-env to correct)", ref, strings.Join(env, " ")))
+	note := fmt.Sprintf("image %s has env %s, user root (not resolved; pass --image-env to correct)", ref, strings.Join(env, " "))
+	if !slices.Contains(o.assumed, note) { // once per image, however many stages use it
+		o.assumed = append(o.assumed, note)
+	}
 	return &llbgen.ImageConfig{Env: env}, nil
 }
 

@@ -62,6 +62,20 @@ func TestExplainImageEnvAndSwitches(t *testing.T) {
 	}
 }
 
+// TestExplainAssumesOnce: stages sharing an image get one note on what
+// was assumed of it.
+func TestExplainAssumesOnce(t *testing.T) {
+	dir := t.TempDir()
+	df := "FROM node:20 AS deps\nRUN npm ci\nFROM node:20\nRUN npm run build\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := explain(t, dir)
+	if n := strings.Count(out, "# hoist: assumed image node:20 has env"); n != 1 {
+		t.Errorf("%d notes on node:20, want 1:\n%s", n, out)
+	}
+}
+
 func TestExplainErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"explain", "--image-env", "nonsense"},
