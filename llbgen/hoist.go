@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,7 +90,8 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
 		return nil
 	}
-	sc, why := a.findSourceCopy(s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command"})
+	sc, why := a.findSourceCopy(s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
+		manifest: isGoModuleFile, download: "go mod download"})
 	if sc == nil {
 		if why != "" {
 			a.note(rs.line, false, "go mod download not hoisted: %s", why)
@@ -170,6 +172,13 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	return nil
 }
 
+// goModuleFileNames are the files a module or workspace download reads.
+var goModuleFileNames = []string{"go.mod", "go.sum", "go.work", "go.work.sum"}
+
+func isGoModuleFile(src string) bool {
+	return matchesAny(path.Base(src), goModuleFileNames)
+}
+
 func dedupe(s []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -221,6 +230,10 @@ type copyRule struct {
 	env      func(key string) bool  // ENV/ARG names that change the download
 	harmless func(rs *runStep) bool // RUNs that cannot change the manifests
 	what     string                 // "go command", "install"
+	// manifest, when set, recognises a COPY of manifests only, which the
+	// note then names as the place for the download.
+	manifest func(src string) bool
+	download string
 }
 
 func goEnvMatters(k string) bool {
@@ -269,6 +282,11 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.from, ci.parents, ci.exclude, len(ci.SourceContents) > 0, i)
 			if sc == nil && why == "" {
 				continue
+			}
+			if sc == nil && rule.manifest != nil && !slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) }) {
+				// The user copies the manifests first already: say what
+				// would complete the split.
+				why = "COPY at line " + itoa(startLine(c.Location())) + " brings only manifests; a RUN " + rule.download + " right after it would keep the download in its own layer"
 			}
 			if sc != nil && !within(dir, sc.dest) {
 				continue

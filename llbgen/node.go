@@ -1420,28 +1420,38 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 }
 
 // manifestCopyBefore reports whether the last COPY from the context before
-// rs in its stage copies only manifests: the install is hoisted already.
+// rs brings only Node manifests.
 func (a *analysis) manifestCopyBefore(rs *runStep) bool {
+	return a.lastManifestCopy(rs, func(src string) bool {
+		return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
+	}) != 0
+}
+
+// lastManifestCopy returns the line of the last COPY from the context
+// before rs if every source it names is a manifest, else 0.
+func (a *analysis) lastManifestCopy(rs *runStep, manifest func(src string) bool) int {
 	s := rs.stage
-	idx := s.cmdIndex(rs.cmd)
-	for i := idx - 1; i >= 0; i-- {
+	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 {
 			continue
 		}
 		for _, src := range c.SourcePaths {
-			base := path.Base(src)
-			manifest := false
-			for _, f := range nodeProjectFiles {
-				if ok, _ := path.Match(base, f); ok {
-					manifest = true
-				}
-			}
-			if !manifest && !strings.Contains(src, ".yarn/") {
-				return false
+			if !manifest(src) {
+				return 0
 			}
 		}
-		return true
+		return startLine(c.Location())
+	}
+	return 0
+}
+
+// matchesAny reports whether the glob pattern matches one of names.
+func matchesAny(pattern string, names []string) bool {
+	for _, n := range names {
+		if ok, _ := path.Match(pattern, n); ok {
+			return true
+		}
 	}
 	return false
 }
