@@ -262,6 +262,25 @@ func envConfig(env map[string]string, prefixes []string, key string) (string, bo
 	return "", false
 }
 
+// cacheLocationEnv reports whether the variable k can move a package
+// manager's cache or the config naming it. Other npm_config_ settings
+// (target_arch, registry, ...) leave the cache where it is.
+func cacheLocationEnv(k string) bool {
+	if k == "HOME" || strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "YARN_") || strings.HasPrefix(k, "PNPM_") {
+		return true
+	}
+	l := strings.ReplaceAll(strings.ToLower(k), "-", "_")
+	for _, p := range []string{"npm_config_", "pnpm_config_"} {
+		if key, ok := strings.CutPrefix(l, p); ok {
+			switch key {
+			case "cache", "cache_folder", "store_dir", "userconfig", "globalconfig", "prefix":
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // callFlag returns the value of --name / --name=value in args.
 func callFlag(args []string, name string) (string, bool) {
 	for i, a := range args {
@@ -579,9 +598,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			nc.why = "its command line is not static"
 		}
 		for _, u := range c.Unset {
-			switch {
-			case u == "HOME" || strings.HasPrefix(u, "XDG_") || strings.HasPrefix(strings.ToLower(u), "npm_config_") ||
-				strings.HasPrefix(u, "YARN_") || strings.HasPrefix(u, "PNPM_"):
+			if cacheLocationEnv(u) {
 				nc.why = "the script changes " + u + " in a way hoist cannot follow"
 			}
 		}
