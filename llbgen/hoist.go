@@ -297,7 +297,7 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			return sc, why
 		}
 	}
-	return nil, "no COPY of the module's directory precedes it in this stage"
+	return nil, "no COPY of its directory precedes it in this stage"
 }
 
 // copyInfo is what COPY and ADD share for finding a source copy.
