@@ -729,7 +729,8 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 		}
 		seen := map[string]bool{}
 		for _, c := range n.calls {
-			if c.mount == nil && c.why != "" && !seen[c.why] {
+			// A call that needs no cache (yarn run build) has nothing to miss.
+			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
 				seen[c.why] = true
 				a.note(rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
 			}
