@@ -286,7 +286,7 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			if sc == nil && rule.manifest != nil && !slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) }) {
 				// The user copies the manifests first already: say what
 				// would complete the split.
-				why = "COPY at line " + itoa(startLine(c.Location())) + " brings only manifests; a RUN " + rule.download + " right after it would keep the download in its own layer"
+				why = "COPY at line " + itoa(startLine(c.Location())) + " brings only manifests; a RUN " + rule.download + " right after it would not rerun on source edits"
 			}
 			if sc != nil && !within(dir, sc.dest) {
 				continue

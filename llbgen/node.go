@@ -946,12 +946,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if a.manifestCopyBefore(rs) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	sc, why := a.findSourceCopy(rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install"})
+	sc, why := a.findSourceCopy(rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
+		manifest: isNodeManifest, download: runWords(c.call)})
 	if sc == nil {
-		if why != "" && !strings.Contains(why, "has several sources") {
+		if why != "" {
 			notHoisted("%s", why)
 		}
-		// A COPY of several manifest files is the hoisted form already.
 		return nil
 	}
 	if a.hoistOff(sc.line) {
@@ -1440,9 +1440,11 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 // manifestCopyBefore reports whether the last COPY from the context before
 // rs brings only Node manifests.
 func (a *analysis) manifestCopyBefore(rs *runStep) bool {
-	return a.lastManifestCopy(rs, func(src string) bool {
-		return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
-	}) != 0
+	return a.lastManifestCopy(rs, isNodeManifest) != 0
+}
+
+func isNodeManifest(src string) bool {
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
 }
 
 // lastManifestCopy returns the line of the last COPY from the context
