@@ -53,11 +53,8 @@ type nodeCall struct {
 	cwd   string // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
 	mount *cacheMount
-	// storeEnv is set for pnpm when hoist must name the store explicitly
-	// (see pnpmStore).
-	storeEnv string
-	why      string // why it gets no mount
-	pnp      bool   // yarn berry in Plug'n'Play mode
+	why   string // why it gets no mount
+	pnp   bool   // yarn berry in Plug'n'Play mode
 }
 
 // nodeStep is what the Node rule decided for one RUN.
@@ -78,15 +75,6 @@ func (n *nodeStep) mounts() []cacheMount {
 		ms = append(ms, *c.mount)
 	}
 	return ms
-}
-
-func (n *nodeStep) storeEnv() string {
-	for i, c := range n.calls {
-		if i != n.removed && c.mount != nil && c.storeEnv != "" {
-			return c.storeEnv
-		}
-	}
-	return ""
 }
 
 // pkgJSON is the part of package.json that decides installs.
@@ -415,37 +403,31 @@ func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
 	return path.Join(f, "cache"), ""
 }
 
-// pnpmStore is the pnpm store dir. explicit is false when pnpm would pick
-// it itself: pnpm then checks that it can hard-link from the store into
-// the project and, across a mount, falls back to a store at the root of
-// the project's filesystem, so hoist must name the store explicitly.
-func pnpmStore(c *nodeCall, p *nodeProject, acc account) (dir string, explicit bool, why string) {
+// pnpmStore is the pnpm store dir. Left to itself pnpm puts it under its
+// home dir (PNPM_HOME, XDG_DATA_HOME/pnpm, ~/.local/share/pnpm) if it can
+// hard-link from the project to that dir; a mount on the store below it
+// does not change that, so hoist need not name the store, and must not:
+// pnpm 11 and later record a named store in node_modules.
+func pnpmStore(c *nodeCall, p *nodeProject, acc account) (dir, why string) {
 	if v, ok := callFlag(c.call.Args, "--store-dir"); ok {
-		d, why := absCache(v, "--store-dir", c.env, acc)
-		return d, true, why
+		return absCache(v, "--store-dir", c.env, acc)
 	}
 	if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "store-dir"); ok {
-		d, why := absCache(v, "store-dir", c.env, acc)
-		return d, true, why
+		return absCache(v, "store-dir", c.env, acc)
 	}
 	if p != nil && p.pnpmWS != nil && p.pnpmWS.StoreDir != "" {
-		d, why := absCache(p.pnpmWS.StoreDir, "pnpm-workspace.yaml storeDir", c.env, acc)
-		return d, true, why
+		return absCache(p.pnpmWS.StoreDir, "pnpm-workspace.yaml storeDir", c.env, acc)
 	}
 	if p != nil && p.npmrc["store-dir"] != "" {
-		d, why := absCache(p.npmrc["store-dir"], ".npmrc store-dir", c.env, acc)
-		return d, true, why
+		return absCache(p.npmrc["store-dir"], ".npmrc store-dir", c.env, acc)
 	}
 	switch {
 	case c.env["PNPM_HOME"] != "":
-		d, why := absCache(path.Join(c.env["PNPM_HOME"], "store"), "PNPM_HOME", c.env, acc)
-		return d, false, why
+		return absCache(path.Join(c.env["PNPM_HOME"], "store"), "PNPM_HOME", c.env, acc)
 	case c.env["XDG_DATA_HOME"] != "":
-		d, why := absCache(path.Join(c.env["XDG_DATA_HOME"], "pnpm", "store"), "XDG_DATA_HOME", c.env, acc)
-		return d, false, why
+		return absCache(path.Join(c.env["XDG_DATA_HOME"], "pnpm", "store"), "XDG_DATA_HOME", c.env, acc)
 	}
-	d, why := homeOr(c.env, acc, ".local", "share", "pnpm", "store")
-	return d, false, why
+	return homeOr(c.env, acc, ".local", "share", "pnpm", "store")
 }
 
 func toString(v any) string {
@@ -630,12 +612,8 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			}
 			nc.pnp = linker == "" || linker == "pnp"
 		case mgrPnpm:
-			var explicit bool
-			target, explicit, why = pnpmStore(nc, proj, rs.acc)
+			target, why = pnpmStore(nc, proj, rs.acc)
 			id, sharing, what = idPnpm, "shared", "pnpm store"
-			if !explicit && target != "" {
-				nc.storeEnv = target
-			}
 		}
 		if why == "" && !mountablePath(target) {
 			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
@@ -762,33 +740,12 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 		if len(ms) == 0 {
 			continue
 		}
-		if env := n.storeEnv(); env != "" {
-			if !a.prefixScript(rs, "export npm_config_store_dir="+shellQuote(env)+";") {
-				// Without the explicit store dir pnpm would put its store
-				// outside the mount (see pnpmStore).
-				a.note(rs.line, false, "no pnpm store mount: hoist can only name the store for a shell-form RUN")
-				ms = withoutTarget(ms, env)
-				if len(ms) == 0 {
-					continue
-				}
-			}
-		}
 		for _, m := range ms {
 			flags[rs.line] = append(flags[rs.line], m.flag())
 		}
 		a.note(rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
 	}
 	return nil
-}
-
-func withoutTarget(ms []cacheMount, t string) []cacheMount {
-	var out []cacheMount
-	for _, m := range ms {
-		if m.target != t {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 func orUnknown(mgr, tool string) string {
@@ -827,20 +784,6 @@ func (a *analysis) pnpKeep(rs *runStep, cache string) string {
 		}
 	}
 	return ""
-}
-
-// prefixScript puts text in front of a shell-form RUN's script, on its
-// first line.
-func (a *analysis) prefixScript(rs *runStep, text string) bool {
-	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 {
-		return false
-	}
-	line, start, ok := a.scriptStart(rs)
-	if !ok {
-		return false
-	}
-	a.edits.replaceLine(rs.line, line[:start]+text+" "+line[start:])
-	return true
 }
 
 // scriptStart returns the RUN's first line and where its script starts.
@@ -1038,9 +981,6 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
 	env := cloneMap(c.call.Env)
-	if c.mount != nil && c.storeEnv != "" {
-		env["npm_config_store_dir"] = c.storeEnv
-	}
 	for _, k := range sortedEnvKeys(env) {
 		cmd += k + "=" + shellQuote(env[k]) + " "
 	}

@@ -97,15 +97,17 @@ func TestLLBNodeCacheMounts(t *testing.T) {
 			t.Errorf("no mkdir /cache owned by 1000:1000 for the yarn cache: %v", got)
 		}
 	})
-	t.Run("pnpm store named explicitly", func(t *testing.T) {
+	t.Run("pnpm store mounted, not named", func(t *testing.T) {
 		ops, _ := convertRewriteCase(t, "node-pnpm-workspace")
 		in := findExec(t, ops, "pnpm install --frozen-lockfile")
 		m := cacheMountAt(in, "/root/.local/share/pnpm/store")
 		if m == nil || m.CacheOpt.ID != "/hoist-pnpm-store" {
 			t.Fatalf("pnpm mounts: %v", in.mounts)
 		}
-		if !strings.Contains(in.args, "npm_config_store_dir=/root/.local/share/pnpm/store") {
-			t.Errorf("the store is not named, pnpm would move it off the mount: %s", in.args)
+		// pnpm finds the default store itself; pnpm 11 and later would
+		// record a named one in node_modules, which stock's has not.
+		if strings.Contains(in.args, "store_dir") {
+			t.Errorf("the store is named: %s", in.args)
 		}
 	})
 	t.Run("Plug'n'Play cache stays in the exported stage", func(t *testing.T) {

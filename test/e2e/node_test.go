@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,11 +52,12 @@ func withoutNodeCaches(s map[string]fileEntry) map[string]fileEntry {
 	return out
 }
 
-// volatile are lines of pnpm's state files that record when they were
-// written; two stock builds of the same inputs differ there.
-var volatile = map[string]string{
-	".modules.yaml":                 "prunedAt",
-	".pnpm-workspace-state-v1.json": "lastValidatedTimestamp",
+// volatile are lines of pnpm's state files that record when they or the
+// files they checked were written; two stock builds of the same inputs
+// differ there.
+var volatile = map[string][]string{
+	".modules.yaml":                 {"prunedAt"},
+	".pnpm-workspace-state-v1.json": {"lastValidatedTimestamp", "recordedAtNs", "ctimeNs"},
 }
 
 // normalizeVolatile rehashes the files of volatile without their time
@@ -63,7 +65,7 @@ var volatile = map[string]string{
 func normalizeVolatile(t *testing.T, dir string, s map[string]fileEntry) map[string]fileEntry {
 	t.Helper()
 	for k, e := range s {
-		key, ok := volatile[filepath.Base(k)]
+		keys, ok := volatile[filepath.Base(k)]
 		if !ok || e.SHA256 == "" {
 			continue
 		}
@@ -73,7 +75,7 @@ func normalizeVolatile(t *testing.T, dir string, s map[string]fileEntry) map[str
 		}
 		var keep [][]byte
 		for _, l := range bytes.Split(dt, []byte("\n")) {
-			if !bytes.Contains(l, []byte(key)) {
+			if !slices.ContainsFunc(keys, func(key string) bool { return bytes.Contains(l, []byte(key)) }) {
 				keep = append(keep, l)
 			}
 		}
@@ -176,6 +178,49 @@ func TestNodeExamples(t *testing.T) {
 			if d := diffSnapshots(s, h); d != "" {
 				t.Errorf("installed projects differ:\n%s", d)
 				logSmallDiffs(t, stockDir, hoistDir, s, h)
+			}
+		})
+	}
+}
+
+// TestPnpmStore builds a pnpm install with pnpm 10 and 12 and lists the
+// stores left in the build stage: stock keeps its store in the image,
+// hoist's must be in the cache mount only. The installed projects must be
+// equal: pnpm 11 and later record a store named by config in
+// node_modules/.pnpm-workspace-state-v1.json, so hoist must not name it.
+func TestPnpmStore(t *testing.T) {
+	needEnv(t)
+	for _, v := range []string{"10.34.9", "12.21.0"} {
+		t.Run(v, func(t *testing.T) {
+			arg := []string{"--build-arg", "PNPM_VERSION=" + v}
+			stockDir, hoistDir := t.TempDir(), t.TempDir()
+			mustExport(t, stock, "pnpm-store", stockDir, arg...)
+			res := mustExport(t, hoistArg, "pnpm-store", hoistDir, arg...)
+			if !strings.Contains(res.stderr, "pnpm install --frozen-lockfile hoisted before this COPY") {
+				t.Errorf("hoist did not hoist the install:\n%s", tail(res.stderr))
+			}
+			read := func(dir string) string {
+				dt, err := os.ReadFile(filepath.Join(dir, "stores"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.TrimSpace(string(dt))
+			}
+			if s := read(stockDir); !strings.HasPrefix(s, "/root/.local/share/pnpm/store/v") {
+				t.Fatalf("stock build keeps no store at the default place (%q): the probe proves nothing", s)
+			}
+			if s := read(hoistDir); s != "" {
+				t.Errorf("hoist's build stage holds a pnpm store, pnpm did not use the mount:\n%s", s)
+			}
+			s := normalizeVolatile(t, stockDir, withoutNodeCaches(snapshot(t, stockDir)))
+			h := normalizeVolatile(t, hoistDir, withoutNodeCaches(snapshot(t, hoistDir)))
+			delete(s, "stores")
+			delete(h, "stores")
+			if _, ok := s["app/node_modules/is-number"]; !ok {
+				t.Fatalf("stock project has no node_modules/is-number; the comparison proves nothing")
+			}
+			if d := diffSnapshots(s, h); d != "" {
+				t.Errorf("installed projects differ:\n%s", d)
 			}
 		})
 	}
