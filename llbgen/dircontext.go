@@ -2,10 +2,12 @@ package llbgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
@@ -53,7 +55,17 @@ func (d *DirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
 			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
 		}
 	}
-	return os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
+	dt, err := os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
+	return dt, notExist(err)
+}
+
+// notExist makes a path through a file (main.go/go.mod) a missing file, as
+// the frontend's context reports it, not a failure.
+func notExist(err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("%w: %w", err, fs.ErrNotExist)
+	}
+	return err
 }
 
 func (d *DirContext) ReadDir(_ context.Context, p string) ([]string, error) {
@@ -66,7 +78,7 @@ func (d *DirContext) ReadDir(_ context.Context, p string) ([]string, error) {
 	}
 	entries, err := os.ReadDir(filepath.Join(d.dir, filepath.FromSlash(p)))
 	if err != nil {
-		return nil, err
+		return nil, notExist(err)
 	}
 	var names []string
 	for _, e := range entries {
