@@ -110,6 +110,13 @@ func startLine(loc []parser.Range) int {
 	return loc[0].Start.Line
 }
 
+func endLine(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[len(loc)-1].End.Line
+}
+
 // walk builds the stage graph and each RUN's state.
 func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaArgs []instructions.ArgCommand) error {
 	global := map[string]string{}

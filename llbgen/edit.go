@@ -7,11 +7,19 @@ import "bytes"
 // back to the user's lines.
 type edits struct {
 	insert  map[int][]string // lines inserted before a user line
+	after   map[int][]string // lines inserted after a user line
 	replace map[int]string   // a user line replaced by another
 }
 
 func (e *edits) empty() bool {
-	return e == nil || (len(e.insert) == 0 && len(e.replace) == 0)
+	return e == nil || (len(e.insert) == 0 && len(e.after) == 0 && len(e.replace) == 0)
+}
+
+func (e *edits) insertAfter(line int, text ...string) {
+	if e.after == nil {
+		e.after = map[int][]string{}
+	}
+	e.after[line] = append(e.after[line], text...)
 }
 
 func (e *edits) insertBefore(line int, text ...string) {
@@ -56,11 +64,22 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 			}
 			m.user = append(m.user, n)
 			m.edited = append(m.edited, true)
-			continue
+		} else {
+			out.Write(l)
+			m.user = append(m.user, n)
+			m.edited = append(m.edited, false)
 		}
-		out.Write(l)
-		m.user = append(m.user, n)
-		m.edited = append(m.edited, false)
+		if after := e.after[n]; len(after) > 0 {
+			if !bytes.HasSuffix(l, []byte("\n")) {
+				out.WriteByte('\n')
+			}
+			for _, ins := range after {
+				out.WriteString(ins)
+				out.WriteByte('\n')
+				m.user = append(m.user, n)
+				m.edited = append(m.edited, true)
+			}
+		}
 	}
 	return out.Bytes(), m
 }

@@ -63,6 +63,9 @@ type sourceCopy struct {
 	dest    string // absolute destination dir
 	flags   []string
 	workdir string
+	// manifests, for a COPY of manifests only, are its sources as
+	// context paths (patterns allowed): the download goes right after it.
+	manifests []string
 }
 
 // hoistGo inserts, before the COPY that brings a Go module's sources into
@@ -91,7 +94,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return nil
 	}
 	sc, why := a.findSourceCopy(s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download"})
+		manifest: isGoModuleFile, download: "go mod download", afterManifests: true})
 	if sc == nil {
 		if why != "" {
 			a.note(rs.line, false, "go mod download not hoisted: %s", why)
@@ -99,7 +102,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return nil
 	}
 	if a.hoistOff(sc.line) {
-		a.note(sc.line, false, "go mod download not hoisted before this COPY: # hoist:off")
+		where := "before"
+		if sc.manifests != nil {
+			where = "after"
+		}
+		a.note(sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
 		return nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(g.dir, sc.dest), "/")
@@ -112,6 +119,15 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if why != "" {
 		a.note(rs.line, false, "go mod download not hoisted: %s", why)
 		return nil
+	}
+	for _, f := range files {
+		if sc.manifests != nil && !slices.ContainsFunc(sc.manifests, func(p string) bool {
+			ok, _ := path.Match(p, f)
+			return ok
+		}) {
+			a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
+			return nil
+		}
 	}
 
 	var mod *cacheMount
@@ -126,6 +142,9 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 
 	// One COPY per destination directory keeps the layout without --parents.
 	byDir := map[string][]string{}
+	if sc.manifests != nil {
+		files = nil // the user's COPY brings them
+	}
 	for _, f := range files {
 		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
 	}
@@ -167,6 +186,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	cmd += "go mod download"
 	run = append(run, cmd)
 	lines = append(lines, strings.Join(run, " "))
+	if sc.manifests != nil {
+		a.edits.insertAfter(endLine(sc.cmd.Location()), lines...)
+		a.note(sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
+		return nil
+	}
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
 	return nil
@@ -234,6 +258,9 @@ type copyRule struct {
 	// note then names as the place for the download.
 	manifest func(src string) bool
 	download string
+	// afterManifests returns a manifests-only COPY as the source copy, for
+	// a download inserted after it.
+	afterManifests bool
 }
 
 func goEnvMatters(k string) bool {
@@ -279,14 +306,24 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
 			}
+			manifestsOnly := rule.manifest != nil && ci.from == "" && len(ci.SourceContents) == 0 &&
+				!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) })
+			if manifestsOnly && rule.afterManifests {
+				if mc := a.manifestCopyOf(s, c, ci, i); mc != nil {
+					if !within(dir, mc.dest) {
+						continue
+					}
+					return mc, ""
+				}
+			}
 			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.from, ci.parents, ci.exclude, len(ci.SourceContents) > 0, i)
 			if sc == nil && why == "" {
 				continue
 			}
-			if sc == nil && rule.manifest != nil && !slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) }) {
+			if manifestsOnly && (sc == nil || rule.afterManifests) {
 				// The user copies the manifests first already: say what
 				// would complete the split.
-				why = "COPY at line " + itoa(startLine(c.Location())) + " brings only manifests; a RUN " + rule.download + " right after it would not rerun on source edits"
+				sc, why = nil, "COPY at line "+itoa(startLine(c.Location()))+" brings only manifests; a RUN "+rule.download+" right after it would not rerun on source edits"
 			}
 			if sc != nil && !within(dir, sc.dest) {
 				continue
@@ -384,6 +421,43 @@ func (a *analysis) sourceCopyOf(s *stage, cmd instructions.Command, srcs []strin
 		d = path.Join(wd, d)
 	}
 	return &sourceCopy{cmd: cmd, line: line, src: src, dest: path.Clean(d), workdir: wd}, ""
+}
+
+// manifestCopyOf returns a COPY of manifests from one context directory
+// into a directory as a sourceCopy with its patterns, or nil when its
+// layout is not that plain.
+func (a *analysis) manifestCopyOf(s *stage, cmd instructions.Command, ci copyInfo, idx int) *sourceCopy {
+	if ci.parents || ci.exclude || len(ci.SourcePaths) == 0 {
+		return nil
+	}
+	wd, ok := a.workdirAt(s, idx)
+	if !ok {
+		return nil
+	}
+	srcDir := ""
+	var patterns []string
+	for i, p := range ci.SourcePaths {
+		src, err := a.expand(s, p)
+		if err != nil {
+			return nil
+		}
+		src = strings.TrimPrefix(path.Clean("/"+src), "/")
+		d := path.Dir(src)
+		if strings.ContainsAny(d, "*?[") || i > 0 && d != srcDir {
+			return nil
+		}
+		srcDir = d
+		patterns = append(patterns, src)
+	}
+	dest, err := a.expand(s, ci.DestPath)
+	if err != nil || !(strings.HasSuffix(dest, "/") || dest == "." || dest == "..") {
+		return nil
+	}
+	if !path.IsAbs(dest) {
+		dest = path.Join(wd, dest)
+	}
+	return &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: srcDir, dest: path.Clean(dest), workdir: wd,
+		flags: copyFlags(ci.chown, ci.chmod, ci.link), manifests: patterns}
 }
 
 // workdirAt replays the stage's WORKDIRs up to command idx.

@@ -107,6 +107,26 @@ func TestGoModuleCacheCopied(t *testing.T) {
 	}
 }
 
+// TestGoSplitManifests builds a Dockerfile that copies go.mod and go.sum
+// on their own and then the sources by directory: hoist adds the download
+// right after the module files and must export what stock exports.
+func TestGoSplitManifests(t *testing.T) {
+	needEnv(t)
+	stockDir, hoistDir := t.TempDir(), t.TempDir()
+	mustExport(t, stock, "go-split-manifests", stockDir)
+	res := mustExport(t, hoistArg, "go-split-manifests", hoistDir)
+	if !strings.Contains(res.stderr, "line 3: go mod download added after this COPY of the module files") {
+		t.Errorf("hoist did not add the download:\n%s", tail(res.stderr))
+	}
+	s := snapshot(t, stockDir)
+	if _, ok := s["src/go.sum"]; !ok {
+		t.Fatalf("stock export has no src/go.sum; the test proves nothing")
+	}
+	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
+		t.Errorf("exported filesystems differ:\n%s", d)
+	}
+}
+
 // TestGoSourceEdit rebuilds go-app through hoist after a one-line source
 // edit: the hoisted download must come from the build cache, so only the
 // compile runs again.
