@@ -306,6 +306,11 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
 			}
+			if rule.afterManifests && ci.from == "" && len(ci.SourceContents) == 0 && !ci.parents &&
+				!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !strings.HasSuffix(p, ".go") }) {
+				// Go files (COPY *.go ./) cannot bring what the download reads.
+				continue
+			}
 			manifestsOnly := rule.manifest != nil && ci.from == "" && len(ci.SourceContents) == 0 &&
 				!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) })
 			if manifestsOnly && rule.afterManifests {
