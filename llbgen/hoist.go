@@ -120,14 +120,9 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: %s", why)
 		return nil
 	}
-	for _, f := range files {
-		if sc.manifests != nil && !slices.ContainsFunc(sc.manifests, func(p string) bool {
-			ok, _ := path.Match(p, f)
-			return ok
-		}) {
-			a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
-			return nil
-		}
+	if f := uncovered(files, sc.manifests); f != "" {
+		a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
+		return nil
 	}
 
 	var mod *cacheMount
@@ -194,6 +189,24 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
 	return nil
+}
+
+// uncovered returns a file that none of a manifests-only COPY's patterns
+// brings ("" if all are, or if there are no patterns: a COPY of the whole
+// directory brings everything).
+func uncovered(files, patterns []string) string {
+	if patterns == nil {
+		return ""
+	}
+	for _, f := range files {
+		if !slices.ContainsFunc(patterns, func(p string) bool {
+			ok, _ := path.Match(p, f)
+			return ok
+		}) {
+			return f
+		}
+	}
+	return ""
 }
 
 // goModuleFileNames are the files a module or workspace download reads.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -1380,30 +1381,19 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 // manifestCopyBefore reports whether the last COPY from the context before
 // rs brings only Node manifests.
 func (a *analysis) manifestCopyBefore(rs *runStep) bool {
-	return a.lastManifestCopy(rs, isNodeManifest) != 0
-}
-
-func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
-}
-
-// lastManifestCopy returns the line of the last COPY from the context
-// before rs if every source it names is a manifest, else 0.
-func (a *analysis) lastManifestCopy(rs *runStep, manifest func(src string) bool) int {
 	s := rs.stage
 	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 {
 			continue
 		}
-		for _, src := range c.SourcePaths {
-			if !manifest(src) {
-				return 0
-			}
-		}
-		return startLine(c.Location())
+		return !slices.ContainsFunc(c.SourcePaths, func(src string) bool { return !isNodeManifest(src) })
 	}
-	return 0
+	return false
+}
+
+func isNodeManifest(src string) bool {
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
 }
 
 // matchesAny reports whether the glob pattern matches one of names.
