@@ -47,15 +47,25 @@ func NewDirContext(dir, dockerfile string) (*DirContext, error) {
 	return d, nil
 }
 
-func (d *DirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
+// hostPath is where context path p is on this machine, or an error
+// wrapping fs.ErrNotExist when .dockerignore leaves it out.
+func (d *DirContext) hostPath(p string) (string, error) {
 	if d.ignore != nil {
 		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
-			return nil, err
+			return "", err
 		} else if ok {
-			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
+			return "", fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
 		}
 	}
-	dt, err := os.ReadFile(filepath.Join(d.dir, filepath.FromSlash(p)))
+	return filepath.Join(d.dir, filepath.FromSlash(p)), nil
+}
+
+func (d *DirContext) ReadFile(_ context.Context, p string) ([]byte, error) {
+	hp, err := d.hostPath(p)
+	if err != nil {
+		return nil, err
+	}
+	dt, err := os.ReadFile(hp)
 	return dt, notExist(err)
 }
 
@@ -69,14 +79,11 @@ func notExist(err error) error {
 }
 
 func (d *DirContext) ReadDir(_ context.Context, p string) ([]string, error) {
-	if d.ignore != nil {
-		if ok, err := d.ignore.MatchesOrParentMatches(p); err != nil {
-			return nil, err
-		} else if ok {
-			return nil, fmt.Errorf("%s is in .dockerignore: %w", p, fs.ErrNotExist)
-		}
+	hp, err := d.hostPath(p)
+	if err != nil {
+		return nil, err
 	}
-	entries, err := os.ReadDir(filepath.Join(d.dir, filepath.FromSlash(p)))
+	entries, err := os.ReadDir(hp)
 	if err != nil {
 		return nil, notExist(err)
 	}
