@@ -91,36 +91,34 @@ func TestGoExamples(t *testing.T) {
 // build stage's layer (no module cache mount, no hoisted download) and
 // export exactly what stock exports.
 func TestGoModuleCacheCopied(t *testing.T) {
-	needEnv(t)
-	stockDir, hoistDir := t.TempDir(), t.TempDir()
-	mustExport(t, stock, "go-modcache-copied", stockDir)
-	res := mustExport(t, hoistArg, "go-modcache-copied", hoistDir)
-	if !strings.Contains(res.stderr, "Go module cache /go/pkg/mod kept in the image: stage build is copied from at /go/pkg/mod") {
-		t.Errorf("hoist did not say it kept the module cache:\n%s", tail(res.stderr))
-	}
-	s := snapshot(t, stockDir)
-	if _, ok := s["mod/github.com/google/uuid@v1.6.0/uuid.go"]; !ok {
-		t.Fatalf("stock export has no module cache; the test proves nothing")
-	}
-	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
-		t.Errorf("exported filesystems differ:\n%s", d)
-	}
+	sameGoExport(t, "go-modcache-copied",
+		"Go module cache /go/pkg/mod kept in the image: stage build is copied from at /go/pkg/mod",
+		"mod/github.com/google/uuid@v1.6.0/uuid.go")
 }
 
 // TestGoSplitManifests builds a Dockerfile that copies go.mod and go.sum
 // on their own and then the sources by directory: hoist adds the download
 // right after the module files and must export what stock exports.
 func TestGoSplitManifests(t *testing.T) {
+	sameGoExport(t, "go-split-manifests", "line 3: go mod download added after this COPY of the module files", "src/go.sum")
+}
+
+// sameGoExport builds testdata/<name> through stock and hoist: hoist must
+// report note, stock's export must hold the path that makes the case (else
+// the comparison proves nothing), and the exports must be equal outside
+// the caches.
+func sameGoExport(t *testing.T, name, note, path string) {
+	t.Helper()
 	needEnv(t)
 	stockDir, hoistDir := t.TempDir(), t.TempDir()
-	mustExport(t, stock, "go-split-manifests", stockDir)
-	res := mustExport(t, hoistArg, "go-split-manifests", hoistDir)
-	if !strings.Contains(res.stderr, "line 3: go mod download added after this COPY of the module files") {
-		t.Errorf("hoist did not add the download:\n%s", tail(res.stderr))
+	mustExport(t, stock, name, stockDir)
+	res := mustExport(t, hoistArg, name, hoistDir)
+	if !strings.Contains(res.stderr, note) {
+		t.Errorf("hoist did not report %q:\n%s", note, tail(res.stderr))
 	}
 	s := snapshot(t, stockDir)
-	if _, ok := s["src/go.sum"]; !ok {
-		t.Fatalf("stock export has no src/go.sum; the test proves nothing")
+	if _, ok := s[path]; !ok {
+		t.Fatalf("stock export has no %s; the test proves nothing", path)
 	}
 	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
 		t.Errorf("exported filesystems differ:\n%s", d)
