@@ -17,9 +17,11 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/util/grpcerrors"
 	digest "github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pkg/errors"
+	"google.golang.org/grpc/codes"
 )
 
 // A frontend has no network of its own, so hoist drives the daemon's
@@ -214,10 +216,14 @@ func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispe
 
 // isDeadline reports a deadline error, also when the daemon, which gets
 // the deadline through gRPC, reports it before the local context expires.
+// The daemon's error arrives as a gRPC status ("DeadlineExceeded: …" from
+// grpcerrors) or, wrapped further, as text only.
 func isDeadline(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || grpcerrors.Code(err) == codes.DeadlineExceeded {
+		return true
+	}
 	msg := err.Error()
-	return errors.Is(err, context.DeadlineExceeded) ||
-		strings.Contains(msg, "code = DeadlineExceeded") || strings.Contains(msg, "context deadline exceeded")
+	return strings.Contains(msg, "DeadlineExceeded") || strings.Contains(msg, "deadline exceeded")
 }
 
 var statusRe = regexp.MustCompile(`\b([45]\d\d) ([A-Z][A-Za-z]+(?: [A-Z][A-Za-z]+)*)`)
@@ -260,8 +266,6 @@ func classify(err error) (reason string, transient bool) {
 	switch {
 	case strings.Contains(msg, "EOF"), strings.Contains(msg, "server closed"), strings.Contains(msg, "broken pipe"):
 		return step + "connection closed", true
-	case strings.Contains(msg, "DeadlineExceeded"), strings.Contains(msg, "deadline exceeded"):
-		return step + "timed out", false
 	}
 	// Unknown: the message without gRPC's wrapping.
 	if _, desc, ok := strings.Cut(msg, "desc = "); ok {

@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/buildkit/util/grpcerrors"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen"
 	digest "github.com/opencontainers/go-digest"
@@ -283,18 +287,25 @@ func TestUserContext(t *testing.T) {
 }
 
 // A deadline the daemon reports before the local context expires is still
-// the step's timeout.
+// the step's timeout, in each shape it reaches the frontend.
 func TestResolveEarlyDeadline(t *testing.T) {
-	f := &fakeFetcher{resolve: errorsByHost(nil), pullErr: func(ref string) error {
-		if strings.HasPrefix(ref, "m1.example/") {
-			return errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded")
+	for _, daemonErr := range []error{
+		errors.New("rpc error: code = DeadlineExceeded desc = context deadline exceeded"),
+		// What the gateway client returns: grpcerrors' "DeadlineExceeded: <desc>".
+		grpcerrors.FromGRPC(status.Error(codes.DeadlineExceeded, "failed to do request: Head \"https://m1.example/v2/\": i/o timeout")),
+		errors.New("failed to resolve source metadata for m1.example/library/node:20: DeadlineExceeded: no response"),
+	} {
+		f := &fakeFetcher{resolve: errorsByHost(nil), pullErr: func(ref string) error {
+			if strings.HasPrefix(ref, "m1.example/") {
+				return daemonErr
+			}
+			return nil
+		}}
+		r := &imageResolver{f: fakeGW{f}, resolveTimeout: time.Hour, pullTimeout: time.Hour}
+		res := r.resolveAll(context.Background(), plan(t, "FROM node:20\n", "docker.io=m1.example"))[0]
+		if res.chosen == nil || len(res.failed) != 1 || res.failed[0].reason != "pull: no answer within 1h0m0s" {
+			t.Errorf("%v: got %+v", daemonErr, res.failed)
 		}
-		return nil
-	}}
-	r := &imageResolver{f: fakeGW{f}, resolveTimeout: time.Hour, pullTimeout: time.Hour}
-	res := r.resolveAll(context.Background(), plan(t, "FROM node:20\n", "docker.io=m1.example"))[0]
-	if res.chosen == nil || len(res.failed) != 1 || res.failed[0].reason != "pull: no answer within 1h0m0s" {
-		t.Errorf("got %+v", res.failed)
 	}
 }
 
