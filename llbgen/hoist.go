@@ -74,9 +74,6 @@ type sourceCopy struct {
 func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep) error {
 	g := goSteps[rs]
 	s := rs.stage
-	if g.download {
-		return nil
-	}
 	for _, prev := range a.steps {
 		if prev == rs {
 			break
@@ -84,6 +81,9 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		if pg := goSteps[prev]; pg != nil && pg.download && isAncestorOrSelf(prev.stage, s) {
 			return nil // the Dockerfile already downloads modules before
 		}
+	}
+	if g.download && downloadsAfterManifests(s, rs) {
+		return nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
 		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
@@ -189,6 +189,33 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
 	return nil
+}
+
+// downloadsAfterManifests reports whether the nearest COPY before the
+// download step rs brings only module files: the user split the download
+// from the sources already. A download after a COPY of the sources
+// (COPY . . then RUN go mod download) is hoisted like any other go step.
+func downloadsAfterManifests(s *stage, rs *runStep) bool {
+	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
+		switch c := s.cmds[i].(type) {
+		case *instructions.CopyCommand, *instructions.AddCommand:
+			ci := copyInfoOf(c)
+			if ci.from != "" || len(ci.SourceContents) > 0 || ci.remote || len(ci.SourcePaths) == 0 {
+				return false
+			}
+			if goFilesOnly(ci.SourcePaths) {
+				continue
+			}
+			return !slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !isGoModuleFile(p) })
+		}
+	}
+	return false
+}
+
+// goFilesOnly reports sources that are Go files (COPY *.go ./): they
+// cannot bring what a download reads.
+func goFilesOnly(srcs []string) bool {
+	return !slices.ContainsFunc(srcs, func(p string) bool { return !strings.HasSuffix(p, ".go") })
 }
 
 // uncovered returns a file that none of a manifests-only COPY's patterns
@@ -319,9 +346,7 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
 			}
-			if rule.afterManifests && ci.from == "" && len(ci.SourceContents) == 0 && !ci.parents &&
-				!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !strings.HasSuffix(p, ".go") }) {
-				// Go files (COPY *.go ./) cannot bring what the download reads.
+			if rule.afterManifests && ci.from == "" && len(ci.SourceContents) == 0 && !ci.parents && goFilesOnly(ci.SourcePaths) {
 				continue
 			}
 			manifestsOnly := rule.manifest != nil && ci.from == "" && len(ci.SourceContents) == 0 &&

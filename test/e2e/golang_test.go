@@ -103,6 +103,12 @@ func TestGoSplitManifests(t *testing.T) {
 	sameGoExport(t, "go-split-manifests", "line 3: go mod download added after this COPY of the module files", "src/go.sum")
 }
 
+// TestGoDownloadAfterCopy: a user's go mod download after COPY . . is
+// hoisted like a go build.
+func TestGoDownloadAfterCopy(t *testing.T) {
+	sameGoExport(t, "go-download-after-copy", "line 3: go mod download hoisted before this COPY", "src/go.sum")
+}
+
 // sameGoExport builds testdata/<name> through stock and hoist: hoist must
 // report note, stock's export must hold the path that makes the case (else
 // the comparison proves nothing), and the exports must be equal outside
