@@ -93,8 +93,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
 		return nil
 	}
-	sc, why := a.findSourceCopy(s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download", afterManifests: true})
+	sc, why, err := a.findSourceCopy(ctx, s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
+		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
+	if err != nil {
+		return err
+	}
 	if sc == nil {
 		if why != "" {
 			a.note(rs.line, false, "go mod download not hoisted: %s", why)
@@ -301,10 +304,23 @@ type copyRule struct {
 	// afterManifests returns a manifests-only COPY as the source copy, for
 	// a download inserted after it.
 	afterManifests bool
+	// related, when set, names the context entries a download reads; a
+	// COPY whose source holds none of them is passed over.
+	related func(name string) bool
 }
 
 func goEnvMatters(k string) bool {
 	return strings.HasPrefix(k, "GO") || k == "HOME" || strings.HasPrefix(k, "XDG_")
+}
+
+// goRelated are the names whose content go mod download reads: module
+// and workspace files, and vendor/, which switches it off.
+func goRelated(name string) bool {
+	switch name {
+	case "go.mod", "go.sum", "go.work", "go.work.sum", "vendor":
+		return true
+	}
+	return false
 }
 
 func goRunHarmless(rs *runStep) bool {
@@ -315,36 +331,36 @@ func goRunHarmless(rs *runStep) bool {
 // findSourceCopy finds the COPY that brings the directory dir into the
 // stage before rs, and checks nothing between them changes what a
 // download would see.
-func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRule) (*sourceCopy, string) {
+func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, dir string, rule copyRule) (*sourceCopy, string, error) {
 	idx := s.cmdIndex(rs.cmd)
 	if idx < 0 {
-		return nil, ""
+		return nil, "", nil
 	}
 	for i := idx - 1; i >= 0; i-- {
 		switch c := s.cmds[i].(type) {
 		case *instructions.UserCommand:
-			return nil, "USER changes between the source COPY and the RUN"
+			return nil, "USER changes between the source COPY and the RUN", nil
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
 				if rule.env(kv.Key) {
-					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN"
+					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
 				if rule.env(kv.Key) {
-					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN"
+					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
 			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !rule.harmless(rs) {
-				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what
+				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what, nil
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
 			ci := copyInfoOf(c)
 			if ci.remote {
-				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source"
+				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source", nil
 			}
 			if rule.afterManifests && ci.from == "" && len(ci.SourceContents) == 0 && !ci.parents && goFilesOnly(ci.SourcePaths) {
 				continue
@@ -356,7 +372,7 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 					if !within(dir, mc.dest) {
 						continue
 					}
-					return mc, ""
+					return mc, "", nil
 				}
 			}
 			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.from, ci.parents, ci.exclude, len(ci.SourceContents) > 0, i)
@@ -369,15 +385,71 @@ func (a *analysis) findSourceCopy(s *stage, rs *runStep, dir string, rule copyRu
 				sc, why = nil, "COPY at line "+itoa(startLine(c.Location()))+" brings only manifests; a RUN "+rule.download+" right after it would not rerun on source edits"
 			}
 			if sc != nil && !within(dir, sc.dest) {
+				// Into a subdirectory: only what lands at the top of dir
+				// (COPY third_party/vendor/ vendor/) changes the download.
+				if rule.related != nil && within(sc.dest, dir) {
+					rel := strings.TrimPrefix(strings.TrimPrefix(sc.dest, dir), "/")
+					if top, _, _ := strings.Cut(rel, "/"); rule.related(top) {
+						return nil, "COPY at line " + itoa(sc.line) + " brings " + top + " into the module directory", nil
+					}
+				}
 				continue
+			}
+			if sc != nil && sc.src != "." && rule.related != nil && !rule.related(path.Base(sc.src)) && !rule.related(path.Base(sc.dest)) {
+				// COPY VERSION ./ or COPY web/ ./web-assets/: nothing the
+				// download reads comes with it.
+				none, err := a.holdsNone(ctx, sc.src, rule.related)
+				if err != nil {
+					return nil, "", err
+				}
+				if none {
+					continue
+				}
 			}
 			if sc != nil {
 				sc.flags = copyFlags(ci.chown, ci.chmod, ci.link)
 			}
-			return sc, why
+			return sc, why, nil
 		}
 	}
-	return nil, "no COPY of its directory precedes it in this stage"
+	return nil, "no COPY of its directory precedes it in this stage", nil
+}
+
+// maxWalk bounds the context entries holdsNone looks at; past it, a COPY
+// counts as bringing the sources.
+const maxWalk = 10000
+
+// holdsNone reports whether the context under src (a file or a
+// directory) has no entry that related names. Contexts transfer only
+// ContextPatterns, so the walk is small in the frontend.
+func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
+	budget := maxWalk
+	var walk func(dir string) (bool, error)
+	walk = func(dir string) (bool, error) {
+		names, err := a.opt.Context.ReadDir(ctx, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return true, nil // a file, or nothing to copy
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, n := range names {
+			if budget--; budget < 0 {
+				return false, nil
+			}
+			name, isDir := strings.CutSuffix(n, "/")
+			if related(name) {
+				return false, nil
+			}
+			if isDir {
+				if ok, err := walk(path.Join(dir, name)); !ok || err != nil {
+					return ok, err
+				}
+			}
+		}
+		return true, nil
+	}
+	return walk(src)
 }
 
 // copyInfo is what COPY and ADD share for finding a source copy.

@@ -890,8 +890,11 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if a.manifestCopyBefore(rs) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	sc, why := a.findSourceCopy(rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
+	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
 		manifest: isNodeManifest, download: runWords(c.call)})
+	if err != nil {
+		return err
+	}
 	if sc == nil {
 		if why != "" {
 			notHoisted("%s", why)

@@ -97,8 +97,9 @@ func TestGoModuleCacheCopied(t *testing.T) {
 }
 
 // TestGoSplitManifests builds a Dockerfile that copies go.mod and go.sum
-// on their own and then the sources by directory: hoist adds the download
-// right after the module files and must export what stock exports.
+// on their own, then the sources by directory and a VERSION file: hoist
+// adds the download right after the module files and must export what
+// stock exports.
 func TestGoSplitManifests(t *testing.T) {
 	sameGoExport(t, "go-split-manifests", "line 3: go mod download added after this COPY of the module files", "src/go.sum")
 }
