@@ -304,21 +304,23 @@ type copyRule struct {
 	// afterManifests returns a manifests-only COPY as the source copy, for
 	// a download inserted after it.
 	afterManifests bool
-	// related, when set, names the context entries a download reads; a
-	// COPY whose source holds none of them is passed over.
-	related func(name string) bool
+	// related, when set, reports the paths a download depends on; a COPY
+	// whose source holds no such file is passed over.
+	related func(p string) bool
 }
 
 func goEnvMatters(k string) bool {
 	return strings.HasPrefix(k, "GO") || k == "HOME" || strings.HasPrefix(k, "XDG_")
 }
 
-// goRelated are the names whose content go mod download reads: module
-// and workspace files, and vendor/, which switches it off.
-func goRelated(name string) bool {
-	switch name {
+// goRelated reports the paths go mod download depends on: module and
+// workspace files, and vendor/ with its modules.txt, which switches it off.
+func goRelated(p string) bool {
+	switch path.Base(p) {
 	case "go.mod", "go.sum", "go.work", "go.work.sum", "vendor":
 		return true
+	case "modules.txt":
+		return path.Base(path.Dir(p)) == "vendor"
 	}
 	return false
 }
@@ -420,8 +422,9 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 const maxWalk = 10000
 
 // holdsNone reports whether the context under src (a file or a
-// directory) has no entry that related names. Contexts transfer only
-// ContextPatterns, so the walk is small in the frontend.
+// directory) has no file that related reports. Contexts transfer only
+// ContextPatterns, so the walk is small in the frontend and sees the same
+// files as in hoist explain.
 func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
@@ -438,11 +441,12 @@ func (a *analysis) holdsNone(ctx context.Context, src string, related func(strin
 				return false, nil
 			}
 			name, isDir := strings.CutSuffix(n, "/")
-			if related(name) {
+			p := path.Join(dir, name)
+			if !isDir && related(p) {
 				return false, nil
 			}
 			if isDir {
-				if ok, err := walk(path.Join(dir, name)); !ok || err != nil {
+				if ok, err := walk(p); !ok || err != nil {
 					return ok, err
 				}
 			}
