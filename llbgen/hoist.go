@@ -398,8 +398,8 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 				continue
 			}
 			if sc != nil && sc.src != "." && rule.related != nil && !rule.related(path.Base(sc.src)) && !rule.related(path.Base(sc.dest)) {
-				// COPY VERSION ./ or COPY web/ ./web-assets/: nothing the
-				// download reads comes with it.
+				// COPY VERSION ./ or COPY assets/ ./: nothing the download
+				// reads comes with it.
 				none, err := a.holdsNone(ctx, sc.src, rule.related)
 				if err != nil {
 					return nil, "", err
@@ -422,9 +422,9 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 const maxWalk = 10000
 
 // holdsNone reports whether the context under src (a file or a
-// directory) has no file that related reports. Contexts transfer only
-// ContextPatterns, so the walk is small in the frontend and sees the same
-// files as in hoist explain.
+// directory) has no file that related reports. The frontend's context
+// holds only ContextPatterns, which cover every such file: the walk is
+// small there and finds what it finds in hoist explain's full directory.
 func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
