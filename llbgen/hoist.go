@@ -423,8 +423,9 @@ const maxWalk = 10000
 
 // holdsNone reports whether the context under src (a file or a
 // directory) has no file that related reports. The frontend's context
-// holds only ContextPatterns, which cover every such file: the walk is
-// small there and finds what it finds in hoist explain's full directory.
+// holds only ContextPatterns, which cover every such file, without
+// ContextExcludes: the walk is small there, and skips the same
+// directories in hoist explain's full one so that both find the same.
 func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
@@ -445,7 +446,7 @@ func (a *analysis) holdsNone(ctx context.Context, src string, related func(strin
 			if !isDir && related(p) {
 				return false, nil
 			}
-			if isDir {
+			if isDir && !slices.Contains(ContextExcludes, "**/"+name) {
 				if ok, err := walk(p); !ok || err != nil {
 					return ok, err
 				}
