@@ -104,6 +104,9 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 		return nil
 	}
+	if g.download && sc.manifests != nil {
+		return nil // only COPYs the download does not read come between
+	}
 	if a.hoistOff(sc.line) {
 		where := "before"
 		if sc.manifests != nil {
