@@ -684,6 +684,10 @@ func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env ma
 		root = modRoot
 		modules = []string{modRoot}
 	default:
+		// A COPY of vendor/ alone (COPY third_party/ ./) brings no go.mod.
+		if v, err := vendored(ctxDir); err != nil || v {
+			return nil, "", "vendor/ is in use", err
+		}
 		return nil, "", "no go.mod found for the go command's directory", nil
 	}
 	seen := map[string]bool{}
