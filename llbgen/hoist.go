@@ -82,7 +82,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			return nil // the Dockerfile already downloads modules before
 		}
 	}
-	if g.download && downloadsAfterManifests(s, rs) {
+	if g.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
 		return nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
@@ -197,31 +197,30 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	return nil
 }
 
-// downloadsAfterManifests reports whether the nearest COPY before the
-// download step rs brings only module files: the user split the download
-// from the sources already. A download after a COPY of the sources
-// (COPY . . then RUN go mod download) is hoisted like any other go step.
-func downloadsAfterManifests(s *stage, rs *runStep) bool {
+// manifestCopyBefore reports whether the last COPY or ADD before rs that
+// skip does not pass over brings only files manifest accepts: the
+// Dockerfile downloads or installs from its manifests already.
+func manifestCopyBefore(rs *runStep, manifest func(src string) bool, skip func(cmd instructions.Command, ci copyInfo) bool) bool {
+	s := rs.stage
 	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
 		switch c := s.cmds[i].(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand:
-			ci := copyInfoOf(c)
-			if ci.from != "" || len(ci.SourceContents) > 0 || ci.remote || len(ci.SourcePaths) == 0 {
-				return false
+			if ci := copyInfoOf(c); !skip(c, ci) {
+				return ci.only(manifest)
 			}
-			if goFilesOnly(ci.SourcePaths) {
-				continue
-			}
-			return !slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !isGoModuleFile(p) })
 		}
 	}
 	return false
 }
 
-// goFilesOnly reports sources that are Go files (COPY *.go ./): they
-// cannot bring what a download reads.
-func goFilesOnly(srcs []string) bool {
-	return !slices.ContainsFunc(srcs, func(p string) bool { return !strings.HasSuffix(p, ".go") })
+// goSourcesOnly passes over COPYs of Go files (COPY *.go ./): they cannot
+// bring what a download reads.
+func goSourcesOnly(_ instructions.Command, ci copyInfo) bool {
+	return ci.only(isGoSource)
+}
+
+func isGoSource(src string) bool {
+	return strings.HasSuffix(src, ".go")
 }
 
 // uncovered returns a file that none of a manifests-only COPY's patterns
@@ -319,13 +318,14 @@ func goEnvMatters(k string) bool {
 // goRelated reports the paths go mod download depends on: module and
 // workspace files, and vendor/ with its modules.txt, which switches it off.
 func goRelated(p string) bool {
-	switch path.Base(p) {
-	case "go.mod", "go.sum", "go.work", "go.work.sum", "vendor":
+	switch base := path.Base(p); base {
+	case "vendor":
 		return true
 	case "modules.txt":
 		return path.Base(path.Dir(p)) == "vendor"
+	default:
+		return slices.Contains(goModuleFileNames, base)
 	}
-	return false
 }
 
 func goRunHarmless(rs *runStep) bool {
@@ -367,11 +367,10 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source", nil
 			}
-			if rule.afterManifests && ci.from == "" && len(ci.SourceContents) == 0 && !ci.parents && goFilesOnly(ci.SourcePaths) {
+			if rule.afterManifests && !ci.parents && ci.only(isGoSource) {
 				continue
 			}
-			manifestsOnly := rule.manifest != nil && ci.from == "" && len(ci.SourceContents) == 0 &&
-				!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !rule.manifest(p) })
+			manifestsOnly := rule.manifest != nil && ci.only(rule.manifest)
 			if manifestsOnly && rule.afterManifests {
 				if mc := a.manifestCopyOf(s, c, ci, i); mc != nil {
 					if !within(dir, mc.dest) {
@@ -466,6 +465,13 @@ type copyInfo struct {
 	from, chown, chmod     string
 	link, parents, exclude bool
 	remote                 bool // ADD of a URL or git source
+}
+
+// only reports whether every source comes from the build context and is
+// one f accepts.
+func (ci copyInfo) only(f func(src string) bool) bool {
+	return ci.from == "" && len(ci.SourceContents) == 0 && !ci.remote && len(ci.SourcePaths) > 0 &&
+		!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !f(p) })
 }
 
 func copyInfoOf(cmd instructions.Command) copyInfo {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io/fs"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -887,7 +886,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("the build context is not available")
 		return nil
 	}
-	if a.manifestCopyBefore(rs) {
+	if manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
 	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
@@ -1381,18 +1380,11 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 	return nil
 }
 
-// manifestCopyBefore reports whether the last COPY from the context before
-// rs brings only Node manifests.
-func (a *analysis) manifestCopyBefore(rs *runStep) bool {
-	s := rs.stage
-	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
-		c, ok := s.cmds[i].(*instructions.CopyCommand)
-		if !ok || c.From != "" || len(c.SourceContents) > 0 {
-			continue
-		}
-		return !slices.ContainsFunc(c.SourcePaths, func(src string) bool { return !isNodeManifest(src) })
-	}
-	return false
+// fromElsewhere passes over ADDs, COPY --from and heredocs when looking
+// for the COPY of Node manifests.
+func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
+	_, add := cmd.(*instructions.AddCommand)
+	return add || ci.from != "" || len(ci.SourceContents) > 0
 }
 
 func isNodeManifest(src string) bool {
