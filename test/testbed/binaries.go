@@ -125,7 +125,7 @@ func buildBuildkit(ctx context.Context, version, dst string) error {
 	if mod.Error != "" || mod.Dir == "" {
 		return fmt.Errorf("testbed: go mod download github.com/moby/buildkit@%s: %s", version, mod.Error)
 	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".build-")
+	tmp, err := buildDir(dst)
 	if err != nil {
 		return err
 	}
@@ -139,10 +139,7 @@ func buildBuildkit(ctx context.Context, version, dst string) error {
 }
 
 func buildBuildx(ctx context.Context, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".build-")
+	tmp, err := buildDir(dst)
 	if err != nil {
 		return err
 	}
@@ -152,6 +149,15 @@ func buildBuildx(ctx context.Context, dst string) error {
 		return err
 	}
 	return publishDir(tmp, dst)
+}
+
+// buildDir makes a temporary directory beside dst, creating dst's parent
+// (the cache directory itself on a first run), so publishDir can rename it.
+func buildDir(dst string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(filepath.Dir(dst), ".build-")
 }
 
 // publishDir moves a finished build into place; a concurrent run that got
