@@ -47,7 +47,10 @@ func startEnv() {
 		}
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// A first run (CI's, see .ci/run) builds buildkitd, buildx, the base
+	// images and the frontend image from nothing: 28 minutes on a loaded
+	// 2-core machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "testbed: "+format+"\n", args...)
