@@ -171,11 +171,13 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			opt.Warn = nil
 		}
 
-		// CI caches (cachefrom.go): seed only from an image that resolves.
+		// CI caches (cachefrom.go): seed only from an image that was
+		// pulled within the deadlines.
 		var cacheFrom *llbgen.CacheImage
 		if cfg.Enabled {
 			var warn string
-			cacheFrom, warn = checkCacheFrom(ctx, c, bc, cfg.CacheFrom, platform)
+			f := gwFetcher{c: c.Client, resolveMode: bc.ImageResolveMode.String()}
+			cacheFrom, warn = checkCacheFrom(ctx, f, bc, cfg, platform)
 			if _, dup := cacheWarned.LoadOrStore(warn, true); warn != "" && !dup {
 				src.Warn(ctx, warn, warnOpts(nil, nil, ""))
 			}

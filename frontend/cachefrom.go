@@ -10,21 +10,23 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/hoistbuild/hoist/llbgen"
-	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerui"
-	"github.com/moby/buildkit/frontend/gateway/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // checkCacheFrom checks HOIST_CACHE_FROM before the rewrite, for one
-// platform. A cache mount seeded from an image that does not resolve would
-// fail the build, and one whose directory is missing fails its RUN; a cache
-// is an optimisation, so anything wrong with it is a warning and the build
-// goes on without seeding. It resolves the config as dockerfile2llb will
-// (same options, so hoistClient answers dockerfile2llb's lookup), and seeds
-// only the ids the image's label lists.
-func checkCacheFrom(ctx context.Context, c client.Client, bc *dockerui.Client, ref string, platform *ocispecs.Platform) (*llbgen.CacheImage, string) {
+// platform. A cache is an optimisation: anything wrong with the image is
+// one warning and the build goes on without seeding. The image is resolved
+// and pulled as a FROM candidate is (resolve.go: same deadlines, retry and
+// reasons), its config must carry the label listing its cache ids, and the
+// seeded mounts name it by the digest just pulled. A mount pulls its image
+// during the solve, where no hoist deadline applies: a registry that
+// answered the config and then stalled or cut the layers would hang or
+// fail the build there, and a tag moved since the check would bring
+// content nobody checked.
+func checkCacheFrom(ctx context.Context, f fetcher, bc *dockerui.Client, cfg llbgen.Config, platform *ocispecs.Platform) (*llbgen.CacheImage, string) {
+	ref := cfg.CacheFrom
 	if ref == "" {
 		return nil, ""
 	}
@@ -35,37 +37,48 @@ func checkCacheFrom(ctx context.Context, c client.Client, bc *dockerui.Client, r
 	if err != nil {
 		return fail("not an image reference: %v", err)
 	}
-	name := reference.TagNameOnly(named).String()
+	named = reference.TagNameOnly(named)
 	p := platforms.DefaultSpec()
 	if platform != nil {
 		p = *platform
 	} else if len(bc.BuildPlatforms) > 0 {
 		p = bc.BuildPlatforms[0]
 	}
-	prefix := "["
-	if bc.MultiPlatformRequested {
-		prefix += platforms.FormatAll(p) + " "
-	}
-	prefix += "internal]"
-	_, _, dt, err := c.ResolveImageConfig(ctx, name, sourceresolver.Opt{
-		LogName: fmt.Sprintf("%s load metadata for %s", prefix, name),
-		ImageOpt: &sourceresolver.ResolveImageOpt{
-			Platform:    &p,
-			ResolveMode: bc.ImageResolveMode.String(),
+	var ids []string
+	r := &imageResolver{
+		f:              f,
+		resolveTimeout: cfg.ResolveTimeout,
+		pullTimeout:    cfg.PullTimeout,
+		accept: func(dt []byte) error {
+			var img dockerspec.DockerOCIImage
+			if err := json.Unmarshal(dt, &img); err != nil {
+				return fmt.Errorf("image config: %v", err)
+			}
+			label, ok := img.Config.Labels[llbgen.CacheIDsLabel]
+			if !ok {
+				return fmt.Errorf("the image has no %s label: build it with --target %s", llbgen.CacheIDsLabel, llbgen.CacheTarget)
+			}
+			ids = llbgen.CacheIDs(label)
+			return nil
 		},
+	}
+	res := r.resolveOne(ctx, llbgen.PlannedImage{
+		ImageUse:   llbgen.ImageUse{Name: named, Platform: p, Kind: llbgen.UseMountFrom},
+		Candidates: []llbgen.Candidate{{Ref: named, Host: reference.Domain(named)}},
 	})
+	if res.chosen == nil {
+		reason := "cancelled"
+		if n := len(res.failed); n > 0 {
+			reason = res.failed[n-1].reason
+		}
+		return fail("%s", reason)
+	}
+	// The tag, if any, stays for the reader; the digest is what is used.
+	pinned, err := reference.WithDigest(named, res.pinned.Digest())
 	if err != nil {
 		return fail("%v", err)
 	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(dt, &img); err != nil {
-		return fail("image config: %v", err)
-	}
-	label, ok := img.Config.Labels[llbgen.CacheIDsLabel]
-	if !ok {
-		return fail("the image has no %s label: build it with --target %s", llbgen.CacheIDsLabel, llbgen.CacheTarget)
-	}
-	return &llbgen.CacheImage{Ref: name, IDs: llbgen.CacheIDs(label)}, ""
+	return &llbgen.CacheImage{Ref: pinned.String(), IDs: ids}, ""
 }
 
 // cacheEpoch is a value that differs in every build: the copy steps of

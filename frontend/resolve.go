@@ -36,8 +36,9 @@ const maxParallelResolves = 16
 // fetcher is what resolution needs from the daemon; gwFetcher is the real
 // one, tests fake it.
 type fetcher interface {
-	// resolve returns the digest ref names for platform p.
-	resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, error)
+	// resolve returns the digest ref names and the image config for
+	// platform p.
+	resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, []byte, error)
 	// pull fetches the manifest and layers of a digest-pinned ref.
 	pull(ctx context.Context, ref string, p ocispecs.Platform) error
 }
@@ -47,15 +48,15 @@ type gwFetcher struct {
 	resolveMode string
 }
 
-func (f gwFetcher) resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, error) {
-	_, dgst, _, err := f.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
+func (f gwFetcher) resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, []byte, error) {
+	_, dgst, cfg, err := f.c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{
 		LogName: "[hoist] resolve " + ref,
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
 			ResolveMode: f.resolveMode,
 		},
 	})
-	return dgst, err
+	return dgst, cfg, err
 }
 
 func (f gwFetcher) pull(ctx context.Context, ref string, p ocispecs.Platform) error {
@@ -98,6 +99,9 @@ type imageResolver struct {
 	f              fetcher
 	resolveTimeout time.Duration
 	pullTimeout    time.Duration
+	// accept, if set, checks a candidate's image config before its pull; an
+	// error rejects the candidate with that reason.
+	accept func(config []byte) error
 }
 
 // failure is one candidate that did not serve the image.
@@ -180,6 +184,11 @@ func (e *stageError) Unwrap() error { return e.err }
 
 type mismatchError struct{ got, want digest.Digest }
 
+// rejectError is a candidate whose config accept refused.
+type rejectError struct{ err error }
+
+func (e *rejectError) Error() string { return e.err.Error() }
+
 func (e *mismatchError) Error() string {
 	return fmt.Sprintf("serves %s, not the pinned %s", e.got, e.want)
 }
@@ -187,7 +196,7 @@ func (e *mismatchError) Error() string {
 // try resolves one candidate and pulls it, each step under its deadline.
 func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispecs.Platform, want digest.Digest) (reference.Canonical, error) {
 	rctx, cancel := context.WithTimeout(ctx, r.resolveTimeout)
-	dgst, err := r.f.resolve(rctx, cand.Ref.String(), p)
+	dgst, cfg, err := r.f.resolve(rctx, cand.Ref.String(), p)
 	if err != nil && ctx.Err() == nil && (rctx.Err() != nil || isDeadline(err)) {
 		err = context.DeadlineExceeded
 	}
@@ -197,6 +206,11 @@ func (r *imageResolver) try(ctx context.Context, cand llbgen.Candidate, p ocispe
 	}
 	if want != "" && dgst != want {
 		return nil, &mismatchError{dgst, want}
+	}
+	if r.accept != nil {
+		if err := r.accept(cfg); err != nil {
+			return nil, &rejectError{err}
+		}
 	}
 	pinned, err := reference.WithDigest(reference.TrimNamed(cand.Ref), dgst)
 	if err != nil {
@@ -235,6 +249,10 @@ func classify(err error) (reason string, transient bool) {
 	var mm *mismatchError
 	if errors.As(err, &mm) {
 		return "digest mismatch: " + mm.Error(), false
+	}
+	var rj *rejectError
+	if errors.As(err, &rj) {
+		return rj.Error(), false
 	}
 	step := ""
 	var se *stageError

@@ -27,6 +27,7 @@ type fakeFetcher struct {
 	mu      sync.Mutex
 	resolve func(ctx context.Context, ref string, n int) (digest.Digest, error) // n: attempt count for ref
 	pullErr func(ref string) error
+	config  func(ref string) []byte // nil: no config
 	calls   []string
 	counts  map[string]int
 }
@@ -49,17 +50,29 @@ func (f *fakeFetcher) resolveFn(ctx context.Context, ref string, p ocispecs.Plat
 
 type fakeGW struct{ *fakeFetcher }
 
-func (g fakeGW) resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, error) {
-	return g.resolveFn(ctx, ref, p)
+func (g fakeGW) resolve(ctx context.Context, ref string, p ocispecs.Platform) (digest.Digest, []byte, error) {
+	d, err := g.resolveFn(ctx, ref, p)
+	if err != nil || g.config == nil {
+		return d, nil, err
+	}
+	return d, g.config(ref), nil
 }
 
 func (g fakeGW) pull(ctx context.Context, ref string, p ocispecs.Platform) error {
 	g.record("pull " + ref)
-	if g.pullErr != nil {
-		return g.pullErr(ref)
+	if g.pullErr == nil {
+		return nil
 	}
-	return nil
+	err := g.pullErr(ref)
+	if errors.Is(err, errHang) {
+		<-ctx.Done()
+		return fmt.Errorf("rpc error: code = DeadlineExceeded desc = %w", ctx.Err())
+	}
+	return err
 }
+
+// errHang from pullErr makes the pull wait for its deadline.
+var errHang = errors.New("hang")
 
 var (
 	dgA = digest.FromString("a")

@@ -9,6 +9,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -35,17 +36,19 @@ import (
 type Fault string
 
 const (
-	None        Fault = ""
-	NotFound    Fault = "404"          // 404 with a registry error body
-	Forbidden   Fault = "403"          // 403 DENIED
-	TooMany     Fault = "429"          // 429 TOOMANYREQUESTS
-	Unavailable Fault = "503"          // 503 UNAVAILABLE
-	Close       Fault = "close"        // connection closed without a response
-	Reset       Fault = "reset"        // connection reset (RST) without a response
-	Hang        Fault = "hang"         // request read, never answered
-	SlowBody    Fault = "slow-body"    // headers at once, body trickles
-	WrongDigest Fault = "wrong-digest" // manifests of another repo:tag (Rule.Other)
-	Latency     Fault = "latency"      // answered normally after Rule.Delay
+	None         Fault = ""
+	NotFound     Fault = "404"          // 404 with a registry error body
+	Unauthorized Fault = "401"          // 401 UNAUTHORIZED with a Basic challenge
+	Forbidden    Fault = "403"          // 403 DENIED
+	TooMany      Fault = "429"          // 429 TOOMANYREQUESTS
+	Unavailable  Fault = "503"          // 503 UNAVAILABLE
+	Close        Fault = "close"        // connection closed without a response
+	Reset        Fault = "reset"        // connection reset (RST) without a response
+	Hang         Fault = "hang"         // request read, never answered
+	SlowBody     Fault = "slow-body"    // headers at once, body trickles
+	WrongDigest  Fault = "wrong-digest" // manifests of another repo:tag (Rule.Other)
+	Latency      Fault = "latency"      // answered normally after Rule.Delay
+	Truncate     Fault = "truncate"     // full length announced, half the body sent, connection closed
 )
 
 // Kind selects requests by what they fetch.
@@ -60,8 +63,10 @@ const (
 // Rule injects a fault into matching requests. The first matching rule of
 // the registry applies.
 type Rule struct {
-	Repo  string // repository path, e.g. library/alpine; "" matches all requests, including /v2/
-	Kind  Kind
+	Repo string // repository path, e.g. library/alpine; "" matches all requests, including /v2/
+	Kind Kind
+	// Ref, if set, is the tag or digest the request names (one blob).
+	Ref   string
 	Fault Fault
 	// Times limits the rule to its first n matches; 0 means always.
 	Times int
@@ -95,6 +100,7 @@ type Registry struct {
 	mu    sync.Mutex
 	rules []*ruleState
 	log   []Request
+	auth  string // "Basic <base64>" every request must carry; "" for none
 }
 
 type ruleState struct {
@@ -150,6 +156,15 @@ func (r *Registry) AddRule(rule Rule) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rules = append(r.rules, &ruleState{Rule: rule})
+}
+
+// RequireBasicAuth makes every request (except Push's) need HTTP basic
+// auth with user and password, answering 401 with a Basic challenge
+// otherwise, as a registry that wants a docker login does.
+func (r *Registry) RequireBasicAuth(user, password string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
 }
 
 // ClearRules removes every rule.
@@ -271,11 +286,14 @@ func parse(path string) (repo string, kind Kind, ref string) {
 	return "", AnyKind, ""
 }
 
-func (r *Registry) match(repo string, kind Kind) *Rule {
+func (r *Registry) match(repo string, kind Kind, ref string) *Rule {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rs := range r.rules {
 		if rs.Repo != "" && rs.Repo != repo {
+			continue
+		}
+		if rs.Ref != "" && rs.Ref != ref {
 			continue
 		}
 		if rs.Kind != AnyKind && rs.Kind != kind {
@@ -311,9 +329,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
-	repo, kind, _ := parse(req.URL.Path)
+	repo, kind, ref := parse(req.URL.Path)
 	sw := &statusWriter{ResponseWriter: w}
-	rule := r.match(repo, kind)
+	r.mu.Lock()
+	denied := r.auth != "" && req.Header.Get("Authorization") != r.auth
+	r.mu.Unlock()
+	var rule *Rule
+	if denied {
+		rule = &Rule{Fault: Unauthorized}
+	} else {
+		rule = r.match(repo, kind, ref)
+	}
 	fault := None
 	if rule != nil {
 		fault = rule.Fault
@@ -339,6 +365,9 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	switch rule.Fault {
 	case NotFound:
 		registryError(sw, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
+	case Unauthorized:
+		sw.Header().Set("WWW-Authenticate", `Basic realm="faultreg"`)
+		registryError(sw, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 	case Forbidden:
 		registryError(sw, http.StatusForbidden, "DENIED", "requested access to the resource is denied")
 	case TooMany:
@@ -383,6 +412,23 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		req2.URL.Path = "/v2/" + orepo + "/manifests/" + otag
 		req2.RequestURI = req2.URL.RequestURI()
 		r.inner.ServeHTTP(sw, req2)
+	case Truncate:
+		rec := httptest.NewRecorder()
+		full := req.Clone(req.Context())
+		full.Header.Del("Range")
+		r.inner.ServeHTTP(rec, full)
+		for k, v := range rec.Header() {
+			sw.Header()[k] = v
+		}
+		body := rec.Body.Bytes()
+		sw.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		sw.WriteHeader(rec.Code)
+		_, _ = sw.Write(body[:len(body)/2])
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		// Ends the response short of its length: the client reads EOF.
+		panic(http.ErrAbortHandler)
 	case Latency:
 		select {
 		case <-time.After(rule.Delay):

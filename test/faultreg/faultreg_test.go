@@ -64,7 +64,7 @@ func TestFaults(t *testing.T) {
 	for _, tc := range []struct {
 		fault  Fault
 		status int
-	}{{NotFound, 404}, {Forbidden, 403}, {TooMany, 429}, {Unavailable, 503}} {
+	}{{NotFound, 404}, {Unauthorized, 401}, {Forbidden, 403}, {TooMany, 429}, {Unavailable, 503}} {
 		r.ClearRules()
 		r.AddRule(Rule{Repo: "library/a", Kind: Manifests, Fault: tc.fault})
 		resp, _, err := get(t, r, "/v2/library/a/manifests/1", 10*time.Second)
@@ -190,5 +190,60 @@ func TestRange(t *testing.T) {
 	}
 	if !r.Served("library/a", Blobs) {
 		t.Errorf("Served: %+v", r.Log())
+	}
+}
+
+func TestTruncateOneBlob(t *testing.T) {
+	r, _, _ := start(t)
+	ref, err := name.ParseReference(r.Addr+"/library/b:1", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ld, err := layers[0].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AddRule(Rule{Repo: "library/b", Kind: Blobs, Ref: ld.String(), Fault: Truncate})
+	resp, body, err := get(t, r, "/v2/library/b/blobs/"+ld.String(), 10*time.Second)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || resp == nil || int64(len(body)) >= resp.ContentLength {
+		t.Errorf("truncated blob: %v, %d bytes, error %v", resp, len(body), err)
+	}
+	// Another blob of the same repository (the config) is served whole.
+	cd, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, _, err := get(t, r, "/v2/library/b/blobs/"+cd.String(), 10*time.Second); err != nil || resp.StatusCode != 200 {
+		t.Errorf("config blob: %v %v", resp, err)
+	}
+}
+
+func TestBasicAuth(t *testing.T) {
+	r, _, _ := start(t)
+	r.RequireBasicAuth("user", "secret")
+	resp, _, err := get(t, r, "/v2/", 10*time.Second)
+	if err != nil || resp.StatusCode != 401 || resp.Header.Get("WWW-Authenticate") != `Basic realm="faultreg"` {
+		t.Fatalf("without credentials: %v %v", resp, err)
+	}
+	for pass, want := range map[string]int{"secret": 200, "wrong": 401} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+r.Addr+"/v2/library/a/manifests/1", nil)
+		req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json")
+		req.SetBasicAuth("user", pass)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("password %s: status %d, want %d", pass, resp.StatusCode, want)
+		}
 	}
 }
