@@ -31,6 +31,8 @@ type analysis struct {
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	steps []*runStep
+	// verified are the hoisted downloads that verify a seeded module cache.
+	verified []verifiedDownload
 }
 
 // runStep is one RUN instruction with what analysis learnt about it.

@@ -22,13 +22,14 @@ const (
 	ArgPullTimeout    = "HOIST_PULL_TIMEOUT"    // per candidate attempt to pull layers
 
 	// CI caches (cachefrom.go).
-	ArgCacheFrom  = "HOIST_CACHE_FROM"  // image to seed empty cache mounts from
-	ArgCacheEpoch = "HOIST_CACHE_EPOCH" // set by the frontend, never by users
+	ArgCacheFrom   = "HOIST_CACHE_FROM"   // image to seed empty cache mounts from
+	ArgCacheEpoch  = "HOIST_CACHE_EPOCH"  // set by the frontend, never by users
+	ArgCacheVerify = "HOIST_CACHE_VERIFY" // off: no go mod verify of a seeded module cache
 )
 
 var knownArgs = map[string]bool{ArgHoist: true, ArgGo: true, ArgNode: true, ArgSteps: true,
 	ArgMirrors: true, ArgResolve: true, ArgResolveTimeout: true, ArgPullTimeout: true,
-	ArgCacheFrom: true, ArgCacheEpoch: true}
+	ArgCacheFrom: true, ArgCacheEpoch: true, ArgCacheVerify: true}
 
 // IsHoistArg reports whether a build arg is hoist's own. Other HOIST_* names
 // are left to the Dockerfile, as the stock frontend would.
@@ -52,6 +53,9 @@ type Config struct {
 	// CacheFrom is HOIST_CACHE_FROM as given. Rewrite does not use it: the
 	// frontend checks the image and passes it as Options.CacheFrom.
 	CacheFrom string
+	// CacheVerify checks a module cache seeded from CacheFrom with go mod
+	// verify in the hoisted download (cacheverify.go).
+	CacheVerify bool
 }
 
 // rewrites reports whether any rule is on: with none, Rewrite changes nothing.
@@ -68,7 +72,7 @@ const (
 
 // DefaultConfig has every feature on.
 func DefaultConfig() Config {
-	return Config{Enabled: true, Go: true, Node: true, Steps: true,
+	return Config{Enabled: true, Go: true, Node: true, Steps: true, CacheVerify: true,
 		Resolve: true, ResolveTimeout: DefaultResolveTimeout, PullTimeout: DefaultPullTimeout}
 }
 
@@ -123,6 +127,8 @@ func ParseConfig(args map[string]string) (Config, error) {
 			c.Steps = on
 		case ArgResolve:
 			c.Resolve = on
+		case ArgCacheVerify:
+			c.CacheVerify = on
 		}
 	}
 	return c, nil

@@ -181,10 +181,16 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if dlDir != sc.workdir {
 		cmd = "cd " + shellQuote(dlDir) + " && "
 	}
+	env := ""
 	for _, k := range sortedEnvKeys(g.goEnv) {
-		cmd += k + "=" + shellQuote(g.goEnv[k]) + " "
+		env += k + "=" + shellQuote(g.goEnv[k]) + " "
 	}
-	cmd += "go mod download"
+	cmd += env + "go mod download"
+	if v := a.verifyDownload(*mod, env); v != "" {
+		cmd += v
+		a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
+		a.note(sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
+	}
 	run = append(run, cmd)
 	lines = append(lines, strings.Join(run, " "))
 	if sc.manifests != nil {

@@ -80,6 +80,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 
 	// CI caches (cachefrom.go) work on the flags every rule rendered.
 	a.seedCaches(flags)
+	a.noteUnverifiedSeeds(flags)
 	a.exportCaches(flags)
 
 	for line, fl := range flags {
