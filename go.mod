@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/containerd/platforms v1.0.0-rc.5
-	github.com/gohugoio/hashstructure v0.6.0
 	github.com/google/go-containerregistry v0.21.7
 	github.com/klauspost/compress v1.20.2
 	github.com/moby/buildkit v0.34.2
