@@ -2,7 +2,16 @@ package frontend
 
 import (
 	"context"
+	"io/fs"
+	"maps"
+	"strings"
 	"testing"
+
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	gwpb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/solver/pb"
+	fstypes "github.com/tonistiigi/fsutil/types"
 
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -38,5 +47,81 @@ func TestHoistClientImageCache(t *testing.T) {
 	look("x", &amd64, "default", true)
 	if len(cc.asked) != 5 {
 		t.Errorf("want 5 daemon lookups (platform, mode, twice uncached), got %d: %v", len(cc.asked), cc.asked)
+	}
+}
+
+// fakeGateway serves a Dockerfile and its own .dockerignore from any solve.
+type fakeGateway struct {
+	configClient
+	opts  client.BuildOpts
+	files map[string]string
+}
+
+func (g *fakeGateway) BuildOpts() client.BuildOpts { return g.opts }
+
+func (g *fakeGateway) Solve(context.Context, client.SolveRequest) (*client.Result, error) {
+	res := client.NewResult()
+	res.SetRef(fileRef{files: g.files})
+	return res, nil
+}
+
+type fileRef struct {
+	client.Reference
+	files map[string]string
+}
+
+func (r fileRef) ReadFile(_ context.Context, req client.ReadRequest) ([]byte, error) {
+	dt, ok := r.files[req.Filename]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return []byte(dt), nil
+}
+
+func (r fileRef) StatFile(_ context.Context, req client.StatRequest) (*fstypes.Stat, error) {
+	dt, ok := r.files[req.Path]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return &fstypes.Stat{Path: req.Path, Size: int64(len(dt))}, nil
+}
+
+// Pinning adds named contexts on a new client; the options the build
+// started with, which the first client and hoistClient share, stay as they
+// were, and the new client keeps the Dockerfile's own .dockerignore.
+func TestWithContextsClonesOptions(t *testing.T) {
+	caps := pb.Caps.CapSet(pb.Caps.All())
+	gw := &fakeGateway{
+		opts: client.BuildOpts{
+			Opts:    map[string]string{"filename": "app.Dockerfile", "build-arg:HOIST_MIRRORS": "m.example"},
+			LLBCaps: caps,
+			Caps:    gwpb.Caps.CapSet(nil),
+		},
+		files: map[string]string{"app.Dockerfile": "FROM golang:1.26\n", "app.Dockerfile.dockerignore": "secret\n"},
+	}
+	c, _ := newClient(gw)
+	ctx := context.Background()
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bc.ReadEntrypoint(ctx, "Dockerfile"); err != nil {
+		t.Fatal(err)
+	}
+	before := maps.Clone(c.BuildOpts().Opts)
+	const key = "context:docker.io/library/golang:1.26::linux/amd64"
+	nbc, err := withContexts(ctx, c, bc, map[string]string{key: "docker-image://m.example/library/golang@sha256:" + strings.Repeat("0", 64)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(c.BuildOpts().Opts, before) || !maps.Equal(bc.BuildOpts().Opts, before) {
+		t.Errorf("options the build started with changed: %v, first client %v", c.BuildOpts().Opts, bc.BuildOpts().Opts)
+	}
+	if nbc == bc || nbc.BuildOpts().Opts[key] == "" {
+		t.Fatalf("new client does not see the pinned context: %v", nbc.BuildOpts().Opts)
+	}
+	ignore, err := nbc.DockerIgnorePatterns(ctx)
+	if err != nil || strings.Join(ignore, ",") != "secret" {
+		t.Errorf("new client's ignore patterns %v, %v; want the Dockerfile's own", ignore, err)
 	}
 }
