@@ -16,6 +16,8 @@ require (
 	google.golang.org/grpc v1.84.0
 )
 
+require github.com/gohugoio/hashstructure v0.6.0 // indirect
+
 require (
 	cyphar.com/go-pathrs v0.2.5 // indirect
 	github.com/Microsoft/go-winio v0.6.3-0.20251027160822-ad3df93bed29 // indirect

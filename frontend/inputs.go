@@ -97,8 +97,8 @@ func (g *gatewayImages) config(ctx context.Context, ref string, platform *ocispe
 // prefetch starts the config lookups of every FROM image the build needs at
 // once; the rewrite, which asks for them stage by stage, then finds them
 // resolved or in flight. Errors are left for the rewrite's own lookup.
-func (g *gatewayImages) prefetch(ctx context.Context, dt []byte, opt llbgen.ImageOptions) {
-	uses, err := llbgen.FindImages(dt, opt)
+func (g *gatewayImages) prefetch(ctx context.Context, df *llbgen.Dockerfile, opt llbgen.ImageOptions) {
+	uses, err := df.FindImages(opt)
 	if err != nil {
 		return
 	}

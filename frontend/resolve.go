@@ -348,7 +348,7 @@ func userContext(opts map[string]string, name string, p ocispecs.Platform) bool 
 // so that the whole build uses exactly what was fetched. Without mirrors,
 // or with HOIST=off or HOIST_RESOLVE=off, it does nothing and returns bc. The returned client is the one to convert
 // with.
-func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src *dockerui.Source, cfg llbgen.Config) (*dockerui.Client, error) {
+func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src *dockerui.Source, df *llbgen.Dockerfile, cfg llbgen.Config) (*dockerui.Client, error) {
 	if !cfg.Enabled || !cfg.Resolve || len(cfg.Mirrors) == 0 {
 		return bc, nil
 	}
@@ -357,7 +357,7 @@ func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src
 	if len(tps) == 0 {
 		tps = []ocispecs.Platform{bc.BuildPlatforms[0]}
 	}
-	plan, err := llbgen.Plan(src.Data, llbgen.PlanOptions{
+	plan, err := df.Plan(llbgen.PlanOptions{
 		ImageOptions: llbgen.ImageOptions{
 			BuildArgs:     bc.BuildArgs,
 			Target:        bc.Target,
