@@ -43,10 +43,11 @@ demo:
 # Takes long: EXAMPLES=go-app,node-npm limits it, REPS sets the repetitions,
 # BENCH_OUT keeps results.md and the logs (default: a temporary directory).
 # CI_CACHE=1 adds the CI cache rows (HOIST_CACHE_FROM on a fresh builder).
+# VARIANTS=naive-stock,naive-hoist,naive-hoist-mounts picks the variants.
 EXAMPLES ?=
 REPS     ?= 3
 bench:
-	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(CI_CACHE),-ci-cache)
+	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(CI_CACHE),-ci-cache) $(if $(VARIANTS),-variants $(VARIANTS))
 
 # FROM resolution behind a registry that answers every request after 1 s:
 # builds of 1 and of 10 images, through hoist (the slow registry as a

@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/containerd/platforms v1.0.0-rc.5
-	github.com/gohugoio/hashstructure v0.6.0
 	github.com/google/go-containerregistry v0.21.7
 	github.com/klauspost/compress v1.20.2
 	github.com/moby/buildkit v0.34.2
@@ -16,6 +15,8 @@ require (
 	golang.org/x/sys v0.48.0
 	google.golang.org/grpc v1.84.0
 )
+
+require github.com/gohugoio/hashstructure v0.6.0 // indirect
 
 require (
 	cyphar.com/go-pathrs v0.2.5 // indirect

@@ -118,9 +118,13 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 		return res, nil
 	}
 
+	// The user's Dockerfile, parsed once for every analysis below;
+	// dockerfile2llb parses the text it converts itself.
+	df := llbgen.ParseDockerfile(src.Data)
+
 	// hoist image resolution (resolve.go): with HOIST_MIRRORS set, fetch and
 	// pin every image through mirrors; otherwise bc is returned unchanged.
-	if bc, err = resolveImages(ctx, c, bc, src, cfg); err != nil {
+	if bc, err = resolveImages(ctx, c, bc, src, df, cfg); err != nil {
 		return nil, err
 	}
 	convertOpt.Config, convertOpt.Client = bc.Config, bc
@@ -151,7 +155,7 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 	scanTargets := bkmaps.SyncMap[string, *dockerfile2llb.Result]{}
 	images := newGatewayImages(c, bc)
 	manifests := newBuildContext(c, bc)
-	mayRewrite := llbgen.MayRewrite(src.Data, cfg)
+	mayRewrite := df.MayRewrite(cfg)
 	if mayRewrite {
 		// The manifest transfer overlaps the image lookups and analysis
 		// instead of following them.
@@ -183,14 +187,14 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			}
 		}
 		if mayRewrite {
-			images.prefetch(ctx, src.Data, llbgen.ImageOptions{
+			images.prefetch(ctx, df, llbgen.ImageOptions{
 				BuildArgs:      opt.BuildArgs,
 				Target:         opt.Target,
 				TargetPlatform: platform,
 				BuildPlatform:  &bc.BuildPlatforms[0],
 			})
 		}
-		rw, err := llbgen.Rewrite(ctx, src.Data, llbgen.Options{
+		rw, err := df.Rewrite(ctx, llbgen.Options{
 			Config:         cfg,
 			BuildArgs:      opt.BuildArgs,
 			Target:         opt.Target,

@@ -2,11 +2,10 @@ package frontend
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"strings"
 
-	"github.com/gohugoio/hashstructure"
+	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/gateway/client"
@@ -49,13 +48,18 @@ type resolveResult struct {
 	cfg  []byte
 }
 
+// ResolveImageConfig answers each (ref, platform, resolve mode) once. The
+// log name only labels the daemon's progress, so lookups by dockerfile2llb,
+// hoist's analysis and dockerui's named contexts share one answer whatever
+// they call it. Options that change the answer (source policies, layouts,
+// attestations, no config) are passed through uncached.
 func (c *hoistClient) ResolveImageConfig(ctx context.Context, ref string, opt sourceresolver.Opt) (string, digest.Digest, []byte, error) {
-	c.g.CacheError = true
-	h, err := hashstructure.Hash(opt, nil)
-	if err != nil {
-		return "", "", nil, err
+	key, ok := imageKey(ref, opt)
+	if !ok {
+		return c.Client.ResolveImageConfig(ctx, ref, opt)
 	}
-	res, err := c.g.Do(ctx, fmt.Sprintf("%s,%d", ref, h), func(ctx context.Context) (*resolveResult, error) {
+	c.g.CacheError = true
+	res, err := c.g.Do(ctx, key, func(ctx context.Context) (*resolveResult, error) {
 		ref, dgst, cfg, err := c.Client.ResolveImageConfig(ctx, ref, opt)
 		if err != nil {
 			return nil, err
@@ -66,4 +70,20 @@ func (c *hoistClient) ResolveImageConfig(ctx context.Context, ref string, opt so
 		return "", "", nil, err
 	}
 	return res.ref, res.dgst, res.cfg, nil
+}
+
+// imageKey is the cache key of a plain image config lookup; false for
+// lookups whose answer depends on more than ref, platform and resolve mode.
+func imageKey(ref string, opt sourceresolver.Opt) (string, bool) {
+	io := opt.ImageOpt
+	if io == nil || len(opt.SourcePolicies) > 0 || opt.OCILayoutOpt != nil || opt.GitOpt != nil || opt.HTTPOpt != nil ||
+		io.NoConfig || io.AttestationChain || len(io.ResolveAttestations) > 0 {
+		return "", false
+	}
+	p := "-"
+	if io.Platform != nil {
+		n := platforms.Normalize(*io.Platform)
+		p = platforms.FormatAll(n) + "|" + n.OSVersion + "|" + strings.Join(n.OSFeatures, ",")
+	}
+	return ref + " " + p + " " + io.ResolveMode, true
 }

@@ -97,8 +97,8 @@ func (g *gatewayImages) config(ctx context.Context, ref string, platform *ocispe
 // prefetch starts the config lookups of every FROM image the build needs at
 // once; the rewrite, which asks for them stage by stage, then finds them
 // resolved or in flight. Errors are left for the rewrite's own lookup.
-func (g *gatewayImages) prefetch(ctx context.Context, dt []byte, opt llbgen.ImageOptions) {
-	uses, err := llbgen.FindImages(dt, opt)
+func (g *gatewayImages) prefetch(ctx context.Context, df *llbgen.Dockerfile, opt llbgen.ImageOptions) {
+	uses, err := df.FindImages(opt)
 	if err != nil {
 		return
 	}
@@ -120,7 +120,17 @@ func imageConfig(img *dockerspec.DockerOCIImage) *llbgen.ImageConfig {
 }
 
 // Passwd reads the image's /etc/passwd. It is only asked for when a RUN
-// runs as a named user, and pulls the image, which the build needs anyway.
+// runs as a named user (or one a RUN useradd creates, whose uid follows
+// the image's users), and pulls and unpacks the whole image before the
+// build is submitted: a gateway client can read a file only from a mounted
+// snapshot, and a layer-limited or registry-side read could miss a later
+// layer's change to /etc/passwd. The build runs on the same image and
+// reuses the unpacked snapshot (image sources are keyed by content), so
+// the cost is the lost overlap of that pull with the build's other first
+// steps (context transfer, other stages' pulls); BenchmarkColdFirstStep in
+// test/e2e measures it. Not reading it would take the uid out of the
+// rewrite: e.g. a cache mount seeded `from=` a stage that creates the
+// directory as the user, so BuildKit resolves the name in the build.
 func (g *gatewayImages) Passwd(ctx context.Context, ref string, platform *ocispecs.Platform) ([]byte, error) {
 	var st llb.State
 	nc, err := g.bc.NamedContext(ref, dockerui.ContextOpt{Platform: platform, ResolveMode: g.bc.ImageResolveMode.String()})

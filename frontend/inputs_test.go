@@ -23,7 +23,7 @@ func TestGatewayImagesConfigOnce(t *testing.T) {
 	images := newGatewayImages(c, bc)
 	ctx := context.Background()
 
-	images.prefetch(ctx, []byte("FROM golang:1.26 AS build\nRUN go build\n"), llbgen.ImageOptions{TargetPlatform: &amd64, BuildPlatform: &amd64})
+	images.prefetch(ctx, llbgen.ParseDockerfile([]byte("FROM golang:1.26 AS build\nRUN go build\n")), llbgen.ImageOptions{TargetPlatform: &amd64, BuildPlatform: &amd64})
 	select {
 	case ref := <-c.started:
 		if ref != "docker.io/library/golang:1.26" {

@@ -366,7 +366,7 @@ func userContext(opts map[string]string, name string, p ocispecs.Platform) bool 
 // so that the whole build uses exactly what was fetched. Without mirrors,
 // or with HOIST=off or HOIST_RESOLVE=off, it does nothing and returns bc. The returned client is the one to convert
 // with.
-func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src *dockerui.Source, cfg llbgen.Config) (*dockerui.Client, error) {
+func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src *dockerui.Source, df *llbgen.Dockerfile, cfg llbgen.Config) (*dockerui.Client, error) {
 	if !cfg.Enabled || !cfg.Resolve || len(cfg.Mirrors) == 0 {
 		return bc, nil
 	}
@@ -375,7 +375,7 @@ func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src
 	if len(tps) == 0 {
 		tps = []ocispecs.Platform{bc.BuildPlatforms[0]}
 	}
-	plan, err := llbgen.Plan(src.Data, llbgen.PlanOptions{
+	plan, err := df.Plan(llbgen.PlanOptions{
 		ImageOptions: llbgen.ImageOptions{
 			BuildArgs:     bc.BuildArgs,
 			Target:        bc.Target,
@@ -424,26 +424,40 @@ func resolveImages(ctx context.Context, c *hoistClient, bc *dockerui.Client, src
 		}
 		return nil, wrapSource(err, src.SourceMap, errs[0].Location)
 	}
-	return withContexts(c, bc, added)
+	return withContexts(ctx, c, bc, added)
 }
 
-// withContexts adds named contexts to the options bc reads. dockerui reads
-// contexts from the options map it was created with, which is c's; a new
-// client is made only if it no longer shares that map, because a second
-// client would not know the Dockerfile-specific .dockerignore the first
-// one read.
-func withContexts(c *hoistClient, bc *dockerui.Client, added map[string]string) (*dockerui.Client, error) {
+// withContexts returns a dockerui client that also sees the added named
+// contexts. The options are cloned, not edited in place: the first client
+// and hoistClient keep the options the build was started with. The new
+// client reads the entrypoint again, as the first did, to learn the
+// Dockerfile-specific .dockerignore (the read is the same solve, answered
+// from the daemon's cache).
+func withContexts(ctx context.Context, c *hoistClient, bc *dockerui.Client, added map[string]string) (*dockerui.Client, error) {
 	if len(added) == 0 {
 		return bc, nil
 	}
-	if c.opts.Opts == nil {
-		c.opts.Opts = map[string]string{}
+	bopts := c.BuildOpts()
+	bopts.Opts = maps.Clone(bopts.Opts)
+	if bopts.Opts == nil {
+		bopts.Opts = map[string]string{}
 	}
-	maps.Copy(c.opts.Opts, added)
-	for k, v := range added {
-		if bc.BuildOpts().Opts[k] != v {
-			return dockerui.NewClient(c)
-		}
+	maps.Copy(bopts.Opts, added)
+	nbc, err := dockerui.NewClient(&optsClient{hoistClient: c, opts: bopts})
+	if err != nil {
+		return nil, err
 	}
-	return bc, nil
+	if _, err := nbc.ReadEntrypoint(ctx, "Dockerfile"); err != nil {
+		return nil, err
+	}
+	return nbc, nil
 }
+
+// optsClient is hoistClient with other build options; image lookups still
+// go through hoistClient's cache.
+type optsClient struct {
+	*hoistClient
+	opts client.BuildOpts
+}
+
+func (c *optsClient) BuildOpts() client.BuildOpts { return c.opts }

@@ -1,7 +1,6 @@
 package llbgen
 
 import (
-	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -71,10 +70,15 @@ type ImageOptions struct {
 // RUN --mount=from=<image>. Stages the target does not reach are skipped, as
 // dockerfile2llb skips them. Errors are those of an invalid Dockerfile.
 func FindImages(dt []byte, opt ImageOptions) ([]ImageUse, error) {
-	ast, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
-		return nil, err
+	return ParseDockerfile(dt).FindImages(opt)
+}
+
+// FindImages is the package's FindImages of an already parsed Dockerfile.
+func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
+	if d.Err != nil {
+		return nil, d.Err
 	}
+	ast := d.AST
 	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
 	if err != nil {
 		return nil, err
@@ -459,6 +463,11 @@ type PlanOptions struct {
 // image the Dockerfile needs, per target platform. It is what the frontend
 // resolves and what `hoist explain` shows.
 func Plan(dt []byte, opt PlanOptions) ([]PlannedImage, error) {
+	return ParseDockerfile(dt).Plan(opt)
+}
+
+// Plan is the package's Plan of an already parsed Dockerfile.
+func (d *Dockerfile) Plan(opt PlanOptions) ([]PlannedImage, error) {
 	tps := opt.TargetPlatforms
 	if len(tps) == 0 {
 		tps = []ocispecs.Platform{{}}
@@ -470,7 +479,7 @@ func Plan(dt []byte, opt PlanOptions) ([]PlannedImage, error) {
 		if tp.OS != "" {
 			iopt.TargetPlatform = &tp
 		}
-		uses, err := FindImages(dt, iopt)
+		uses, err := d.FindImages(iopt)
 		if err != nil {
 			return nil, err
 		}

@@ -51,7 +51,13 @@ type Result struct {
 // Rewrite analyses dt and rewrites it according to opt. A Dockerfile that
 // does not parse is returned unchanged, so dockerfile2llb reports the error
 // exactly as the stock frontend does.
-func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err error) {
+func Rewrite(ctx context.Context, dt []byte, opt Options) (*Result, error) {
+	return ParseDockerfile(dt).Rewrite(ctx, opt)
+}
+
+// Rewrite is the package's Rewrite of an already parsed Dockerfile.
+func (d *Dockerfile) Rewrite(ctx context.Context, opt Options) (res *Result, err error) {
+	dt := d.Data
 	// A bug in the analysis must not fail a build the stock frontend would
 	// do: the Dockerfile is then converted as the user wrote it.
 	defer func() {
@@ -63,8 +69,8 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 	if !opt.Config.rewrites() {
 		return res, nil
 	}
-	ast, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
+	ast := d.AST
+	if ast == nil {
 		return res, nil
 	}
 	stages, metaArgs, err := instructions.Parse(ast.AST, nil)
@@ -102,11 +108,30 @@ func Rewrite(ctx context.Context, dt []byte, opt Options) (res *Result, err erro
 // hoist is off or no RUN names a tool it has rules for. The frontend uses it
 // to start the lookups a rewrite needs early, and only when it needs them.
 func MayRewrite(dt []byte, cfg Config) bool {
-	if !cfg.rewrites() {
-		return false
-	}
+	return ParseDockerfile(dt).MayRewrite(cfg)
+}
+
+// MayRewrite is the package's MayRewrite of an already parsed Dockerfile.
+func (d *Dockerfile) MayRewrite(cfg Config) bool {
+	return cfg.rewrites() && d.AST != nil && mayRunTools(d.AST.AST)
+}
+
+// Dockerfile is a Dockerfile parsed once, for every analysis of one build:
+// the rewrite per platform, the image lookups and the mirror plan. The
+// parse result is only read; each analysis makes its own instructions.
+type Dockerfile struct {
+	Data []byte
+	AST  *parser.Result // nil when Data does not parse
+	Err  error          // the parse error
+}
+
+// ParseDockerfile parses dt with BuildKit's parser.
+func ParseDockerfile(dt []byte) *Dockerfile {
 	ast, err := parser.Parse(bytes.NewReader(dt))
-	return err == nil && mayRunTools(ast.AST)
+	if err != nil {
+		ast = nil
+	}
+	return &Dockerfile{Data: dt, AST: ast, Err: err}
 }
 
 // FormatNote renders a note as hoist reports it in build output.
