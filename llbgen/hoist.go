@@ -38,11 +38,13 @@ var ContextPatterns = []string{
 	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
 	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
 	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml",
+	// Only the directories themselves: whether a COPY may bring one.
+	"**/node_modules", "**/.yarn/unplugged",
 }
 
 // ContextExcludes keep installed dependencies (thousands of package.json
-// files) out of the manifest transfer.
-var ContextExcludes = []string{"**/node_modules"}
+// files) out of the manifest transfer; their directory comes empty.
+var ContextExcludes = []string{"**/node_modules/*", "**/.yarn/unplugged/*"}
 
 func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
 	dt, err := a.opt.Context.ReadFile(ctx, p)
@@ -425,9 +427,9 @@ const maxWalk = 10000
 
 // holdsNone reports whether the context under src (a file or a
 // directory) has no file that related reports. The frontend's context
-// holds only ContextPatterns, which cover every such file, without
-// ContextExcludes: the walk is small there, and skips the same
-// directories in hoist explain's full one so that both find the same.
+// holds only ContextPatterns, which cover every such file, with
+// node_modules empty: the walk is small there, and skips node_modules
+// in hoist explain's full one so that both find the same.
 func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
@@ -448,7 +450,7 @@ func (a *analysis) holdsNone(ctx context.Context, src string, related func(strin
 			if !isDir && related(p) {
 				return false, nil
 			}
-			if isDir && !slices.Contains(ContextExcludes, "**/"+name) {
+			if isDir && name != "node_modules" {
 				if ok, err := walk(p); !ok || err != nil {
 					return ok, err
 				}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ type nodeCall struct {
 	mount *cacheMount
 	why   string // why it gets no mount
 	pnp   bool   // yarn berry in Plug'n'Play mode
+	proj  *nodeProject
 }
 
 // nodeStep is what the Node rule decided for one RUN.
@@ -555,6 +557,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 				proj = p
 			}
 		}
+		nc.proj = proj
 		switch use.Manager {
 		case "npm", "npx":
 			nc.mgr = mgrNpm
@@ -866,8 +869,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.mgr == "" {
 		return nil // noted with the mounts
 	}
-	if !c.use.Frozen && !(c.mgr == mgrNpm && c.use.Sub == "ci") {
-		notHoisted("%s may change the lockfile; a frozen install (npm ci, --frozen-lockfile, --immutable) can be hoisted", runWords(c.call))
+	frozen := frozenInstall(c)
+	if !frozen && !bareInstall(c) {
+		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", runWords(c.call))
 		return nil
 	}
 	if c.use.Filter {
@@ -920,13 +924,25 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if err != nil {
 		return err
 	}
-	files, members, why, err := a.nodeManifests(ctx, c, p)
+	files, members, why, err := a.nodeManifests(ctx, c, p, frozen)
 	if err != nil {
 		return err
 	}
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
+	}
+	if !frozen {
+		// Unlike npm ci, these installs keep a node_modules they find: one
+		// the COPY lays over the hoisted one would mix two trees.
+		why, err := a.nodeModulesCopied(ctx, p.dir, members)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			notHoisted("%s: the COPY would lay it over the hoisted install's", why)
+			return nil
+		}
 	}
 	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members); err != nil {
 		return err
@@ -992,6 +1008,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
+	if !frozen {
+		// The COPY brings back the context's lockfile; the install in place
+		// rewrites it as stock's would, finding node_modules complete.
+		a.note(rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings", runWords(c.call))
+		return nil
+	}
 	// The install after the source COPY sees the same manifests, so it is
 	// redundant when the COPY cannot bring what the install writes.
 	why, err = a.installOutputsCopied(ctx, c, p, members)
@@ -1011,6 +1033,127 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// frozenInstall reports an install that fails rather than change the
+// lockfile: npm ci, --frozen-lockfile, --immutable, and pnpm and yarn berry
+// configured so or run on CI, which both detect as ci-info does.
+func frozenInstall(c *nodeCall) bool {
+	if c.use.Frozen || c.mgr == mgrNpm && c.use.Sub == "ci" {
+		return true
+	}
+	switch c.mgr {
+	case mgrPnpm:
+		if hasArg(c.use.Args, "--no-frozen-lockfile") || hasArg(c.use.Args, "--frozen-lockfile=false") {
+			return false
+		}
+		if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "frozen-lockfile"); ok {
+			return v == "true"
+		}
+		if c.proj != nil {
+			if v, ok := c.proj.npmrc["frozen-lockfile"]; ok {
+				return v == "true"
+			}
+		}
+	case mgrBerry:
+		if hasArg(c.use.Args, "--no-immutable") {
+			return false
+		}
+		if v, ok := c.env["YARN_ENABLE_IMMUTABLE_INSTALLS"]; ok {
+			return v == "true" || v == "1"
+		}
+		if c.proj != nil {
+			if v, ok := c.proj.berry["enableImmutableInstalls"]; ok {
+				return strings.ToLower(toString(v)) == "true"
+			}
+		}
+	default:
+		return false
+	}
+	return onCI(c.env)
+}
+
+// onCI is ci-info's test (used by pnpm and yarn berry) without the
+// vendor-specific variables.
+func onCI(env map[string]string) bool {
+	if env["CI"] == "false" {
+		return false
+	}
+	for _, k := range []string{"CI", "BUILD_ID", "BUILD_NUMBER", "CI_APP_ID", "CI_BUILD_ID", "CI_BUILD_NUMBER",
+		"CI_NAME", "CONTINUOUS_INTEGRATION", "RUN_ID"} {
+		if env[k] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// bareInstall reports an install of what the manifests list (npm install,
+// yarn, pnpm i), with no packages named on the command line.
+func bareInstall(c *nodeCall) bool {
+	u := c.use
+	if !u.Install || u.Global {
+		return false
+	}
+	var valueFlags map[string]bool
+	switch c.mgr {
+	case mgrNpm:
+		valueFlags = npmValueFlags
+		if u.Sub != "install" {
+			return false
+		}
+	case mgrYarn, mgrBerry:
+		valueFlags = yarnValueFlags
+		if u.Sub != "" && u.Sub != "install" {
+			return false
+		}
+	case mgrPnpm:
+		valueFlags = pnpmValueFlags
+		if u.Sub != "install" {
+			return false
+		}
+	default:
+		return false
+	}
+	ops := 0
+	for i := 0; i < len(u.Args); i++ {
+		a := u.Args[i]
+		switch {
+		case a == "--":
+			return false
+		case strings.HasPrefix(a, "-") && a != "-":
+			if valueFlags[a] {
+				i++
+			}
+		default:
+			ops++
+		}
+	}
+	return ops <= 1 && (ops == 1) == (u.Sub != "")
+}
+
+// nodeModulesCopied names a node_modules of the project or a member that
+// a COPY of the project may bring: present in the context and not left
+// out by .dockerignore.
+func (a *analysis) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
+	for _, d := range append([]string{dir}, members...) {
+		nm := path.Join(d, "node_modules")
+		ign, err := a.opt.Context.Ignored(ctx, nm)
+		if err != nil {
+			return "", err
+		}
+		if ign {
+			continue
+		}
+		names, err := a.opt.Context.ReadDir(ctx, d)
+		if err != nil && !isNotExist(err) {
+			return "", err
+		}
+		if slices.Contains(names, "node_modules/") {
+			return nm + " is in the build context and not in .dockerignore", nil
+		}
+	}
+	return "", nil
 }
 
 // relTo is context path p relative to context dir dir.
@@ -1033,7 +1176,7 @@ func runWords(c Call) string {
 
 // nodeManifests lists the context files the install reads (dirs with a
 // trailing /), and the workspace members' context dirs.
-func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject) (files, members []string, why string, err error) {
+func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject, frozen bool) (files, members []string, why string, err error) {
 	if p.err != "" {
 		return nil, nil, p.err, nil
 	}
@@ -1047,7 +1190,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	for _, f := range lockfiles[c.mgr] {
 		lock = lock || p.has[f]
 	}
-	if !lock {
+	if !lock && frozen {
 		return nil, nil, "no " + strings.Join(lockfiles[c.mgr], " or ") + " in " + p.dir, nil
 	}
 	for _, f := range nodeProjectFiles {
@@ -1187,11 +1330,10 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 // the source COPY: it may bring what the install writes, or the install
 // makes members' files executable. "" means redundant.
 func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
-	dirs := append([]string{p.dir}, members...)
-	var outDirs, outFiles []string
-	for _, d := range dirs {
-		outDirs = append(outDirs, path.Join(d, "node_modules"))
+	if why, err := a.nodeModulesCopied(ctx, p.dir, members); err != nil || why != "" {
+		return why, err
 	}
+	var outDirs, outFiles []string
 	if c.mgr == mgrBerry && c.pnp {
 		outDirs = append(outDirs, path.Join(p.dir, ".yarn", "unplugged"))
 	}
@@ -1204,8 +1346,15 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 		if err != nil {
 			return "", err
 		}
-		if !ign {
-			return d + " is not in .dockerignore, so the COPY may bring one", nil
+		if ign {
+			continue
+		}
+		names, err := a.opt.Context.ReadDir(ctx, path.Dir(d))
+		if err != nil && !isNotExist(err) {
+			return "", err
+		}
+		if slices.Contains(names, path.Base(d)+"/") {
+			return d + " is in the build context and not in .dockerignore", nil
 		}
 	}
 	for _, f := range outFiles {
