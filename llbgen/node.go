@@ -564,7 +564,11 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		case "pnpm":
 			nc.mgr = mgrPnpm
 		case "yarn":
-			switch {
+			switch major := releaseMajor(use.Release); {
+			case major == 1:
+				nc.mgr = mgrYarn
+			case major >= 2:
+				nc.mgr = mgrBerry
 			case proj != nil && proj.yarnMajor() == 1:
 				nc.mgr = mgrYarn
 			case proj != nil && proj.yarnMajor() >= 2:
@@ -893,6 +897,11 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
+	setup, why := installSetup(rs, c)
+	if why != "" {
+		notHoisted("%s", why)
+		return nil
+	}
 	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
 		manifest: isNodeManifest, download: runWords(c.call)})
 	if err != nil {
@@ -999,11 +1008,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.cwd != sc.workdir {
 		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
-	env := cloneMap(c.call.Env)
-	for _, k := range sortedEnvKeys(env) {
-		cmd += k + "=" + shellQuote(env[k]) + " "
+	for _, sc := range append(setup, c.call) {
+		env := cloneMap(sc.Env)
+		for _, k := range sortedEnvKeys(env) {
+			cmd += k + "=" + shellQuote(env[k]) + " "
+		}
+		cmd += runWords(sc) + " && "
 	}
-	cmd += runWords(c.call)
+	cmd = strings.TrimSuffix(cmd, " && ")
 	lines = append(lines, strings.Join(append(run, cmd), " "))
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
@@ -1033,6 +1045,33 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// installSetup returns the calls before the install in its RUN that the
+// hoisted install must run too (corepack enable, npm i -g pnpm, npm config
+// set), or why it cannot run without another one.
+func installSetup(rs *runStep, c *nodeCall) ([]Call, string) {
+	var setup []Call
+	for _, o := range rs.calls {
+		if sameCall(o, c.call) {
+			return setup, ""
+		}
+		switch o.Name {
+		case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
+			continue
+		}
+		u, ok := ClassifyNode(o)
+		setupCall := ok && !u.Install && (u.Manager == "corepack" || u.Global || u.Sub == "config" ||
+			path.Base(o.Name) == "npm" && (u.Sub == "--version" || hasArg(o.Args, "-v") || hasArg(o.Args, "--version")))
+		if path.Base(o.Name) == "node" && len(o.Args) == 1 && (o.Args[0] == "-v" || o.Args[0] == "--version") {
+			continue
+		}
+		if !setupCall || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
+			return nil, runWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
+		}
+		setup = append(setup, o)
+	}
+	return setup, ""
 }
 
 // frozenInstall reports an install that fails rather than change the
