@@ -37,7 +37,7 @@ var ContextPatterns = []string{
 	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
 	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
-	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml",
+	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
 	// Only the directories themselves: whether a COPY may bring one.
 	"**/node_modules", "**/.yarn/unplugged",
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -1237,10 +1238,15 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			files = append(files, path.Join(p.dir, f))
 		}
 	}
-	if c.mgr == mgrBerry {
-		if why := berryUnsupported(p); why != "" {
+	var patches []string
+	if c.mgr == mgrBerry || c.mgr == mgrYarn {
+		ps, why := lockPatches(p)
+		if why != "" {
 			return nil, nil, why, nil
 		}
+		patches = append(patches, ps...)
+	}
+	if c.mgr == mgrBerry {
 		sub, err := a.opt.Context.ReadDir(ctx, path.Join(p.dir, ".yarn"))
 		if err != nil && !isNotExist(err) {
 			return nil, nil, "", err
@@ -1253,8 +1259,15 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	}
 	var patterns []string
 	if c.mgr == mgrPnpm {
-		if p.pnpmWS != nil && len(p.pnpmWS.PatchedDependencies) > 0 {
-			return nil, nil, "pnpm-workspace.yaml patches dependencies (patchedDependencies), which reads patch files", nil
+		if p.pnpmWS != nil {
+			for _, v := range p.pnpmWS.PatchedDependencies {
+				patches = append(patches, path.Join(p.dir, toString(v)))
+			}
+		}
+		if p.pkg.Pnpm != nil {
+			for _, v := range p.pkg.Pnpm.PatchedDependencies {
+				patches = append(patches, path.Join(p.dir, toString(v)))
+			}
 		}
 		if p.pnpmWS != nil {
 			if len(p.pnpmWS.Packages) == 0 {
@@ -1282,6 +1295,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	if why := localDeps(p.dir, p.pkg); why != "" {
 		return nil, nil, why, nil
 	}
+	patches = append(patches, depPatches(p.dir, p.pkg)...)
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
@@ -1294,22 +1308,95 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		if why := localDeps(m, &mp); why != "" {
 			return nil, nil, why, nil
 		}
+		patches = append(patches, depPatches(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
+	}
+	for _, f := range dedupe(patches) {
+		if f == "." || strings.HasPrefix(f, "../") || f == ".." {
+			return nil, nil, "patch file " + f + " is outside the build context", nil
+		}
+		// The frontend reads only *.patch files of the context.
+		if !strings.HasSuffix(f, ".patch") {
+			return nil, nil, "patch file " + f + " does not end in .patch, so hoist cannot tell whether the context has it", nil
+		}
+		if _, ok, err := a.readContext(ctx, f); err != nil {
+			return nil, nil, "", err
+		} else if !ok {
+			return nil, nil, "patch file " + f + " is not in the build context", nil
+		}
+		files = append(files, f)
 	}
 	return files, members, "", nil
 }
 
-// berryUnsupported says why a yarn berry project cannot be installed from
-// its manifests: patches and local plugins live in other files.
-func berryUnsupported(p *nodeProject) string {
-	// Yarn's own compatibility patches (builtin<compat/...>) ship with
-	// yarn; any other patch: reads a patch file of the project.
-	for l := range strings.SplitSeq(p.lock, "\n") {
-		if strings.Contains(l, "patch:") && !strings.Contains(l, "builtin<") {
-			return "yarn.lock uses patch: dependencies, which read patch files"
+// depPatches are the patch files a package.json's patch: dependencies and
+// resolutions name (yarn), as context paths.
+func depPatches(dir string, p *pkgJSON) []string {
+	var out []string
+	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
+		for _, v := range m {
+			if f, ok := patchFile(toString(v), dir, dir); ok {
+				out = append(out, f)
+			}
 		}
 	}
-	return ""
+	sort.Strings(out)
+	return out
+}
+
+// patchFile is the patch file of a patch: locator, as a context path:
+// ~/ is the project root, other paths are relative to the workspace that
+// declares it (ws). Yarn's own patches (builtin<compat/...>) have none.
+func patchFile(locator, root, ws string) (string, bool) {
+	if !strings.HasPrefix(locator, "patch:") && !strings.Contains(locator, "@patch:") {
+		return "", false
+	}
+	_, src, ok := strings.Cut(locator, "#")
+	if !ok {
+		return "", false
+	}
+	src, _, _ = strings.Cut(src, "::")
+	if dec, err := url.PathUnescape(src); err == nil {
+		src = dec
+	}
+	src = strings.TrimPrefix(src, "optional!")
+	if strings.HasPrefix(src, "builtin<") || src == "" {
+		return "", false
+	}
+	if rest, ok := strings.CutPrefix(src, "~/"); ok {
+		return path.Join(root, rest), true
+	}
+	return path.Join(ws, src), true
+}
+
+// lockPatches are the patch files yarn.lock's patch: locators name.
+func lockPatches(p *nodeProject) ([]string, string) {
+	var out []string
+	for l := range strings.SplitSeq(p.lock, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "resolution:") || !strings.Contains(t, "patch:") {
+			continue
+		}
+		loc := strings.Trim(strings.TrimSpace(strings.TrimPrefix(t, "resolution:")), `"`)
+		ws := p.dir
+		if _, q, ok := strings.Cut(loc, "::"); ok {
+			vals, err := url.ParseQuery(q)
+			if err != nil {
+				return nil, "yarn.lock has a patch: locator hoist cannot read: " + loc
+			}
+			if l := vals.Get("locator"); l != "" {
+				i := strings.LastIndex(l, "@workspace:")
+				if i < 0 {
+					continue // a dependency's own patch comes with its package
+				}
+				ws = path.Join(p.dir, l[i+len("@workspace:"):])
+			}
+		}
+		if f, ok := patchFile(loc, p.dir, ws); ok {
+			out = append(out, f)
+		}
+	}
+	return out, ""
 }
 
 // localDeps says why a package's dependencies need more than manifests.
@@ -1317,15 +1404,15 @@ func localDeps(dir string, p *pkgJSON) string {
 	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
 		for name, v := range m {
 			s := toString(v)
+			if _, ok := patchFile(s, dir, dir); ok {
+				continue // its patch file is copied with the manifests
+			}
 			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
 				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
 					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
 				}
 			}
 		}
-	}
-	if p.Pnpm != nil && len(p.Pnpm.PatchedDependencies) > 0 {
-		return path.Join(dir, "package.json") + " patches dependencies (pnpm.patchedDependencies), which reads patch files"
 	}
 	for name, v := range p.DependenciesMeta {
 		if m, ok := v.(map[string]any); ok && m["injected"] == true {
