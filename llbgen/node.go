@@ -1000,6 +1000,29 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		names = append(names, relTo(d, ctxDir)+"/")
 	}
 
+	// The install after the source COPY sees the same manifests, so it is
+	// redundant when the COPY cannot bring what the install writes.
+	keep, err := a.installOutputsCopied(ctx, c, p, members)
+	if err != nil {
+		return err
+	}
+	if keep == "" && a.copiesInto(rs, sc.line, c.dir) {
+		keep = "another COPY into the project follows the source COPY"
+	}
+	// A non-frozen install may rewrite the lockfile, which the COPY then
+	// brings back: the install in place is needed only when the context's
+	// lockfile differs from the one the hoisted install left, kept for the
+	// comparison in node_modules and removed by the user's RUN either way.
+	lock, marker, guarded := "", "", false
+	if !frozen && keep == "" {
+		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
+		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
+		m, l := shellQuote(marker), shellQuote(lock)
+		guarded = a.guardCall(rs, n, idx, func(words string) string {
+			return "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+		})
+	}
+
 	run := []string{"RUN"}
 	if c.mount != nil {
 		run = append(run, c.mount.flag())
@@ -1017,27 +1040,28 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		cmd += runWords(sc) + " && "
 	}
 	cmd = strings.TrimSuffix(cmd, " && ")
+	if guarded {
+		cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+	}
 	lines = append(lines, strings.Join(append(run, cmd), " "))
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
 	if !frozen {
-		// The COPY brings back the context's lockfile; the install in place
-		// rewrites it as stock's would, finding node_modules complete.
-		a.note(rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings", runWords(c.call))
+		switch {
+		case guarded:
+			a.note(rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
+		case keep != "":
+			a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+		default:
+			// The install in place rewrites the lockfile as stock's would,
+			// finding node_modules complete.
+			a.note(rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+		}
 		return nil
 	}
-	// The install after the source COPY sees the same manifests, so it is
-	// redundant when the COPY cannot bring what the install writes.
-	why, err = a.installOutputsCopied(ctx, c, p, members)
-	if err != nil {
-		return err
-	}
-	if why == "" && a.copiesInto(rs, sc.line, c.dir) {
-		why = "another COPY into the project follows the source COPY"
-	}
-	if why != "" {
-		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), why)
+	if keep != "" {
+		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
@@ -1046,6 +1070,21 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// lockfileWritten is the lockfile a non-frozen install of the project
+// writes.
+func lockfileWritten(mgr string, p *nodeProject) string {
+	switch mgr {
+	case mgrNpm:
+		if p.has["npm-shrinkwrap.json"] {
+			return "npm-shrinkwrap.json"
+		}
+		return "package-lock.json"
+	case mgrPnpm:
+		return "pnpm-lock.yaml"
+	}
+	return "yarn.lock"
 }
 
 // installSetup returns the calls before the install in its RUN that the
@@ -1500,28 +1539,9 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
 func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
-	c := n.calls[idx].call
-	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
-		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 || c.Dir != "" {
-		return false
-	}
-	line, start, ok := a.scriptStart(rs)
+	line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
-	}
-	words := append([]string{c.Name}, c.Args...)
-	i := start
-	for _, w := range words {
-		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
-			return false
-		}
-		i += len(w)
-		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return false
-		}
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
-		}
 	}
 	rest := line[i:]
 	node := a.nodes[rs.line]
@@ -1559,6 +1579,62 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 		return false
 	}
 	n.removed = idx
+	return true
+}
+
+// callSpan finds the install at idx written literally as the first
+// command of a shell-form RUN's first line: the line, where the install
+// starts, and where what follows it starts.
+func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, start, end int, ok bool) {
+	c := n.calls[idx].call
+	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
+		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 || c.Dir != "" {
+		return "", 0, 0, false
+	}
+	line, start, ok = a.scriptStart(rs)
+	if !ok {
+		return "", 0, 0, false
+	}
+	words := append([]string{c.Name}, c.Args...)
+	i := start
+	for _, w := range words {
+		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
+			return "", 0, 0, false
+		}
+		i += len(w)
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return "", 0, 0, false
+		}
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+	}
+	return line, start, i, true
+}
+
+// guardCall puts the install at idx under a shell condition: guard(words)
+// replaces its words, the rest of the RUN stays. Same conditions as
+// dropCall; a RUN of only the install is fine.
+func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words string) string) bool {
+	line, start, i, ok := a.callSpan(rs, n, idx)
+	if !ok {
+		return false
+	}
+	rest := line[i:]
+	node := a.nodes[rs.line]
+	single := node != nil && node.EndLine == node.StartLine
+	switch {
+	case rest == "" && single:
+	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
+	case (rest == "\\" || rest == "`") && !single:
+	default:
+		return false
+	}
+	g := guard(strings.TrimRight(line[start:i], " \t"))
+	if rest != "" {
+		g += " " + rest
+	}
+	a.edits.replaceLine(rs.line, line[:start]+g)
 	return true
 }
 
