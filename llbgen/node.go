@@ -1588,12 +1588,23 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, start, end int, ok bool) {
 	c := n.calls[idx].call
 	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
-		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 || c.Dir != "" {
+		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 {
 		return "", 0, 0, false
 	}
 	line, start, ok = a.scriptStart(rs)
 	if !ok {
 		return "", 0, 0, false
+	}
+	if c.Dir != "" {
+		// RUN cd web && npm ci && ...: the install follows the cd, which
+		// stays.
+		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
+		t := strings.TrimLeft(rest, " \t")
+		if !ok || shellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
+			return "", 0, 0, false
+		}
+		t = strings.TrimLeft(t[2:], " \t")
+		start = len(line) - len(t)
 	}
 	words := append([]string{c.Name}, c.Args...)
 	i := start
