@@ -68,6 +68,9 @@ type sourceCopy struct {
 	// manifests, for a COPY of manifests only, are its sources as
 	// context paths (patterns allowed): the download goes right after it.
 	manifests []string
+	// replay are the variables set between the COPY and the RUN that the
+	// hoisted step must set (copyRule.replay).
+	replay []string
 }
 
 // hoistGo inserts, before the COPY that brings a Go module's sources into
@@ -311,6 +314,10 @@ type copyRule struct {
 	// related, when set, reports the paths a download depends on; a COPY
 	// whose source holds no such file is passed over.
 	related func(p string) bool
+	// replay, when set, lets ENV and ARG between the COPY and the RUN
+	// through when the RUN's value of the variable is known: the hoisted
+	// step sets it (sourceCopy.replay).
+	replay map[string]string
 }
 
 func goEnvMatters(k string) bool {
@@ -343,20 +350,28 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 	if idx < 0 {
 		return nil, "", nil
 	}
+	var replay []string
+	replayable := func(k string) bool {
+		if _, ok := rule.replay[k]; ok {
+			replay = append(replay, k)
+			return true
+		}
+		return false
+	}
 	for i := idx - 1; i >= 0; i-- {
 		switch c := s.cmds[i].(type) {
 		case *instructions.UserCommand:
 			return nil, "USER changes between the source COPY and the RUN", nil
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if rule.env(kv.Key) {
-					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN", nil
+				if rule.env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ENV " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
-				if rule.env(kv.Key) {
-					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN", nil
+				if rule.env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ARG " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is declared between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.RunCommand:
@@ -378,6 +393,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 					if !within(dir, mc.dest) {
 						continue
 					}
+					mc.replay = dedupe(replay)
 					return mc, "", nil
 				}
 			}
@@ -414,6 +430,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			}
 			if sc != nil {
 				sc.flags = copyFlags(ci.chown, ci.chmod, ci.link)
+				sc.replay = dedupe(replay)
 			}
 			return sc, why, nil
 		}

@@ -903,8 +903,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s", why)
 		return nil
 	}
+	// ENV and ARG after the source COPY are set on the hoisted install
+	// with the values the RUN sees.
+	var replay map[string]string
+	if rs.envErr == "" {
+		replay = rs.env
+	}
 	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
-		manifest: isNodeManifest, download: runWords(c.call)})
+		manifest: isNodeManifest, download: runWords(c.call), replay: replay})
 	if err != nil {
 		return err
 	}
@@ -1032,12 +1038,17 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.cwd != sc.workdir {
 		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
-	for _, sc := range append(setup, c.call) {
-		env := cloneMap(sc.Env)
+	for _, call := range append(setup, c.call) {
+		env := cloneMap(call.Env)
+		for _, k := range sc.replay {
+			if _, ok := env[k]; !ok {
+				env[k] = rs.env[k]
+			}
+		}
 		for _, k := range sortedEnvKeys(env) {
 			cmd += k + "=" + shellQuote(env[k]) + " "
 		}
-		cmd += runWords(sc) + " && "
+		cmd += runWords(call) + " && "
 	}
 	cmd = strings.TrimSuffix(cmd, " && ")
 	if guarded {
