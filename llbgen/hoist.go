@@ -71,6 +71,9 @@ type sourceCopy struct {
 	// replay are the variables set between the COPY and the RUN that the
 	// hoisted step must set (copyRule.replay).
 	replay []string
+	// pieces, for a project copied in pieces, are the context paths
+	// (patterns allowed) those COPYs bring.
+	pieces []string
 }
 
 // hoistGo inserts, before the COPY that brings a Go module's sources into
@@ -401,7 +404,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			if sc == nil && why == "" {
 				continue
 			}
-			if manifestsOnly && (sc == nil || rule.afterManifests) {
+			if manifestsOnly {
 				// The user copies the manifests first already: say what
 				// would complete the split.
 				sc, why = nil, "COPY at line "+itoa(startLine(c.Location()))+" brings only manifests; a RUN "+rule.download+" right after it would not rerun on source edits"

@@ -495,7 +495,7 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 		var srcDir string
 		for j, sp := range c.SourcePaths {
 			src, err := a.expand(s, sp)
-			if err != nil || strings.ContainsAny(src, "*?[") {
+			if err != nil || strings.ContainsAny(src, "*?[") && !(matchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
 				return ""
 			}
 			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
@@ -503,7 +503,7 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 				src = "."
 			}
 			d := src
-			if len(c.SourcePaths) > 1 || isManifestName(path.Base(src)) {
+			if len(c.SourcePaths) > 1 || isManifestName(path.Base(src)) || strings.ContainsAny(src, "*?[") {
 				d = path.Dir(src) // files copied into dest
 			}
 			if j > 0 && d != srcDir {
@@ -895,7 +895,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("the build context is not available")
 		return nil
 	}
-	if manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
+	split := a.layoutSplit(rs, c.dir)
+	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
 	setup, why := installSetup(rs, c)
@@ -909,8 +910,11 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if rs.envErr == "" {
 		replay = rs.env
 	}
-	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
-		manifest: isNodeManifest, download: runWords(c.call), replay: replay})
+	sc, why, err := split, "", error(nil)
+	if sc == nil {
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
+			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
+	}
 	if err != nil {
 		return err
 	}
@@ -947,6 +951,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
+	}
+	if sc.pieces != nil {
+		if f := uncoveredBy(files, sc.pieces); f != "" {
+			notHoisted("the COPYs before it do not bring %s, which the hoisted install would read", f)
+			return nil
+		}
 	}
 	if !frozen {
 		// Unlike npm ci, these installs keep a node_modules they find: one
@@ -1012,7 +1022,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if err != nil {
 		return err
 	}
-	if keep == "" && a.copiesInto(rs, sc.line, c.dir) {
+	if keep == "" && a.copiesInto(rs, sc.line, c.dir, ctxDir) {
 		keep = "another COPY into the project follows the source COPY"
 	}
 	// A non-frozen install may rewrite the lockfile, which the COPY then
@@ -1081,6 +1091,138 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// layoutSplit handles a project copied in pieces before its install: the
+// manifests on their own and sources or workspace members each in their
+// own COPY (COPY src ./src, COPY package*.json ./, COPY packages/a
+// packages/a), in any order. Each piece lands where it is in the context,
+// so the manifests can be copied and installed before the first piece that
+// brings sources. It returns that piece as the source copy, or nil when
+// the pieces are not all plain, or no source piece precedes the install.
+func (a *analysis) layoutSplit(rs *runStep, dir string) *sourceCopy {
+	s := rs.stage
+	ctxDir := a.projectInContext(s, rs, dir)
+	if ctxDir == "" {
+		return nil
+	}
+	var first *sourceCopy
+	var pieces []string
+	manifests := false
+	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
+		cmd := s.cmds[i]
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand, *instructions.AddCommand:
+			ci := copyInfoOf(c)
+			if fromElsewhere(cmd, ci) {
+				continue
+			}
+			full, ok := a.layoutCopy(s, i, ci, ctxDir, dir)
+			if !ok || full {
+				// A COPY of the whole project is the source copy the
+				// usual search finds.
+				return nil
+			}
+			for _, sp := range ci.SourcePaths {
+				if src, err := a.expand(s, sp); err == nil {
+					pieces = append(pieces, path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/")))
+				}
+			}
+			if ci.only(isNodeManifest) {
+				manifests = true
+				continue
+			}
+			wd, ok := a.workdirAt(s, i)
+			if !ok {
+				return nil
+			}
+			first = &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: ctxDir, dest: dir, workdir: wd,
+				flags: copyFlags(ci.chown, ci.chmod, ci.link)}
+		case *instructions.WorkdirCommand, *instructions.LabelCommand, *instructions.ExposeCommand:
+		default:
+			// Anything else (RUN, ENV, USER) ends the pieces: before it,
+			// nothing of the project is copied for the install.
+			i = 0
+		}
+	}
+	if first == nil || !manifests {
+		return nil
+	}
+	first.pieces = pieces
+	return first
+}
+
+// uncoveredBy returns a file (a dir with a trailing /) that none of the
+// context paths or patterns brings, "" when all are brought.
+func uncoveredBy(files, pieces []string) string {
+	for _, f := range files {
+		f = strings.TrimSuffix(f, "/")
+		if !slices.ContainsFunc(pieces, func(p string) bool {
+			ok, _ := path.Match(p, f)
+			return ok || p == "." || within("/"+f, "/"+p)
+		}) {
+			return f
+		}
+	}
+	return ""
+}
+
+// layoutCopy reports whether the COPY at index i of s brings context paths
+// into the project at dest (context dir ctxDir) where they are in the
+// context, and whether it is the whole project.
+func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string) (full, ok bool) {
+	if ci.parents || ci.exclude || ci.remote || len(ci.SourcePaths) == 0 {
+		return false, false
+	}
+	wd, ok := a.workdirAt(s, i)
+	if !ok {
+		return false, false
+	}
+	d, err := a.expand(s, ci.DestPath)
+	if err != nil {
+		return false, false
+	}
+	intoDir := strings.HasSuffix(d, "/") || d == "." || len(ci.SourcePaths) > 1
+	if !path.IsAbs(d) {
+		d = path.Join(wd, d)
+	}
+	d = path.Clean(d)
+	for _, sp := range ci.SourcePaths {
+		src, err := a.expand(s, sp)
+		if err != nil || strings.ContainsAny(src, "*?[") {
+			// package*.json and the like: manifests into the dest dir.
+			if err == nil && matchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
+				path.Join(dest, relTo(path.Dir(path.Clean(src)), ctxDir)) == d {
+				continue
+			}
+			return false, false
+		}
+		src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+		if src == "" {
+			src = "."
+		}
+		if src != ctxDir && !within("/"+src, "/"+ctxDir) && ctxDir != "." {
+			return false, false
+		}
+		// A directory's contents land in the destination, a file lands in
+		// it when it is a directory. Without the sources at hand, a name
+		// with an extension is taken for a file (a wrong guess makes the
+		// target differ from where the path is in the context).
+		target := d
+		base := path.Base(src)
+		if file := isManifestName(base) || strings.LastIndex(base, ".") > 0; file && (intoDir || isManifestName(base) && d == dest) {
+			target = path.Join(d, base)
+		}
+		want := path.Join(dest, relTo(src, ctxDir))
+		if src == ctxDir {
+			want = dest
+			full = true
+		}
+		if target != want {
+			return false, false
+		}
+	}
+	return full, true
 }
 
 // lockfileWritten is the lockfile a non-frozen install of the project
@@ -1761,7 +1903,7 @@ func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch")
 }
 
 // matchesAny reports whether the glob pattern matches one of names.
@@ -1775,13 +1917,19 @@ func matchesAny(pattern string, names []string) bool {
 }
 
 // copiesInto reports a COPY or ADD between the source COPY at line from and
-// rs whose destination is inside dir.
-func (a *analysis) copiesInto(rs *runStep, from int, dir string) bool {
+// rs whose destination is inside dir, other than one bringing context paths
+// of the project (context dir ctxDir) where they are in the context.
+func (a *analysis) copiesInto(rs *runStep, from int, dir, ctxDir string) bool {
 	s := rs.stage
 	for i, cmd := range s.cmds {
 		l := startLine(cmd.Location())
 		if l <= from || l >= rs.line {
 			continue
+		}
+		if ci := copyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
+			if _, ok := a.layoutCopy(s, i, ci, ctxDir, dir); ok {
+				continue
+			}
 		}
 		var dest string
 		switch c := cmd.(type) {
