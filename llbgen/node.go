@@ -1619,8 +1619,8 @@ func localDeps(dir string, p *pkgJSON) string {
 // executable.
 func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string) (string, error) {
 	for _, s := range lifecycleScripts {
-		if _, ok := root.Scripts[s]; ok {
-			return path.Join(dir, "package.json") + " has a " + s + " script", nil
+		if v, ok := root.Scripts[s]; ok {
+			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 		}
 	}
 	for _, m := range members {
@@ -1633,8 +1633,8 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if _, ok := mp.Scripts[s]; ok {
-				return path.Join(m, "package.json") + " has a " + s + " script", nil
+			if v, ok := mp.Scripts[s]; ok {
+				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 			}
 		}
 		if len(mp.Bin) > 0 || mp.Directories["bin"] != nil {
@@ -1642,6 +1642,15 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 		}
 	}
 	return "", nil
+}
+
+// scriptText is a package.json script as a note quotes it.
+func scriptText(v any) string {
+	t := strings.Join(strings.Fields(toString(v)), " ")
+	if len(t) > 60 {
+		t = t[:57] + "..."
+	}
+	return strconv.Quote(t)
 }
 
 // installOutputsCopied says why the user's install is not redundant after
