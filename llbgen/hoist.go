@@ -79,29 +79,41 @@ type sourceCopy struct {
 // hoistGo inserts, before the COPY that brings a Go module's sources into
 // the stage, a COPY of its module files and a RUN go mod download, so a
 // source edit no longer invalidates the download.
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep) error {
-	g := goSteps[rs]
+//
+// u is the go call's directory: the stage's first module-needing call's
+// or, when other is set, another directory's, whose module gets its own
+// download unless its root is one of roots (the roots done so far).
+func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other bool) error {
 	s := rs.stage
 	for _, prev := range a.steps {
 		if prev == rs {
 			break
 		}
-		if pg := goSteps[prev]; pg != nil && pg.download && isAncestorOrSelf(prev.stage, s) {
+		pg := goSteps[prev]
+		if pg == nil || !pg.download || !isAncestorOrSelf(prev.stage, s) {
+			continue
+		}
+		if !other {
 			return nil // the Dockerfile already downloads modules before
 		}
+		for _, pu := range pg.uses {
+			if pu.download && pu.dir == u.dir {
+				return nil
+			}
+		}
 	}
-	if g.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
+	if u.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
 		return nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
 		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
 		return nil
 	}
-	if g.dir == "" {
+	if u.dir == "" {
 		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
 		return nil
 	}
-	sc, why, err := a.findSourceCopy(ctx, s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
+	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
 		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
 	if err != nil {
 		return err
@@ -112,7 +124,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 		return nil
 	}
-	if g.download && sc.manifests != nil {
+	if u.download && sc.manifests != nil {
 		return nil // only COPYs the download does not read come between
 	}
 	if a.hoistOff(sc.line) {
@@ -123,7 +135,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
 		return nil
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(g.dir, sc.dest), "/")
+	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.dest), "/")
 	ctxDir := path.Clean(path.Join(sc.src, rel))
 
 	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
@@ -134,6 +146,10 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: %s", why)
 		return nil
 	}
+	if roots[root] {
+		return nil
+	}
+	roots[root] = true
 	if f := uncovered(files, sc.manifests); f != "" {
 		a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
 		return nil
@@ -189,8 +205,8 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if dlDir != sc.workdir {
 		cmd = "cd " + shellQuote(dlDir) + " && "
 	}
-	for _, k := range sortedEnvKeys(g.goEnv) {
-		cmd += k + "=" + shellQuote(g.goEnv[k]) + " "
+	for _, k := range sortedEnvKeys(u.goEnv) {
+		cmd += k + "=" + shellQuote(u.goEnv[k]) + " "
 	}
 	cmd += "go mod download"
 	run = append(run, cmd)
@@ -201,7 +217,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return nil
 	}
 	a.edits.insertBefore(sc.line, lines...)
-	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
+	what := "go mod download"
+	if other {
+		what += " in " + dlDir
+	}
+	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
 	return nil
 }
 
