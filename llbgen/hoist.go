@@ -400,6 +400,12 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
 			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !rule.harmless(rs) {
+				if !slices.ContainsFunc(s.cmds[:i], func(cmd instructions.Command) bool {
+					ci := copyInfoOf(cmd)
+					return ci.SourcePaths != nil && ci.from == "" && len(ci.SourceContents) == 0
+				}) {
+					return nil, "no COPY of its directory precedes it in this stage (line " + itoa(startLine(c.Location())) + " runs before it)", nil
+				}
 				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what, nil
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
