@@ -473,12 +473,15 @@ func nodeDir(rs *runStep, c Call, use NodeUse) string {
 
 // projectInContext maps an absolute dir of the stage to the context dir a
 // preceding COPY of this stage brought it from; "" when none did.
-func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
+func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, dir string) string {
 	idx := s.cmdIndex(rs.cmd)
 	for i := idx - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
 			continue
+		}
+		if a.opt.Context != nil && a.bringsNoManifest(ctx, s, c.SourcePaths) {
+			continue // COPY .prettierrc /app/ does not hide the manifests copied before it
 		}
 		wd, ok := a.workdirAt(s, i)
 		if !ok {
@@ -520,6 +523,27 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 	return ""
 }
 
+// bringsNoManifest reports COPY sources that are all context paths holding
+// no Node manifest (a file such as .prettierrc, or a directory without
+// one).
+func (a *analysis) bringsNoManifest(ctx context.Context, s *stage, srcs []string) bool {
+	for _, sp := range srcs {
+		src, err := a.expand(s, sp)
+		if err != nil || strings.ContainsAny(src, "*?[") || isNodeManifest(src) {
+			return false
+		}
+		src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+		if src == "" || src == "." {
+			return false
+		}
+		none, err := a.holdsNone(ctx, src, isNodeManifest)
+		if err != nil || !none {
+			return false
+		}
+	}
+	return true
+}
+
 func isManifestName(n string) bool {
 	for _, f := range nodeProjectFiles {
 		if n == f {
@@ -550,7 +574,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		nc.cwd = nodeDir(rs, c, NodeUse{})
 		var proj *nodeProject
 		if nc.dir != "" && a.opt.Context != nil {
-			if cd := a.projectInContext(rs.stage, rs, nc.dir); cd != "" {
+			if cd := a.projectInContext(ctx, rs.stage, rs, nc.dir); cd != "" {
 				p, err := a.nodeProject(ctx, cd)
 				if err != nil {
 					return nil, err
@@ -839,20 +863,58 @@ func nodeEnvMatters(k string) bool {
 	return k == "HOME" || k == "PATH" || k == "CI"
 }
 
-// installRunHarmless reports RUNs that may run between the source COPY and
-// the install without changing what the install sees: other
-// package-manager calls only.
-func installRunHarmless(o *runStep) bool {
-	if len(o.calls) == 0 || o.callErr != nil {
-		return false
+// setupCall reports a call that prepares the package manager without
+// reading the project (corepack, global installs, npm config set): a
+// hoisted install must run it too. quiet reports calls that change
+// nothing an install sees (echo, npm --version).
+func setupCall(o Call) (setup, quiet bool) {
+	switch o.Name {
+	case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
+		return false, true
 	}
-	for _, c := range o.calls {
-		u, ok := ClassifyNode(c)
-		if !ok || u.Install || c.Opaque {
+	if path.Base(o.Name) == "node" && len(o.Args) == 1 && (o.Args[0] == "-v" || o.Args[0] == "--version") {
+		return false, true
+	}
+	u, ok := ClassifyNode(o)
+	if !ok || u.Install || u.Release != "" || u.Via == "npx" {
+		return false, false
+	}
+	if hasArg(o.Args, "-v") || hasArg(o.Args, "--version") || u.Sub == "--version" {
+		return false, true
+	}
+	switch {
+	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (hasArg(o.Args, "-g") || hasArg(o.Args, "--global"))):
+		return true, false
+	case u.Global && u.Manager != "corepack":
+		return true, false
+	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !hasArg(u.Args, "--location=project"):
+		return true, false
+	}
+	return false, false
+}
+
+// installRuns returns the rule for RUNs between the source COPY and the
+// install: those of only setup and quiet calls may run there, and the
+// setup ones are recorded in *setup, latest first, to run before the
+// hoisted install.
+func installRuns(setup *[]Call) func(o *runStep) bool {
+	return func(o *runStep) bool {
+		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
+		var calls []Call
+		for _, c := range o.calls {
+			su, quiet := setupCall(c)
+			if !su && !quiet || c.Opaque || c.Dynamic || len(c.Unset) > 0 || !c.DirKnown {
+				return false
+			}
+			if su {
+				calls = append(calls, c)
+			}
+		}
+		*setup = append(calls, *setup...)
+		return true
 	}
-	return true
 }
 
 // lockfiles each manager's frozen install needs.
@@ -895,7 +957,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("the build context is not available")
 		return nil
 	}
-	split := a.layoutSplit(rs, c.dir)
+	split := a.layoutSplit(ctx, rs, c.dir)
 	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
@@ -910,9 +972,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if rs.envErr == "" {
 		replay = rs.env
 	}
+	var between []Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between), what: "install",
 			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
 	}
 	if err != nil {
@@ -1048,7 +1111,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.cwd != sc.workdir {
 		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
-	for _, call := range append(setup, c.call) {
+	for _, call := range append(append(between, setup...), c.call) {
 		env := cloneMap(call.Env)
 		for _, k := range sc.replay {
 			if _, ok := env[k]; !ok {
@@ -1100,9 +1163,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 // so the manifests can be copied and installed before the first piece that
 // brings sources. It returns that piece as the source copy, or nil when
 // the pieces are not all plain, or no source piece precedes the install.
-func (a *analysis) layoutSplit(rs *runStep, dir string) *sourceCopy {
+func (a *analysis) layoutSplit(ctx context.Context, rs *runStep, dir string) *sourceCopy {
 	s := rs.stage
-	ctxDir := a.projectInContext(s, rs, dir)
+	ctxDir := a.projectInContext(ctx, s, rs, dir)
 	if ctxDir == "" {
 		return nil
 	}
@@ -1249,17 +1312,11 @@ func installSetup(rs *runStep, c *nodeCall) ([]Call, string) {
 		if sameCall(o, c.call) {
 			return setup, ""
 		}
-		switch o.Name {
-		case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
+		su, quiet := setupCall(o)
+		if quiet {
 			continue
 		}
-		u, ok := ClassifyNode(o)
-		setupCall := ok && !u.Install && (u.Manager == "corepack" || u.Global || u.Sub == "config" ||
-			path.Base(o.Name) == "npm" && (u.Sub == "--version" || hasArg(o.Args, "-v") || hasArg(o.Args, "--version")))
-		if path.Base(o.Name) == "node" && len(o.Args) == 1 && (o.Args[0] == "-v" || o.Args[0] == "--version") {
-			continue
-		}
-		if !setupCall || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
+		if !su || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
 			return nil, runWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
 		}
 		setup = append(setup, o)
