@@ -1806,13 +1806,36 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 // starts, and where what follows it starts.
 func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, start, end int, ok bool) {
 	c := n.calls[idx].call
-	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
-		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 {
+	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 {
 		return "", 0, 0, false
 	}
 	line, start, ok = a.scriptStart(rs)
 	if !ok {
 		return "", 0, 0, false
+	}
+	// Setup before the install (corepack enable && pnpm install ...) stays:
+	// the install must follow it on the first line, after &&, once.
+	lead := 0
+	for lead < len(rs.calls) && !sameCall(rs.calls[lead], c) {
+		o := rs.calls[lead]
+		if su, quiet := setupCall(o); !su && !quiet || o.Line != 1 || o.Heredoc != "" {
+			return "", 0, 0, false
+		}
+		lead++
+	}
+	if lead == len(rs.calls) || idx != firstInstall(n) {
+		return "", 0, 0, false
+	}
+	if lead > 0 {
+		if c.Dir != "" {
+			return "", 0, 0, false
+		}
+		w := "&& " + runWords(c)
+		k := strings.Index(line[start:], w)
+		if k < 0 || strings.Count(line[start:], w) != 1 {
+			return "", 0, 0, false
+		}
+		start += k + 3
 	}
 	if c.Dir != "" {
 		// RUN cd web && npm ci && ...: the install follows the cd, which
