@@ -188,7 +188,9 @@ func TestNodeExamples(t *testing.T) {
 // TestNodeInstallShapes builds install shapes of test/e2e/testdata through
 // stock and hoist and compares the installed projects file by file: a
 // non-frozen npm install whose lockfile is stale (both installs rewrite
-// it), one without a lockfile, and a pnpm workspace patching a dependency.
+// it), one without a lockfile or .dockerignore (the frontend must see that
+// the context has no node_modules), npm ci with a node_modules in the
+// context, and a pnpm workspace patching a dependency.
 func TestNodeInstallShapes(t *testing.T) {
 	needEnv(t)
 	for _, tc := range []struct {
@@ -202,6 +204,11 @@ func TestNodeInstallShapes(t *testing.T) {
 			"app/package-lock.json", `"node_modules/left-pad"`},
 		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when"},
 			"app/package-lock.json", `"node_modules/is-number"`},
+		// The frontend's context must show the node_modules directory: if
+		// it did not, npm ci would be dropped and the COPY's stale copy
+		// would stay in the image.
+		{"npm-ci-context-modules", []string{"npm ci hoisted before this COPY", "npm ci kept after the COPY, installing from the cache mount: node_modules is in the build context"},
+			"app/node_modules/is-number/package.json", `"version": "7.0.0"`},
 		{"pnpm-patched", []string{"copies package.json, pnpm-lock.yaml, pnpm-workspace.yaml, packages/app/package.json, packages/lib/package.json, patches/is-number@7.0.0.patch first",
 			"pnpm install --frozen-lockfile dropped here"},
 			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace"},
