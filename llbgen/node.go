@@ -1107,6 +1107,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		run = append(run, c.mount.flag())
 	}
 	run = append(run, a.passFlags(rs)...)
+	run = append(run, a.userCacheMounts(rs)...)
 	cmd := ""
 	if c.cwd != sc.workdir {
 		cmd = "cd " + shellQuote(c.cwd) + " && "
@@ -1154,6 +1155,28 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// userCacheMounts are the RUN's own cache and tmpfs mounts: the hoisted
+// install must write where the user's does, or what the mount keeps out
+// of the image would land in the hoisted layer.
+func (a *analysis) userCacheMounts(rs *runStep) []string {
+	n := a.nodes[rs.line]
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range n.Flags {
+		if v, ok := strings.CutPrefix(f, "--mount="); ok {
+			for kv := range strings.SplitSeq(v, ",") {
+				if kv == "type=cache" || kv == "type=tmpfs" {
+					out = append(out, f)
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // layoutSplit handles a project copied in pieces before its install: the
