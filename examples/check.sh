@@ -53,7 +53,10 @@ node_build() { # node_build NAME SUBDIR OUTPUT: clean install + build in a copy
 		if [ -f pnpm-lock.yaml ]; then
 			pnpm install --frozen-lockfile && pnpm run build
 		elif [ -f yarn.lock ]; then
-			yarn install --immutable && yarn build
+			# A committed release (yarnPath) runs without a global yarn.
+			yarn=yarn
+			for rel in .yarn/releases/yarn-*.cjs; do [ -f "$rel" ] && yarn="node $rel"; done
+			$yarn install --immutable && $yarn build
 		else
 			npm ci --no-audit --no-fund && npm run build
 		fi && test -s "$want"
@@ -80,7 +83,7 @@ for name in "${names[@]}"; do
 		step "$name: lint + test" bash -c 'cd "$0" && npm run lint && npm test' "$tmp/$name"
 		;;
 	node-pnpm-monorepo) step "$name: install + build" node_build "$name" . packages/web/dist/app.js ;;
-	node-yarn-berry) step "$name: install + build" node_build "$name" . dist/index.html ;;
+	node-yarn-berry | node-yarn-release | node-npm-install) step "$name: install + build" node_build "$name" . dist/index.html ;;
 	go-*) go_checks "$name" "$dir" ./... ;;
 	*)
 		fail=$((fail + 1))

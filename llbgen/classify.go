@@ -2,6 +2,7 @@ package llbgen
 
 import (
 	"path"
+	"strconv"
 	"strings"
 )
 
@@ -206,7 +207,9 @@ type NodeUse struct {
 
 	Dir    string // --prefix / --cwd / -C / --dir: where the project is, relative to the call's Dir
 	Filter bool   // --filter / --workspace / -w: only part of a workspace is installed
-	Via    string // "corepack" when run as `corepack yarn ...`
+	Via    string // "corepack", "npx" or "node" when run as `corepack yarn ...`, `npx pnpm ...`, `node .yarn/releases/...`
+	// Release is the yarn release file run (`node .yarn/releases/yarn-4.9.1.cjs`).
+	Release string
 	// Global is set for global installs (npm i -g, yarn global add,
 	// pnpm add -g): they install tools, not the project's dependencies,
 	// so Install is false for them.
@@ -236,6 +239,16 @@ var (
 
 // ClassifyNode reports whether c runs a Node package manager and what it does.
 func ClassifyNode(c Call) (NodeUse, bool) {
+	if path.Base(c.Name) == "node" && len(c.Args) > 0 && IsYarnRelease(c.Args[0]) {
+		inner, _ := ClassifyNode(Call{Name: "yarn", Args: c.Args[1:]})
+		inner.Via, inner.Release = "node", c.Args[0]
+		return inner, true
+	}
+	if IsYarnRelease(c.Name) {
+		inner, _ := ClassifyNode(Call{Name: "yarn", Args: c.Args})
+		inner.Release = c.Name
+		return inner, true
+	}
 	mgr := path.Base(c.Name)
 	switch mgr {
 	case "yarnpkg":
@@ -264,6 +277,19 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 		u.Sub = firstOperand(c.Args, nil)
 		return u, true
 	case "npx":
+		// npx pnpm@9 install / npx --yes yarn install
+		for i, a := range c.Args {
+			if a == "-y" || a == "--yes" || a == "-q" || a == "--quiet" {
+				continue
+			}
+			tool, _, _ := strings.Cut(a, "@")
+			if tool == "pnpm" || tool == "yarn" {
+				inner, _ := ClassifyNode(Call{Name: tool, Args: c.Args[i+1:]})
+				inner.Via = "npx"
+				return inner, true
+			}
+			break
+		}
 		u.Sub = "exec"
 		return u, true
 	}
@@ -378,6 +404,27 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 		u.Install = false
 	}
 	return u, true
+}
+
+// IsYarnRelease reports a yarn release file a project commits
+// (.yarn/releases/yarn-4.9.1.cjs), which runs that yarn.
+func IsYarnRelease(p string) bool {
+	base := path.Base(p)
+	return strings.HasPrefix(base, "yarn-") && (strings.HasSuffix(base, ".cjs") || strings.HasSuffix(base, ".js")) &&
+		strings.Contains(p, ".yarn/releases/")
+}
+
+// releaseMajor is the yarn major of a release file name, 0 when unknown.
+func releaseMajor(p string) int {
+	v, ok := strings.CutPrefix(path.Base(p), "yarn-")
+	if !ok {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 func isRunLike(sub string) bool {

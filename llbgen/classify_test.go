@@ -161,6 +161,10 @@ func TestClassifyNode(t *testing.T) {
 		{"RUN corepack yarn install --immutable", []string{"yarn install install frozen via=corepack"}},
 		{"RUN corepack pnpm@9.1.0 install", []string{"pnpm install install via=corepack"}},
 		{"RUN node index.js && npm-check", []string{"-", "-"}},
+		{"RUN node .yarn/releases/yarn-4.9.1.cjs install --immutable && ./.yarn/releases/yarn-4.9.1.cjs build", []string{
+			"yarn install install frozen via=node", "yarn build"}},
+		{"RUN npx pnpm@9 install --frozen-lockfile && npx --yes yarn && npx tsc", []string{
+			"pnpm install install frozen via=npx", "yarn  install via=npx", "npx exec"}},
 		{"RUN npm install -g pnpm@9 && yarn global add serve && pnpm add --global x", []string{
 			"npm install global", "yarn global add global", "pnpm add global"}},
 	}

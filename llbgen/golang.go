@@ -31,6 +31,16 @@ type goStep struct {
 	dir        string // absolute dir of the first module-needing call, "" if unknown
 	why        []string
 	goEnv      map[string]string // GO* variables the script sets for the first module-needing call
+	// uses are the module-needing calls' dirs and GO* variables, the first
+	// one (dir, goEnv) included, one per dir.
+	uses []moduleUse
+}
+
+// moduleUse is where a module-needing go call runs.
+type moduleUse struct {
+	dir      string
+	goEnv    map[string]string
+	download bool // go mod download
 }
 
 // goPaths returns the module and build cache paths Go would use with env,
@@ -123,6 +133,7 @@ func analyseGo(rs *runStep) *goStep {
 			if use.Sub == "mod download" {
 				g.download = true
 			}
+			g.addUse(goDir(rs, c, use), c.Env, use.Sub == "mod download")
 		}
 		if use.BuildCache && whyBuild != "GOCACHE=off" {
 			if g.gocache != "" && build != g.gocache {
@@ -138,6 +149,22 @@ func analyseGo(rs *runStep) *goStep {
 		}
 	}
 	return g
+}
+
+func (g *goStep) addUse(dir string, env map[string]string, download bool) {
+	for i := range g.uses {
+		if g.uses[i].dir == dir {
+			g.uses[i].download = g.uses[i].download || download
+			return
+		}
+	}
+	u := moduleUse{dir: dir, goEnv: map[string]string{}, download: download}
+	for k, v := range env {
+		if downloadEnv[k] {
+			u.goEnv[k] = v
+		}
+	}
+	g.uses = append(g.uses, u)
 }
 
 // goDir is the absolute directory a go call runs in, or "".

@@ -37,12 +37,14 @@ var ContextPatterns = []string{
 	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
 	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
-	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml",
+	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
+	// Only the directories themselves: whether a COPY may bring one.
+	"**/node_modules", "**/.yarn/unplugged",
 }
 
 // ContextExcludes keep installed dependencies (thousands of package.json
-// files) out of the manifest transfer.
-var ContextExcludes = []string{"**/node_modules"}
+// files) out of the manifest transfer; their directory comes empty.
+var ContextExcludes = []string{"**/node_modules/*", "**/.yarn/unplugged/*"}
 
 func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
 	dt, err := a.opt.Context.ReadFile(ctx, p)
@@ -66,34 +68,52 @@ type sourceCopy struct {
 	// manifests, for a COPY of manifests only, are its sources as
 	// context paths (patterns allowed): the download goes right after it.
 	manifests []string
+	// replay are the variables set between the COPY and the RUN that the
+	// hoisted step must set (copyRule.replay).
+	replay []string
+	// pieces, for a project copied in pieces, are the context paths
+	// (patterns allowed) those COPYs bring.
+	pieces []string
 }
 
 // hoistGo inserts, before the COPY that brings a Go module's sources into
 // the stage, a COPY of its module files and a RUN go mod download, so a
 // source edit no longer invalidates the download.
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep) error {
-	g := goSteps[rs]
+//
+// u is the go call's directory: the stage's first module-needing call's
+// or, when other is set, another directory's, whose module gets its own
+// download unless its root is one of roots (the roots done so far).
+func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other bool) error {
 	s := rs.stage
 	for _, prev := range a.steps {
 		if prev == rs {
 			break
 		}
-		if pg := goSteps[prev]; pg != nil && pg.download && isAncestorOrSelf(prev.stage, s) {
+		pg := goSteps[prev]
+		if pg == nil || !pg.download || !isAncestorOrSelf(prev.stage, s) {
+			continue
+		}
+		if !other {
 			return nil // the Dockerfile already downloads modules before
 		}
+		for _, pu := range pg.uses {
+			if pu.download && pu.dir == u.dir {
+				return nil
+			}
+		}
 	}
-	if g.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
+	if u.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
 		return nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
 		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
 		return nil
 	}
-	if g.dir == "" {
+	if u.dir == "" {
 		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
 		return nil
 	}
-	sc, why, err := a.findSourceCopy(ctx, s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
+	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
 		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
 	if err != nil {
 		return err
@@ -104,7 +124,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 		return nil
 	}
-	if g.download && sc.manifests != nil {
+	if u.download && sc.manifests != nil {
 		return nil // only COPYs the download does not read come between
 	}
 	if a.hoistOff(sc.line) {
@@ -115,7 +135,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
 		return nil
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(g.dir, sc.dest), "/")
+	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.dest), "/")
 	ctxDir := path.Clean(path.Join(sc.src, rel))
 
 	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
@@ -126,6 +146,10 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		a.note(rs.line, false, "go mod download not hoisted: %s", why)
 		return nil
 	}
+	if roots[root] {
+		return nil
+	}
+	roots[root] = true
 	if f := uncovered(files, sc.manifests); f != "" {
 		a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
 		return nil
@@ -182,8 +206,8 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		cmd = "cd " + shellQuote(dlDir) + " && "
 	}
 	env := ""
-	for _, k := range sortedEnvKeys(g.goEnv) {
-		env += k + "=" + shellQuote(g.goEnv[k]) + " "
+	for _, k := range sortedEnvKeys(u.goEnv) {
+		env += k + "=" + shellQuote(u.goEnv[k]) + " "
 	}
 	cmd += env + "go mod download"
 	if v := a.verifyDownload(*mod, env); v != "" {
@@ -199,7 +223,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return nil
 	}
 	a.edits.insertBefore(sc.line, lines...)
-	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
+	what := "go mod download"
+	if other {
+		what += " in " + dlDir
+	}
+	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
 	return nil
 }
 
@@ -315,6 +343,10 @@ type copyRule struct {
 	// related, when set, reports the paths a download depends on; a COPY
 	// whose source holds no such file is passed over.
 	related func(p string) bool
+	// replay, when set, lets ENV and ARG between the COPY and the RUN
+	// through when the RUN's value of the variable is known: the hoisted
+	// step sets it (sourceCopy.replay).
+	replay map[string]string
 }
 
 func goEnvMatters(k string) bool {
@@ -347,25 +379,39 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 	if idx < 0 {
 		return nil, "", nil
 	}
+	var replay []string
+	replayable := func(k string) bool {
+		if _, ok := rule.replay[k]; ok {
+			replay = append(replay, k)
+			return true
+		}
+		return false
+	}
 	for i := idx - 1; i >= 0; i-- {
 		switch c := s.cmds[i].(type) {
 		case *instructions.UserCommand:
 			return nil, "USER changes between the source COPY and the RUN", nil
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if rule.env(kv.Key) {
-					return nil, "ENV " + kv.Key + " is set between the source COPY and the RUN", nil
+				if rule.env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ENV " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
-				if rule.env(kv.Key) {
-					return nil, "ARG " + kv.Key + " is declared between the source COPY and the RUN", nil
+				if rule.env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ARG " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is declared between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
 			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !rule.harmless(rs) {
+				if !slices.ContainsFunc(s.cmds[:i], func(cmd instructions.Command) bool {
+					ci := copyInfoOf(cmd)
+					return ci.SourcePaths != nil && ci.from == "" && len(ci.SourceContents) == 0
+				}) {
+					return nil, "no COPY of its directory precedes it in this stage (line " + itoa(startLine(c.Location())) + " runs before it)", nil
+				}
 				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what, nil
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
@@ -382,6 +428,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 					if !within(dir, mc.dest) {
 						continue
 					}
+					mc.replay = dedupe(replay)
 					return mc, "", nil
 				}
 			}
@@ -389,7 +436,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			if sc == nil && why == "" {
 				continue
 			}
-			if manifestsOnly && (sc == nil || rule.afterManifests) {
+			if manifestsOnly {
 				// The user copies the manifests first already: say what
 				// would complete the split.
 				sc, why = nil, "COPY at line "+itoa(startLine(c.Location()))+" brings only manifests; a RUN "+rule.download+" right after it would not rerun on source edits"
@@ -418,6 +465,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			}
 			if sc != nil {
 				sc.flags = copyFlags(ci.chown, ci.chmod, ci.link)
+				sc.replay = dedupe(replay)
 			}
 			return sc, why, nil
 		}
@@ -431,9 +479,9 @@ const maxWalk = 10000
 
 // holdsNone reports whether the context under src (a file or a
 // directory) has no file that related reports. The frontend's context
-// holds only ContextPatterns, which cover every such file, without
-// ContextExcludes: the walk is small there, and skips the same
-// directories in hoist explain's full one so that both find the same.
+// holds only ContextPatterns, which cover every such file, with
+// node_modules empty: the walk is small there, and skips node_modules
+// in hoist explain's full one so that both find the same.
 func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
@@ -454,7 +502,7 @@ func (a *analysis) holdsNone(ctx context.Context, src string, related func(strin
 			if !isDir && related(p) {
 				return false, nil
 			}
-			if isDir && !slices.Contains(ContextExcludes, "**/"+name) {
+			if isDir && name != "node_modules" {
 				if ok, err := walk(p); !ok || err != nil {
 					return ok, err
 				}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,6 +57,7 @@ type nodeCall struct {
 	mount *cacheMount
 	why   string // why it gets no mount
 	pnp   bool   // yarn berry in Plug'n'Play mode
+	proj  *nodeProject
 }
 
 // nodeStep is what the Node rule decided for one RUN.
@@ -470,12 +473,15 @@ func nodeDir(rs *runStep, c Call, use NodeUse) string {
 
 // projectInContext maps an absolute dir of the stage to the context dir a
 // preceding COPY of this stage brought it from; "" when none did.
-func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
+func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, dir string) string {
 	idx := s.cmdIndex(rs.cmd)
 	for i := idx - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
 			continue
+		}
+		if a.opt.Context != nil && a.bringsNoManifest(ctx, s, c.SourcePaths) {
+			continue // COPY .prettierrc /app/ does not hide the manifests copied before it
 		}
 		wd, ok := a.workdirAt(s, i)
 		if !ok {
@@ -492,7 +498,7 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 		var srcDir string
 		for j, sp := range c.SourcePaths {
 			src, err := a.expand(s, sp)
-			if err != nil || strings.ContainsAny(src, "*?[") {
+			if err != nil || strings.ContainsAny(src, "*?[") && !(matchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
 				return ""
 			}
 			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
@@ -500,7 +506,7 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 				src = "."
 			}
 			d := src
-			if len(c.SourcePaths) > 1 || isManifestName(path.Base(src)) {
+			if len(c.SourcePaths) > 1 || isManifestName(path.Base(src)) || strings.ContainsAny(src, "*?[") {
 				d = path.Dir(src) // files copied into dest
 			}
 			if j > 0 && d != srcDir {
@@ -515,6 +521,27 @@ func (a *analysis) projectInContext(s *stage, rs *runStep, dir string) string {
 		return path.Clean(path.Join(srcDir, rel))
 	}
 	return ""
+}
+
+// bringsNoManifest reports COPY sources that are all context paths holding
+// no Node manifest (a file such as .prettierrc, or a directory without
+// one).
+func (a *analysis) bringsNoManifest(ctx context.Context, s *stage, srcs []string) bool {
+	for _, sp := range srcs {
+		src, err := a.expand(s, sp)
+		if err != nil || strings.ContainsAny(src, "*?[") || isNodeManifest(src) {
+			return false
+		}
+		src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+		if src == "" || src == "." {
+			return false
+		}
+		none, err := a.holdsNone(ctx, src, isNodeManifest)
+		if err != nil || !none {
+			return false
+		}
+	}
+	return true
 }
 
 func isManifestName(n string) bool {
@@ -547,7 +574,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		nc.cwd = nodeDir(rs, c, NodeUse{})
 		var proj *nodeProject
 		if nc.dir != "" && a.opt.Context != nil {
-			if cd := a.projectInContext(rs.stage, rs, nc.dir); cd != "" {
+			if cd := a.projectInContext(ctx, rs.stage, rs, nc.dir); cd != "" {
 				p, err := a.nodeProject(ctx, cd)
 				if err != nil {
 					return nil, err
@@ -555,13 +582,18 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 				proj = p
 			}
 		}
+		nc.proj = proj
 		switch use.Manager {
 		case "npm", "npx":
 			nc.mgr = mgrNpm
 		case "pnpm":
 			nc.mgr = mgrPnpm
 		case "yarn":
-			switch {
+			switch major := releaseMajor(use.Release); {
+			case major == 1:
+				nc.mgr = mgrYarn
+			case major >= 2:
+				nc.mgr = mgrBerry
 			case proj != nil && proj.yarnMajor() == 1:
 				nc.mgr = mgrYarn
 			case proj != nil && proj.yarnMajor() >= 2:
@@ -831,20 +863,58 @@ func nodeEnvMatters(k string) bool {
 	return k == "HOME" || k == "PATH" || k == "CI"
 }
 
-// installRunHarmless reports RUNs that may run between the source COPY and
-// the install without changing what the install sees: other
-// package-manager calls only.
-func installRunHarmless(o *runStep) bool {
-	if len(o.calls) == 0 || o.callErr != nil {
-		return false
+// setupCall reports a call that prepares the package manager without
+// reading the project (corepack, global installs, npm config set): a
+// hoisted install must run it too. quiet reports calls that change
+// nothing an install sees (echo, npm --version).
+func setupCall(o Call) (setup, quiet bool) {
+	switch o.Name {
+	case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
+		return false, true
 	}
-	for _, c := range o.calls {
-		u, ok := ClassifyNode(c)
-		if !ok || u.Install || c.Opaque {
+	if path.Base(o.Name) == "node" && len(o.Args) == 1 && (o.Args[0] == "-v" || o.Args[0] == "--version") {
+		return false, true
+	}
+	u, ok := ClassifyNode(o)
+	if !ok || u.Install || u.Release != "" || u.Via == "npx" {
+		return false, false
+	}
+	if hasArg(o.Args, "-v") || hasArg(o.Args, "--version") || u.Sub == "--version" {
+		return false, true
+	}
+	switch {
+	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (hasArg(o.Args, "-g") || hasArg(o.Args, "--global"))):
+		return true, false
+	case u.Global && u.Manager != "corepack":
+		return true, false
+	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !hasArg(u.Args, "--location=project"):
+		return true, false
+	}
+	return false, false
+}
+
+// installRuns returns the rule for RUNs between the source COPY and the
+// install: those of only setup and quiet calls may run there, and the
+// setup ones are recorded in *setup, latest first, to run before the
+// hoisted install.
+func installRuns(setup *[]Call) func(o *runStep) bool {
+	return func(o *runStep) bool {
+		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
+		var calls []Call
+		for _, c := range o.calls {
+			su, quiet := setupCall(c)
+			if !su && !quiet || c.Opaque || c.Dynamic || len(c.Unset) > 0 || !c.DirKnown {
+				return false
+			}
+			if su {
+				calls = append(calls, c)
+			}
+		}
+		*setup = append(calls, *setup...)
+		return true
 	}
-	return true
 }
 
 // lockfiles each manager's frozen install needs.
@@ -866,8 +936,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.mgr == "" {
 		return nil // noted with the mounts
 	}
-	if !c.use.Frozen && !(c.mgr == mgrNpm && c.use.Sub == "ci") {
-		notHoisted("%s may change the lockfile; a frozen install (npm ci, --frozen-lockfile, --immutable) can be hoisted", runWords(c.call))
+	frozen := frozenInstall(c)
+	if !frozen && !bareInstall(c) {
+		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", runWords(c.call))
 		return nil
 	}
 	if c.use.Filter {
@@ -886,11 +957,27 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("the build context is not available")
 		return nil
 	}
-	if manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
+	split := a.layoutSplit(ctx, rs, c.dir)
+	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	sc, why, err := a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRunHarmless, what: "install",
-		manifest: isNodeManifest, download: runWords(c.call)})
+	setup, why := installSetup(rs, c)
+	if why != "" {
+		notHoisted("%s", why)
+		return nil
+	}
+	// ENV and ARG after the source COPY are set on the hoisted install
+	// with the values the RUN sees.
+	var replay map[string]string
+	if rs.envErr == "" {
+		replay = rs.env
+	}
+	var between []Call // setup RUNs between the source COPY and the install
+	sc, why, err := split, "", error(nil)
+	if sc == nil {
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between), what: "install",
+			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
+	}
 	if err != nil {
 		return err
 	}
@@ -920,13 +1007,31 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if err != nil {
 		return err
 	}
-	files, members, why, err := a.nodeManifests(ctx, c, p)
+	files, members, why, err := a.nodeManifests(ctx, c, p, frozen)
 	if err != nil {
 		return err
 	}
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
+	}
+	if sc.pieces != nil {
+		if f := uncoveredBy(files, sc.pieces); f != "" {
+			notHoisted("the COPYs before it do not bring %s, which the hoisted install would read", f)
+			return nil
+		}
+	}
+	if !frozen {
+		// Unlike npm ci, these installs keep a node_modules they find: one
+		// the COPY lays over the hoisted one would mix two trees.
+		why, err := a.nodeModulesCopied(ctx, p.dir, members)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			notHoisted("%s: the COPY would lay it over the hoisted install's", why)
+			return nil
+		}
 	}
 	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members); err != nil {
 		return err
@@ -974,35 +1079,74 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		names = append(names, relTo(d, ctxDir)+"/")
 	}
 
+	// The install after the source COPY sees the same manifests, so it is
+	// redundant when the COPY cannot bring what the install writes.
+	keep, err := a.installOutputsCopied(ctx, c, p, members)
+	if err != nil {
+		return err
+	}
+	if keep == "" && a.copiesInto(rs, sc.line, c.dir, ctxDir) {
+		keep = "another COPY into the project follows the source COPY"
+	}
+	// A non-frozen install may rewrite the lockfile, which the COPY then
+	// brings back: the install in place is needed only when the context's
+	// lockfile differs from the one the hoisted install left, kept for the
+	// comparison in node_modules and removed by the user's RUN either way.
+	lock, marker, guarded := "", "", false
+	if !frozen && keep == "" {
+		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
+		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
+		m, l := shellQuote(marker), shellQuote(lock)
+		guarded = a.guardCall(rs, n, idx, func(words string) string {
+			return "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+		})
+	}
+
 	run := []string{"RUN"}
 	if c.mount != nil {
 		run = append(run, c.mount.flag())
 	}
 	run = append(run, a.passFlags(rs)...)
+	run = append(run, a.userCacheMounts(rs)...)
 	cmd := ""
 	if c.cwd != sc.workdir {
 		cmd = "cd " + shellQuote(c.cwd) + " && "
 	}
-	env := cloneMap(c.call.Env)
-	for _, k := range sortedEnvKeys(env) {
-		cmd += k + "=" + shellQuote(env[k]) + " "
+	for _, call := range append(append(between, setup...), c.call) {
+		env := cloneMap(call.Env)
+		for _, k := range sc.replay {
+			if _, ok := env[k]; !ok {
+				env[k] = rs.env[k]
+			}
+		}
+		for _, k := range sortedEnvKeys(env) {
+			cmd += k + "=" + shellQuote(env[k]) + " "
+		}
+		cmd += runWords(call) + " && "
 	}
-	cmd += runWords(c.call)
+	cmd = strings.TrimSuffix(cmd, " && ")
+	if guarded {
+		cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+	}
 	lines = append(lines, strings.Join(append(run, cmd), " "))
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
-	// The install after the source COPY sees the same manifests, so it is
-	// redundant when the COPY cannot bring what the install writes.
-	why, err = a.installOutputsCopied(ctx, c, p, members)
-	if err != nil {
-		return err
+	if !frozen {
+		switch {
+		case guarded:
+			a.note(rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
+		case keep != "":
+			a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+		default:
+			// The install in place rewrites the lockfile as stock's would,
+			// finding node_modules complete.
+			a.note(rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+		}
+		return nil
 	}
-	if why == "" && a.copiesInto(rs, sc.line, c.dir) {
-		why = "another COPY into the project follows the source COPY"
-	}
-	if why != "" {
-		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), why)
+	if keep != "" {
+		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
@@ -1011,6 +1155,317 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
+}
+
+// userCacheMounts are the RUN's own cache and tmpfs mounts: the hoisted
+// install must write where the user's does, or what the mount keeps out
+// of the image would land in the hoisted layer.
+func (a *analysis) userCacheMounts(rs *runStep) []string {
+	n := a.nodes[rs.line]
+	if n == nil {
+		return nil
+	}
+	var out []string
+	for _, f := range n.Flags {
+		if v, ok := strings.CutPrefix(f, "--mount="); ok {
+			for kv := range strings.SplitSeq(v, ",") {
+				if kv == "type=cache" || kv == "type=tmpfs" {
+					out = append(out, f)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// layoutSplit handles a project copied in pieces before its install: the
+// manifests on their own and sources or workspace members each in their
+// own COPY (COPY src ./src, COPY package*.json ./, COPY packages/a
+// packages/a), in any order. Each piece lands where it is in the context,
+// so the manifests can be copied and installed before the first piece that
+// brings sources. It returns that piece as the source copy, or nil when
+// the pieces are not all plain, or no source piece precedes the install.
+func (a *analysis) layoutSplit(ctx context.Context, rs *runStep, dir string) *sourceCopy {
+	s := rs.stage
+	ctxDir := a.projectInContext(ctx, s, rs, dir)
+	if ctxDir == "" {
+		return nil
+	}
+	var first *sourceCopy
+	var pieces []string
+	manifests := false
+	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
+		cmd := s.cmds[i]
+		switch c := cmd.(type) {
+		case *instructions.CopyCommand, *instructions.AddCommand:
+			ci := copyInfoOf(c)
+			if fromElsewhere(cmd, ci) {
+				continue
+			}
+			full, ok := a.layoutCopy(s, i, ci, ctxDir, dir)
+			if !ok || full {
+				// A COPY of the whole project is the source copy the
+				// usual search finds.
+				return nil
+			}
+			for _, sp := range ci.SourcePaths {
+				if src, err := a.expand(s, sp); err == nil {
+					pieces = append(pieces, path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/")))
+				}
+			}
+			if ci.only(isNodeManifest) {
+				manifests = true
+				continue
+			}
+			wd, ok := a.workdirAt(s, i)
+			if !ok {
+				return nil
+			}
+			first = &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: ctxDir, dest: dir, workdir: wd,
+				flags: copyFlags(ci.chown, ci.chmod, ci.link)}
+		case *instructions.WorkdirCommand, *instructions.LabelCommand, *instructions.ExposeCommand:
+		default:
+			// Anything else (RUN, ENV, USER) ends the pieces: before it,
+			// nothing of the project is copied for the install.
+			i = 0
+		}
+	}
+	if first == nil || !manifests {
+		return nil
+	}
+	first.pieces = pieces
+	return first
+}
+
+// uncoveredBy returns a file (a dir with a trailing /) that none of the
+// context paths or patterns brings, "" when all are brought.
+func uncoveredBy(files, pieces []string) string {
+	for _, f := range files {
+		f = strings.TrimSuffix(f, "/")
+		if !slices.ContainsFunc(pieces, func(p string) bool {
+			ok, _ := path.Match(p, f)
+			return ok || p == "." || within("/"+f, "/"+p)
+		}) {
+			return f
+		}
+	}
+	return ""
+}
+
+// layoutCopy reports whether the COPY at index i of s brings context paths
+// into the project at dest (context dir ctxDir) where they are in the
+// context, and whether it is the whole project.
+func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string) (full, ok bool) {
+	if ci.parents || ci.exclude || ci.remote || len(ci.SourcePaths) == 0 {
+		return false, false
+	}
+	wd, ok := a.workdirAt(s, i)
+	if !ok {
+		return false, false
+	}
+	d, err := a.expand(s, ci.DestPath)
+	if err != nil {
+		return false, false
+	}
+	intoDir := strings.HasSuffix(d, "/") || d == "." || len(ci.SourcePaths) > 1
+	if !path.IsAbs(d) {
+		d = path.Join(wd, d)
+	}
+	d = path.Clean(d)
+	for _, sp := range ci.SourcePaths {
+		src, err := a.expand(s, sp)
+		if err != nil || strings.ContainsAny(src, "*?[") {
+			// package*.json and the like: manifests into the dest dir.
+			if err == nil && matchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
+				path.Join(dest, relTo(path.Dir(path.Clean(src)), ctxDir)) == d {
+				continue
+			}
+			return false, false
+		}
+		src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+		if src == "" {
+			src = "."
+		}
+		if src != ctxDir && !within("/"+src, "/"+ctxDir) && ctxDir != "." {
+			return false, false
+		}
+		// A directory's contents land in the destination, a file lands in
+		// it when it is a directory. Without the sources at hand, a name
+		// with an extension is taken for a file (a wrong guess makes the
+		// target differ from where the path is in the context).
+		target := d
+		base := path.Base(src)
+		if file := isManifestName(base) || strings.LastIndex(base, ".") > 0; file && (intoDir || isManifestName(base) && d == dest) {
+			target = path.Join(d, base)
+		}
+		want := path.Join(dest, relTo(src, ctxDir))
+		if src == ctxDir {
+			want = dest
+			full = true
+		}
+		if target != want {
+			return false, false
+		}
+	}
+	return full, true
+}
+
+// lockfileWritten is the lockfile a non-frozen install of the project
+// writes.
+func lockfileWritten(mgr string, p *nodeProject) string {
+	switch mgr {
+	case mgrNpm:
+		if p.has["npm-shrinkwrap.json"] {
+			return "npm-shrinkwrap.json"
+		}
+		return "package-lock.json"
+	case mgrPnpm:
+		return "pnpm-lock.yaml"
+	}
+	return "yarn.lock"
+}
+
+// installSetup returns the calls before the install in its RUN that the
+// hoisted install must run too (corepack enable, npm i -g pnpm, npm config
+// set), or why it cannot run without another one.
+func installSetup(rs *runStep, c *nodeCall) ([]Call, string) {
+	var setup []Call
+	for _, o := range rs.calls {
+		if sameCall(o, c.call) {
+			return setup, ""
+		}
+		su, quiet := setupCall(o)
+		if quiet {
+			continue
+		}
+		if !su || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
+			return nil, runWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
+		}
+		setup = append(setup, o)
+	}
+	return setup, ""
+}
+
+// frozenInstall reports an install that fails rather than change the
+// lockfile: npm ci, --frozen-lockfile, --immutable, and pnpm and yarn berry
+// configured so or run on CI, which both detect as ci-info does.
+func frozenInstall(c *nodeCall) bool {
+	if c.use.Frozen || c.mgr == mgrNpm && c.use.Sub == "ci" {
+		return true
+	}
+	switch c.mgr {
+	case mgrPnpm:
+		if hasArg(c.use.Args, "--no-frozen-lockfile") || hasArg(c.use.Args, "--frozen-lockfile=false") {
+			return false
+		}
+		if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "frozen-lockfile"); ok {
+			return v == "true"
+		}
+		if c.proj != nil {
+			if v, ok := c.proj.npmrc["frozen-lockfile"]; ok {
+				return v == "true"
+			}
+		}
+	case mgrBerry:
+		if hasArg(c.use.Args, "--no-immutable") {
+			return false
+		}
+		if v, ok := c.env["YARN_ENABLE_IMMUTABLE_INSTALLS"]; ok {
+			return v == "true" || v == "1"
+		}
+		if c.proj != nil {
+			if v, ok := c.proj.berry["enableImmutableInstalls"]; ok {
+				return strings.ToLower(toString(v)) == "true"
+			}
+		}
+	default:
+		return false
+	}
+	return onCI(c.env)
+}
+
+// onCI is ci-info's test (used by pnpm and yarn berry) without the
+// vendor-specific variables.
+func onCI(env map[string]string) bool {
+	if env["CI"] == "false" {
+		return false
+	}
+	for _, k := range []string{"CI", "BUILD_ID", "BUILD_NUMBER", "CI_APP_ID", "CI_BUILD_ID", "CI_BUILD_NUMBER",
+		"CI_NAME", "CONTINUOUS_INTEGRATION", "RUN_ID"} {
+		if env[k] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// bareInstall reports an install of what the manifests list (npm install,
+// yarn, pnpm i), with no packages named on the command line.
+func bareInstall(c *nodeCall) bool {
+	u := c.use
+	if !u.Install || u.Global {
+		return false
+	}
+	var valueFlags map[string]bool
+	switch c.mgr {
+	case mgrNpm:
+		valueFlags = npmValueFlags
+		if u.Sub != "install" {
+			return false
+		}
+	case mgrYarn, mgrBerry:
+		valueFlags = yarnValueFlags
+		if u.Sub != "" && u.Sub != "install" {
+			return false
+		}
+	case mgrPnpm:
+		valueFlags = pnpmValueFlags
+		if u.Sub != "install" {
+			return false
+		}
+	default:
+		return false
+	}
+	ops := 0
+	for i := 0; i < len(u.Args); i++ {
+		a := u.Args[i]
+		switch {
+		case a == "--":
+			return false
+		case strings.HasPrefix(a, "-") && a != "-":
+			if valueFlags[a] {
+				i++
+			}
+		default:
+			ops++
+		}
+	}
+	return ops <= 1 && (ops == 1) == (u.Sub != "")
+}
+
+// nodeModulesCopied names a node_modules of the project or a member that
+// a COPY of the project may bring: present in the context and not left
+// out by .dockerignore.
+func (a *analysis) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
+	for _, d := range append([]string{dir}, members...) {
+		nm := path.Join(d, "node_modules")
+		ign, err := a.opt.Context.Ignored(ctx, nm)
+		if err != nil {
+			return "", err
+		}
+		if ign {
+			continue
+		}
+		names, err := a.opt.Context.ReadDir(ctx, d)
+		if err != nil && !isNotExist(err) {
+			return "", err
+		}
+		if slices.Contains(names, "node_modules/") {
+			return nm + " is in the build context and not in .dockerignore", nil
+		}
+	}
+	return "", nil
 }
 
 // relTo is context path p relative to context dir dir.
@@ -1033,7 +1488,7 @@ func runWords(c Call) string {
 
 // nodeManifests lists the context files the install reads (dirs with a
 // trailing /), and the workspace members' context dirs.
-func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject) (files, members []string, why string, err error) {
+func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject, frozen bool) (files, members []string, why string, err error) {
 	if p.err != "" {
 		return nil, nil, p.err, nil
 	}
@@ -1047,7 +1502,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	for _, f := range lockfiles[c.mgr] {
 		lock = lock || p.has[f]
 	}
-	if !lock {
+	if !lock && frozen {
 		return nil, nil, "no " + strings.Join(lockfiles[c.mgr], " or ") + " in " + p.dir, nil
 	}
 	for _, f := range nodeProjectFiles {
@@ -1055,10 +1510,15 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			files = append(files, path.Join(p.dir, f))
 		}
 	}
-	if c.mgr == mgrBerry {
-		if why := berryUnsupported(p); why != "" {
+	var patches []string
+	if c.mgr == mgrBerry || c.mgr == mgrYarn {
+		ps, why := lockPatches(p)
+		if why != "" {
 			return nil, nil, why, nil
 		}
+		patches = append(patches, ps...)
+	}
+	if c.mgr == mgrBerry {
 		sub, err := a.opt.Context.ReadDir(ctx, path.Join(p.dir, ".yarn"))
 		if err != nil && !isNotExist(err) {
 			return nil, nil, "", err
@@ -1071,8 +1531,15 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	}
 	var patterns []string
 	if c.mgr == mgrPnpm {
-		if p.pnpmWS != nil && len(p.pnpmWS.PatchedDependencies) > 0 {
-			return nil, nil, "pnpm-workspace.yaml patches dependencies (patchedDependencies), which reads patch files", nil
+		if p.pnpmWS != nil {
+			for _, v := range p.pnpmWS.PatchedDependencies {
+				patches = append(patches, path.Join(p.dir, toString(v)))
+			}
+		}
+		if p.pkg.Pnpm != nil {
+			for _, v := range p.pkg.Pnpm.PatchedDependencies {
+				patches = append(patches, path.Join(p.dir, toString(v)))
+			}
 		}
 		if p.pnpmWS != nil {
 			if len(p.pnpmWS.Packages) == 0 {
@@ -1100,6 +1567,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	if why := localDeps(p.dir, p.pkg); why != "" {
 		return nil, nil, why, nil
 	}
+	patches = append(patches, depPatches(p.dir, p.pkg)...)
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
@@ -1112,22 +1580,95 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		if why := localDeps(m, &mp); why != "" {
 			return nil, nil, why, nil
 		}
+		patches = append(patches, depPatches(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
+	}
+	for _, f := range dedupe(patches) {
+		if f == "." || strings.HasPrefix(f, "../") || f == ".." {
+			return nil, nil, "patch file " + f + " is outside the build context", nil
+		}
+		// The frontend reads only *.patch files of the context.
+		if !strings.HasSuffix(f, ".patch") {
+			return nil, nil, "patch file " + f + " does not end in .patch, so hoist cannot tell whether the context has it", nil
+		}
+		if _, ok, err := a.readContext(ctx, f); err != nil {
+			return nil, nil, "", err
+		} else if !ok {
+			return nil, nil, "patch file " + f + " is not in the build context", nil
+		}
+		files = append(files, f)
 	}
 	return files, members, "", nil
 }
 
-// berryUnsupported says why a yarn berry project cannot be installed from
-// its manifests: patches and local plugins live in other files.
-func berryUnsupported(p *nodeProject) string {
-	// Yarn's own compatibility patches (builtin<compat/...>) ship with
-	// yarn; any other patch: reads a patch file of the project.
-	for l := range strings.SplitSeq(p.lock, "\n") {
-		if strings.Contains(l, "patch:") && !strings.Contains(l, "builtin<") {
-			return "yarn.lock uses patch: dependencies, which read patch files"
+// depPatches are the patch files a package.json's patch: dependencies and
+// resolutions name (yarn), as context paths.
+func depPatches(dir string, p *pkgJSON) []string {
+	var out []string
+	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
+		for _, v := range m {
+			if f, ok := patchFile(toString(v), dir, dir); ok {
+				out = append(out, f)
+			}
 		}
 	}
-	return ""
+	sort.Strings(out)
+	return out
+}
+
+// patchFile is the patch file of a patch: locator, as a context path:
+// ~/ is the project root, other paths are relative to the workspace that
+// declares it (ws). Yarn's own patches (builtin<compat/...>) have none.
+func patchFile(locator, root, ws string) (string, bool) {
+	if !strings.HasPrefix(locator, "patch:") && !strings.Contains(locator, "@patch:") {
+		return "", false
+	}
+	_, src, ok := strings.Cut(locator, "#")
+	if !ok {
+		return "", false
+	}
+	src, _, _ = strings.Cut(src, "::")
+	if dec, err := url.PathUnescape(src); err == nil {
+		src = dec
+	}
+	src = strings.TrimPrefix(src, "optional!")
+	if strings.HasPrefix(src, "builtin<") || src == "" {
+		return "", false
+	}
+	if rest, ok := strings.CutPrefix(src, "~/"); ok {
+		return path.Join(root, rest), true
+	}
+	return path.Join(ws, src), true
+}
+
+// lockPatches are the patch files yarn.lock's patch: locators name.
+func lockPatches(p *nodeProject) ([]string, string) {
+	var out []string
+	for l := range strings.SplitSeq(p.lock, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "resolution:") || !strings.Contains(t, "patch:") {
+			continue
+		}
+		loc := strings.Trim(strings.TrimSpace(strings.TrimPrefix(t, "resolution:")), `"`)
+		ws := p.dir
+		if _, q, ok := strings.Cut(loc, "::"); ok {
+			vals, err := url.ParseQuery(q)
+			if err != nil {
+				return nil, "yarn.lock has a patch: locator hoist cannot read: " + loc
+			}
+			if l := vals.Get("locator"); l != "" {
+				i := strings.LastIndex(l, "@workspace:")
+				if i < 0 {
+					continue // a dependency's own patch comes with its package
+				}
+				ws = path.Join(p.dir, l[i+len("@workspace:"):])
+			}
+		}
+		if f, ok := patchFile(loc, p.dir, ws); ok {
+			out = append(out, f)
+		}
+	}
+	return out, ""
 }
 
 // localDeps says why a package's dependencies need more than manifests.
@@ -1135,15 +1676,15 @@ func localDeps(dir string, p *pkgJSON) string {
 	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
 		for name, v := range m {
 			s := toString(v)
+			if _, ok := patchFile(s, dir, dir); ok {
+				continue // its patch file is copied with the manifests
+			}
 			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
 				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
 					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
 				}
 			}
 		}
-	}
-	if p.Pnpm != nil && len(p.Pnpm.PatchedDependencies) > 0 {
-		return path.Join(dir, "package.json") + " patches dependencies (pnpm.patchedDependencies), which reads patch files"
 	}
 	for name, v := range p.DependenciesMeta {
 		if m, ok := v.(map[string]any); ok && m["injected"] == true {
@@ -1158,8 +1699,8 @@ func localDeps(dir string, p *pkgJSON) string {
 // executable.
 func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string) (string, error) {
 	for _, s := range lifecycleScripts {
-		if _, ok := root.Scripts[s]; ok {
-			return path.Join(dir, "package.json") + " has a " + s + " script", nil
+		if v, ok := root.Scripts[s]; ok {
+			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 		}
 	}
 	for _, m := range members {
@@ -1172,8 +1713,8 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if _, ok := mp.Scripts[s]; ok {
-				return path.Join(m, "package.json") + " has a " + s + " script", nil
+			if v, ok := mp.Scripts[s]; ok {
+				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 			}
 		}
 		if len(mp.Bin) > 0 || mp.Directories["bin"] != nil {
@@ -1183,15 +1724,23 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 	return "", nil
 }
 
+// scriptText is a package.json script as a note quotes it.
+func scriptText(v any) string {
+	t := strings.Join(strings.Fields(toString(v)), " ")
+	if len(t) > 60 {
+		t = t[:57] + "..."
+	}
+	return strconv.Quote(t)
+}
+
 // installOutputsCopied says why the user's install is not redundant after
 // the source COPY: it may bring what the install writes, or the install
 // makes members' files executable. "" means redundant.
 func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
-	dirs := append([]string{p.dir}, members...)
-	var outDirs, outFiles []string
-	for _, d := range dirs {
-		outDirs = append(outDirs, path.Join(d, "node_modules"))
+	if why, err := a.nodeModulesCopied(ctx, p.dir, members); err != nil || why != "" {
+		return why, err
 	}
+	var outDirs, outFiles []string
 	if c.mgr == mgrBerry && c.pnp {
 		outDirs = append(outDirs, path.Join(p.dir, ".yarn", "unplugged"))
 	}
@@ -1204,8 +1753,15 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 		if err != nil {
 			return "", err
 		}
-		if !ign {
-			return d + " is not in .dockerignore, so the COPY may bring one", nil
+		if ign {
+			continue
+		}
+		names, err := a.opt.Context.ReadDir(ctx, path.Dir(d))
+		if err != nil && !isNotExist(err) {
+			return "", err
+		}
+		if slices.Contains(names, path.Base(d)+"/") {
+			return d + " is in the build context and not in .dockerignore", nil
 		}
 	}
 	for _, f := range outFiles {
@@ -1225,28 +1781,9 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
 func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
-	c := n.calls[idx].call
-	if idx != 0 || !sameCall(rs.calls[0], c) || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 ||
-		c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 || c.Dir != "" {
-		return false
-	}
-	line, start, ok := a.scriptStart(rs)
+	line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
-	}
-	words := append([]string{c.Name}, c.Args...)
-	i := start
-	for _, w := range words {
-		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
-			return false
-		}
-		i += len(w)
-		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return false
-		}
-		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-			i++
-		}
 	}
 	rest := line[i:]
 	node := a.nodes[rs.line]
@@ -1284,6 +1821,96 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 		return false
 	}
 	n.removed = idx
+	return true
+}
+
+// callSpan finds the install at idx written literally as the first
+// command of a shell-form RUN's first line: the line, where the install
+// starts, and where what follows it starts.
+func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, start, end int, ok bool) {
+	c := n.calls[idx].call
+	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 {
+		return "", 0, 0, false
+	}
+	line, start, ok = a.scriptStart(rs)
+	if !ok {
+		return "", 0, 0, false
+	}
+	// Setup before the install (corepack enable && pnpm install ...) stays:
+	// the install must follow it on the first line, after &&, once.
+	lead := 0
+	for lead < len(rs.calls) && !sameCall(rs.calls[lead], c) {
+		o := rs.calls[lead]
+		if su, quiet := setupCall(o); !su && !quiet || o.Line != 1 || o.Heredoc != "" {
+			return "", 0, 0, false
+		}
+		lead++
+	}
+	if lead == len(rs.calls) || idx != firstInstall(n) {
+		return "", 0, 0, false
+	}
+	if lead > 0 {
+		if c.Dir != "" {
+			return "", 0, 0, false
+		}
+		w := "&& " + runWords(c)
+		k := strings.Index(line[start:], w)
+		if k < 0 || strings.Count(line[start:], w) != 1 {
+			return "", 0, 0, false
+		}
+		start += k + 3
+	}
+	if c.Dir != "" {
+		// RUN cd web && npm ci && ...: the install follows the cd, which
+		// stays.
+		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
+		t := strings.TrimLeft(rest, " \t")
+		if !ok || shellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
+			return "", 0, 0, false
+		}
+		t = strings.TrimLeft(t[2:], " \t")
+		start = len(line) - len(t)
+	}
+	words := append([]string{c.Name}, c.Args...)
+	i := start
+	for _, w := range words {
+		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
+			return "", 0, 0, false
+		}
+		i += len(w)
+		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			return "", 0, 0, false
+		}
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+	}
+	return line, start, i, true
+}
+
+// guardCall puts the install at idx under a shell condition: guard(words)
+// replaces its words, the rest of the RUN stays. Same conditions as
+// dropCall; a RUN of only the install is fine.
+func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words string) string) bool {
+	line, start, i, ok := a.callSpan(rs, n, idx)
+	if !ok {
+		return false
+	}
+	rest := line[i:]
+	node := a.nodes[rs.line]
+	single := node != nil && node.EndLine == node.StartLine
+	switch {
+	case rest == "" && single:
+	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
+	case (rest == "\\" || rest == "`") && !single:
+	default:
+		return false
+	}
+	g := guard(strings.TrimRight(line[start:i], " \t"))
+	if rest != "" {
+		g += " " + rest
+	}
+	a.edits.replaceLine(rs.line, line[:start]+g)
 	return true
 }
 
@@ -1388,7 +2015,7 @@ func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/")
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch")
 }
 
 // matchesAny reports whether the glob pattern matches one of names.
@@ -1402,13 +2029,19 @@ func matchesAny(pattern string, names []string) bool {
 }
 
 // copiesInto reports a COPY or ADD between the source COPY at line from and
-// rs whose destination is inside dir.
-func (a *analysis) copiesInto(rs *runStep, from int, dir string) bool {
+// rs whose destination is inside dir, other than one bringing context paths
+// of the project (context dir ctxDir) where they are in the context.
+func (a *analysis) copiesInto(rs *runStep, from int, dir, ctxDir string) bool {
 	s := rs.stage
 	for i, cmd := range s.cmds {
 		l := startLine(cmd.Location())
 		if l <= from || l >= rs.line {
 			continue
+		}
+		if ci := copyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
+			if _, ok := a.layoutCopy(s, i, ci, ctxDir, dir); ok {
+				continue
+			}
 		}
 		var dest string
 		switch c := cmd.(type) {

@@ -2,6 +2,7 @@ package llbgen
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
@@ -136,11 +137,15 @@ func TestNodeRelativeHome(t *testing.T) {
 
 func TestBerryPatches(t *testing.T) {
 	builtin := "\"typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>\":\n  resolution: \"typescript@patch:typescript@npm%3A5.9.3#optional!builtin<compat/typescript>::version=5.9.3&hash=5786d5\"\n"
-	if why := berryUnsupported(&nodeProject{lock: builtin}); why != "" {
-		t.Errorf("yarn's builtin patch refused: %s", why)
+	if got, why := lockPatches(&nodeProject{dir: ".", lock: builtin}); len(got) > 0 || why != "" {
+		t.Errorf("yarn's builtin patch taken for a project file: %v %s", got, why)
 	}
-	local := "\"lodash@patch:lodash@npm%3A4.17.21#./.yarn/patches/lodash.patch::locator=app%40workspace%3A.\":\n"
-	if berryUnsupported(&nodeProject{lock: local}) == "" {
-		t.Errorf("a patch file of the project was not refused")
+	local := "\"lodash@patch:lodash@npm%3A4.17.21#./patches/lodash.patch::locator=web%40workspace%3Apackages%2Fweb\":\n" +
+		"  resolution: \"lodash@patch:lodash@npm%3A4.17.21#./patches/lodash.patch::version=4.17.21&hash=1&locator=web%40workspace%3Apackages%2Fweb\"\n" +
+		"  resolution: \"left-pad@patch:left-pad@npm%3A1.3.0#~/.yarn/patches/left-pad.patch::version=1.3.0&hash=2&locator=app%40workspace%3A.\"\n" +
+		"  resolution: \"dep@patch:dep@npm%3A1.0.0#./fix.patch::version=1.0.0&hash=3&locator=other%40npm%3A2.0.0\"\n"
+	got, why := lockPatches(&nodeProject{dir: "app", lock: local})
+	if want := "[app/packages/web/patches/lodash.patch app/.yarn/patches/left-pad.patch]"; fmt.Sprint(got) != want || why != "" {
+		t.Errorf("got %v %q, want %s", got, why, want)
 	}
 }

@@ -66,8 +66,26 @@ func (a *analysis) rewrite(ctx context.Context) error {
 				continue
 			}
 			hoisted[s] = true
-			if err := a.hoistGo(ctx, rs, goSteps); err != nil {
+			// One download per module the stage's go commands use: the
+			// first one's, then each other directory's.
+			roots := map[string]bool{}
+			g := goSteps[rs]
+			if err := a.hoistGo(ctx, rs, goSteps, moduleUse{dir: g.dir, goEnv: g.goEnv, download: g.download}, roots, false); err != nil {
 				return err
+			}
+			for _, o := range a.steps {
+				og := goSteps[o]
+				if o.stage != s || o.line < rs.line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.off {
+					continue
+				}
+				for _, u := range og.uses {
+					if u.dir == "" || u.dir == g.dir {
+						continue
+					}
+					if err := a.hoistGo(ctx, o, goSteps, u, roots, true); err != nil {
+						return err
+					}
+				}
 			}
 		}
 	}

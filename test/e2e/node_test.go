@@ -109,6 +109,8 @@ var nodeExamples = []struct {
 	{"node-yarn-berry", []string{"yarn install --immutable hoisted before this COPY", "yarn install --immutable dropped here", "/root/.yarn/berry/cache"}, "build", "/app"},
 	{"node-pnpm-monorepo", []string{"pnpm install --frozen-lockfile hoisted before this COPY", "packages/web/package.json", "pnpm install --frozen-lockfile dropped here"}, "build", "/app"},
 	{"fullstack", []string{"npm ci hoisted before this COPY", "go mod download hoisted before this COPY"}, "web", "/web"},
+	{"node-npm-install", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when", "cache mounts /root/.npm"}, "build", "/app"},
+	{"node-yarn-release", []string{"node .yarn/releases/yarn-4.18.1.cjs install hoisted before this COPY", "yarn-4.18.1.cjs install after the COPY runs only when", "/root/.yarn/berry/cache"}, "build", "/app"},
 }
 
 // TestNodeExamples builds every Node example through the stock frontend
@@ -175,6 +177,57 @@ func TestNodeExamples(t *testing.T) {
 			if nm == 0 {
 				t.Fatalf("stock project has no node_modules; the comparison proves nothing")
 			}
+			if d := diffSnapshots(s, h); d != "" {
+				t.Errorf("installed projects differ:\n%s", d)
+				logSmallDiffs(t, stockDir, hoistDir, s, h)
+			}
+		})
+	}
+}
+
+// TestNodeInstallShapes builds install shapes of test/e2e/testdata through
+// stock and hoist and compares the installed projects file by file: a
+// non-frozen npm install whose lockfile is stale (both installs rewrite
+// it), one without a lockfile or .dockerignore (the frontend must see that
+// the context has no node_modules), npm ci with a node_modules in the
+// context, and a pnpm workspace patching a dependency.
+func TestNodeInstallShapes(t *testing.T) {
+	needEnv(t)
+	for _, tc := range []struct {
+		name  string
+		notes []string
+		// proof is a file of stock's project holding text, showing the
+		// shape did what it is there for.
+		proof, text string
+	}{
+		{"npm-install-stale", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when"},
+			"app/package-lock.json", `"node_modules/left-pad"`},
+		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when"},
+			"app/package-lock.json", `"node_modules/is-number"`},
+		// The frontend's context must show the node_modules directory: if
+		// it did not, npm ci would be dropped and the COPY's stale copy
+		// would stay in the image.
+		{"npm-ci-context-modules", []string{"npm ci hoisted before this COPY", "npm ci kept after the COPY, installing from the cache mount: node_modules is in the build context"},
+			"app/node_modules/is-number/package.json", `"version": "7.0.0"`},
+		{"pnpm-patched", []string{"copies package.json, pnpm-lock.yaml, pnpm-workspace.yaml, packages/app/package.json, packages/lib/package.json, patches/is-number@7.0.0.patch first",
+			"pnpm install --frozen-lockfile dropped here"},
+			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stockDir, hoistDir := t.TempDir(), t.TempDir()
+			mustExport(t, stock, tc.name, stockDir)
+			res := mustExport(t, hoistArg, tc.name, hoistDir)
+			for _, n := range tc.notes {
+				if !strings.Contains(res.stderr, n) {
+					t.Errorf("hoist did not report %q:\n%s", n, tail(res.stderr))
+				}
+			}
+			dt, err := os.ReadFile(filepath.Join(stockDir, tc.proof))
+			if err != nil || !strings.Contains(string(dt), tc.text) {
+				t.Fatalf("stock's %s lacks %q (%v): the comparison proves nothing", tc.proof, tc.text, err)
+			}
+			s := normalizeVolatile(t, stockDir, snapshot(t, stockDir))
+			h := normalizeVolatile(t, hoistDir, snapshot(t, hoistDir))
 			if d := diffSnapshots(s, h); d != "" {
 				t.Errorf("installed projects differ:\n%s", d)
 				logSmallDiffs(t, stockDir, hoistDir, s, h)
