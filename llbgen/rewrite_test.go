@@ -79,6 +79,7 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		Images:         fakeImages{},
 		Context:        bctx,
 		CacheFrom:      cacheFromOption(opts),
+		Tool:           toolOption(opts),
 	})
 	if err != nil {
 		t.Fatal(err)
