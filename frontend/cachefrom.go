@@ -47,7 +47,7 @@ func checkCacheFrom(ctx context.Context, c client.Client, bc *dockerui.Client, r
 		prefix += platforms.FormatAll(p) + " "
 	}
 	prefix += "internal]"
-	_, _, dt, err := c.ResolveImageConfig(ctx, name, sourceresolver.Opt{
+	_, dgst, dt, err := c.ResolveImageConfig(ctx, name, sourceresolver.Opt{
 		LogName: fmt.Sprintf("%s load metadata for %s", prefix, name),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
@@ -65,7 +65,7 @@ func checkCacheFrom(ctx context.Context, c client.Client, bc *dockerui.Client, r
 	if !ok {
 		return fail("the image has no %s label: build it with --target %s", llbgen.CacheIDsLabel, llbgen.CacheTarget)
 	}
-	return &llbgen.CacheImage{Ref: name, IDs: llbgen.CacheIDs(label)}, ""
+	return &llbgen.CacheImage{Ref: name, Digest: dgst.String(), IDs: llbgen.CacheIDs(label)}, ""
 }
 
 // cacheEpoch is a value that differs in every build: the copy steps of

@@ -58,7 +58,7 @@ func TestCheckCacheFrom(t *testing.T) {
 	if warn != "" || ci == nil {
 		t.Fatalf("labelled image: %v %q", ci, warn)
 	}
-	if ci.Ref != "registry.example.com/app/cache:latest" || strings.Join(ci.IDs, " ") != "hoist-go-mod hoist-go-build-1000" {
+	if ci.Ref != "registry.example.com/app/cache:latest" || strings.Join(ci.IDs, " ") != "hoist-go-mod hoist-go-build-1000" || !strings.HasPrefix(ci.Digest, "sha256:") {
 		t.Errorf("cache image %+v", ci)
 	}
 	if got := c.asked[len(c.asked)-1]; got != "registry.example.com/app/cache:latest [internal] load metadata for registry.example.com/app/cache:latest" {
