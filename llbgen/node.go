@@ -980,14 +980,22 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	run = append(run, a.passFlags(rs)...)
 	cmd := ""
-	if c.cwd != sc.workdir {
-		cmd = "cd " + shellQuote(c.cwd) + " && "
-	}
 	env := cloneMap(c.call.Env)
-	for _, k := range sortedEnvKeys(env) {
-		cmd += k + "=" + shellQuote(env[k]) + " "
+	if !rs.cmd.PrependShell {
+		if why := execFormBlocked(c.cwd, sc.workdir, env); why != "" {
+			notHoisted("%s", why)
+			return nil
+		}
+		cmd = execForm(append([]string{c.call.Name}, c.call.Args...)...)
+	} else {
+		if c.cwd != sc.workdir {
+			cmd = "cd " + shellQuote(c.cwd) + " && "
+		}
+		for _, k := range sortedEnvKeys(env) {
+			cmd += k + "=" + shellQuote(env[k]) + " "
+		}
+		cmd += runWords(c.call)
 	}
-	cmd += runWords(c.call)
 	lines = append(lines, strings.Join(append(run, cmd), " "))
 	a.edits.insertBefore(sc.line, lines...)
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
