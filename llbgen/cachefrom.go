@@ -154,13 +154,17 @@ func parseCacheFlag(tok string) (cacheMount, bool) {
 
 // hoistLines calls f for every line hoist wrote that may carry its cache
 // mount flags, in the order they appear in the rewritten text: inserted
-// lines before a user line, then that line's added flags.
+// lines before a user line, then that line's added flags, then lines
+// inserted after it.
 func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []string, idx int, fl []string)) {
 	lines := map[int]bool{}
 	for l := range flags {
 		lines[l] = true
 	}
 	for l := range a.edits.insert {
+		lines[l] = true
+	}
+	for l := range a.edits.after {
 		lines[l] = true
 	}
 	order := make([]int, 0, len(lines))
@@ -174,6 +178,9 @@ func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []
 		}
 		if len(flags[l]) > 0 {
 			f(l, nil, -1, flags[l])
+		}
+		for i := range a.edits.after[l] {
+			f(l, a.edits.after[l], i, nil)
 		}
 	}
 }
