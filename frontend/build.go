@@ -166,6 +166,7 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 		return nil, err
 	}
 	var cacheWarned sync.Map // one warning per distinct message (platforms)
+	tool := toolImage(opts)
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, platform *ocispecs.Platform, idx int) (*dockerui.BuildResult, error) {
 		opt := convertOpt
@@ -203,6 +204,7 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			Images:         images,
 			Context:        manifests,
 			CacheFrom:      cacheFrom,
+			Tool:           tool,
 		})
 		if err != nil {
 			return nil, err

@@ -2,12 +2,15 @@ package llbgen
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hoistbuild/hoist/internal/cachetool"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
@@ -23,7 +26,11 @@ import (
 //     from=/source=).
 //
 // Both work on the mount flags the rules rendered (whatever manager made
-// them), not on Go or Node specifics; only the Go build cache is trimmed.
+// them), not on Go or Node specifics; only the Go build cache is trimmed on
+// export and stamped on seeding. What runs in the added steps is hoist's own
+// binary (ToolBinary, package cachetool) from hoist's own image
+// (Options.Tool), never a tool of the user's base images, which may have no
+// shell at all.
 
 // CacheTarget is the synthetic target holding hoist's cache mounts.
 const CacheTarget = "hoist-cache"
@@ -39,10 +46,17 @@ const CacheIDsLabel = "org.hoistbuild.cache-ids"
 // is what no build used for a day, which go itself would trim after 5 days.
 const GoBuildCacheKeep = 24 * time.Hour
 
+// ToolBinary is the frontend binary in hoist's image; its cachetool
+// subcommands copy caches out and stamp seeded ones.
+const ToolBinary = "/bin/hoist-frontend"
+
 // CacheImage is a cache image to seed from.
 type CacheImage struct {
-	// Ref is the normalized reference (e.g. registry.example.com/app/cache:latest),
-	// as dockerfile2llb resolves it; it never collides with a stage name.
+	// Ref is the normalized reference, pinned by the digest the frontend
+	// pulled (registry.example.com/app/cache:latest@sha256:…): every seeded
+	// mount reads the layers that were checked, and the step that stamps
+	// seeded Go build caches is keyed by it, so a new cache image gets a new
+	// stamp. It never collides with a stage name.
 	Ref string
 	// IDs are the cache ids the image holds (its CacheIDsLabel).
 	IDs []string
@@ -53,6 +67,37 @@ func CacheIDs(label string) []string { return strings.Fields(label) }
 
 // cacheSrc is where an export step mounts the cache it copies out.
 const cacheSrc = "/run/hoist-cache-src"
+
+// stampFile is where the stamp step writes the trim stamp of seeded Go
+// build caches.
+const stampFile = "/hoist-cache-stamp/trim.txt"
+
+// numericFrom finds COPY --from=<stage index>: stages hoist inserts before
+// the user's would shift those indexes.
+var numericFrom = regexp.MustCompile(`--from=[0-9]+\b`)
+
+func isGoBuildID(id string) bool {
+	return id == idGoBuild || strings.HasPrefix(id, idGoBuild+"-")
+}
+
+// toolRun renders a RUN of hoist's binary in exec form: the stage is
+// hoist's own image, which has no shell.
+func toolRun(flags []string, args ...string) string {
+	argv, _ := json.Marshal(append([]string{ToolBinary}, args...))
+	return strings.Join(append(append([]string{"RUN"}, flags...), string(argv)), " ")
+}
+
+// freeStageName returns base, or base-2, base-3, ... if the Dockerfile
+// has a stage of that name.
+func (a *analysis) freeStageName(base string) string {
+	name := base
+	for i := 2; ; i++ {
+		if _, taken := a.byName[name]; !taken {
+			return name
+		}
+		name = base + "-" + strconv.Itoa(i)
+	}
+}
 
 // appendedLine is a line after the user's last one, mapped to user.
 type appendedLine struct {
@@ -108,13 +153,17 @@ func parseCacheFlag(tok string) (cacheMount, bool) {
 
 // hoistLines calls f for every line hoist wrote that may carry its cache
 // mount flags, in the order they appear in the rewritten text: inserted
-// lines before a user line, then that line's added flags.
+// lines before a user line, then that line's added flags, then lines
+// inserted after it.
 func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []string, idx int, fl []string)) {
 	lines := map[int]bool{}
 	for l := range flags {
 		lines[l] = true
 	}
 	for l := range a.edits.insert {
+		lines[l] = true
+	}
+	for l := range a.edits.after {
 		lines[l] = true
 	}
 	order := make([]int, 0, len(lines))
@@ -128,6 +177,9 @@ func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []
 		}
 		if len(flags[l]) > 0 {
 			f(l, nil, -1, flags[l])
+		}
+		for i := range a.edits.after[l] {
+			f(l, a.edits.after[l], i, nil)
 		}
 	}
 }
@@ -148,6 +200,14 @@ func runFlags(text string) (words []string, nflags int) {
 
 // seedCaches adds from=/source= to every cache mount flag hoist wrote
 // whose id the cache image holds.
+//
+// A Go build cache is seeded from the image plus a fresh trim stamp
+// (cachetool.WriteStamp says why), made by two stages inserted before the
+// user's first: one runs hoist's binary to write the stamp, the other is
+// the cache image with the stamp copied in, and the mounts name it. The
+// stamp step's cache key is the cache image's digest, so it runs once per
+// builder and cache image: a persistent builder keeps one seeded cache
+// mount, as with the image itself.
 func (a *analysis) seedCaches(flags map[int][]string) {
 	ci := a.opt.CacheFrom
 	if ci == nil || ci.Ref == "" {
@@ -157,6 +217,17 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 	for _, id := range ci.IDs {
 		have[id] = true
 	}
+	var seedStage, noStamp string
+	switch {
+	case a.opt.Tool == "" || len(a.stages) == 0:
+		noStamp = "hoist does not know its own image"
+	case numericFrom.Match(a.dt):
+		noStamp = "a COPY --from names a stage by index, which the stamp's stages would shift"
+	default:
+		seedStage = a.freeStageName("hoist-cache-seed")
+	}
+	unstamped := map[int][]string{}
+	var stamped []cacheMount
 	seeded, missing := map[int][]string{}, map[int][]string{}
 	seed := func(line int, tok string) string {
 		m, ok := parseCacheFlag(tok)
@@ -168,6 +239,14 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 			return tok
 		}
 		m.from, m.source = ci.Ref, "/"+m.id
+		if isGoBuildID(m.id) && seedStage != "" {
+			m.from = seedStage
+			if !slicesContainsID(stamped, m.id) {
+				stamped = append(stamped, m)
+			}
+		} else if isGoBuildID(m.id) {
+			unstamped[line] = appendNew(unstamped[line], m.id)
+		}
 		seeded[line] = appendNew(seeded[line], m.id)
 		return m.flag()
 	}
@@ -184,12 +263,59 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 			fl[i] = seed(line, fl[i])
 		}
 	})
+	if len(stamped) > 0 {
+		a.edits.insertBefore(startLine(a.stages[0].loc), a.seedStages(seedStage, stamped)...)
+	}
 	for _, l := range sortedLines(seeded) {
 		a.note(l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
+	}
+	for _, l := range sortedLines(unstamped) {
+		a.note(l, false, "cache %s seeded without a fresh trim stamp (%s): go may trim what its first command does not use", strings.Join(unstamped[l], ", "), noStamp)
 	}
 	for _, l := range sortedLines(missing) {
 		a.note(l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
 	}
+}
+
+// seedStages are the stages Go build caches are seeded from: a stamp
+// written by hoist's binary, on the build platform, copied onto the cache
+// image with each cache's ownership.
+func (a *analysis) seedStages(seedStage string, stamped []cacheMount) []string {
+	ci := a.opt.CacheFrom
+	stampStage := a.freeStageName("hoist-cache-stamp")
+	lines := []string{
+		fmt.Sprintf("FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, stampStage),
+		toolRun(nil, cachetool.Stamp, "-from", ci.Ref, stampFile),
+		fmt.Sprintf("FROM %s AS %s", ci.Ref, seedStage),
+	}
+	for _, m := range stamped {
+		cp := []string{"COPY", "--from=" + stampStage}
+		if m.uid != nil || m.gid != nil {
+			uid, gid := 0, 0
+			if m.uid != nil {
+				uid = *m.uid
+			}
+			if m.gid != nil {
+				gid = *m.gid
+			}
+			cp = append(cp, fmt.Sprintf("--chown=%d:%d", uid, gid))
+		}
+		if m.mode != "" {
+			// The cache is open to a user hoist knows only by name.
+			cp = append(cp, "--chmod=666")
+		}
+		lines = append(lines, strings.Join(append(cp, stampFile, "/"+m.id+"/trim.txt"), " "))
+	}
+	return lines
+}
+
+func slicesContainsID(ms []cacheMount, id string) bool {
+	for _, m := range ms {
+		if m.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 func appendNew(s []string, v string) []string {
@@ -210,21 +336,11 @@ func sortedLines(m map[int][]string) []int {
 	return ls
 }
 
-// stageAt returns the stage a user line belongs to.
-func (a *analysis) stageAt(line int) *stage {
-	var s *stage
-	for _, t := range a.stages {
-		if startLine(t.loc) <= line {
-			s = t
-		}
-	}
-	return s
-}
-
 // exportCaches appends, for --target hoist-cache, one stage per cache id
 // that mounts the cache exactly as the build does (same id, sharing,
-// ownership and seed, so the same cache on the builder) and copies it out,
-// then a scratch stage hoist-cache with all of them.
+// ownership and seed, so the same cache on the builder) and copies it out
+// with hoist's binary, in hoist's image on the build platform, then a
+// scratch stage hoist-cache with all of them.
 //
 // A copy step's cache key does not cover the cache mount's content, so
 // each export stage declares ARG HOIST_CACHE_EPOCH, which the frontend sets
@@ -273,9 +389,8 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 	var names, ids []string
 	n := 0
 	for _, f := range mounts {
-		s := a.stageAt(f.line)
-		if s == nil || s.image == "" || strings.EqualFold(s.image, "scratch") {
-			a.note(f.line, false, "cache %s not in target %s: its stage has no base image with a shell to copy it out", f.m.id, CacheTarget)
+		if a.opt.Tool == "" {
+			a.note(f.line, false, "cache %s not in target %s: hoist does not know its own image to copy it out with", f.m.id, CacheTarget)
 			continue
 		}
 		var name string
@@ -288,24 +403,23 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		}
 		src := f.m
 		src.target = cacheSrc
-		dest := shellQuote("/hoist-cache/" + f.m.id)
-		script := "mkdir -p /hoist-cache && cp -a " + cacheSrc + " " + dest
+		args := []string{cachetool.Export}
 		kept := "all of it"
-		if f.m.id == idGoBuild || strings.HasPrefix(f.m.id, idGoBuild+"-") {
-			mins := int(GoBuildCacheKeep / time.Minute)
-			script += " && find " + dest + " -type f -mmin +" + strconv.Itoa(mins) + " -delete"
+		if isGoBuildID(f.m.id) {
+			args = append(args, "-keep", GoBuildCacheKeep.String())
 			kept = "entries used in the last " + strings.TrimSuffix(GoBuildCacheKeep.String(), "0m0s")
 		}
-		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", s.image, name)
+		args = append(args, cacheSrc, "/hoist-cache/"+f.m.id)
+		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, name)
 		emit(f.line, "USER 0:0")
 		emit(f.line, "ARG %s", ArgCacheEpoch)
-		emit(f.line, "RUN %s %s", src.flag(), script)
+		emit(f.line, "%s", toolRun([]string{src.flag()}, args...))
 		names = append(names, name)
 		ids = append(ids, f.m.id)
 		a.note(f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
 	}
 	a.appended = append(a.appended, cacheTargetStage(last, names, ids)...)
-	if len(ids) == 0 {
+	if len(mounts) == 0 {
 		a.notes = append(a.notes, emptyCacheNote(last))
 	}
 }

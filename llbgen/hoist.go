@@ -2,7 +2,9 @@ package llbgen
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"slices"
@@ -202,18 +204,27 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if sc.src == "." {
 		dlDir = path.Join(sc.dest, root)
 	}
-	if dlDir != sc.workdir {
-		cmd = "cd " + shellQuote(dlDir) + " && "
-	}
-	env := ""
-	for _, k := range sortedEnvKeys(u.goEnv) {
-		env += k + "=" + shellQuote(u.goEnv[k]) + " "
-	}
-	cmd += env + "go mod download"
-	if v := a.verifyDownload(*mod, env); v != "" {
-		cmd += v
-		a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
-		a.note(sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
+	if !rs.cmd.PrependShell {
+		// An exec-form RUN may run in an image without a shell.
+		if why := execFormBlocked(dlDir, sc.workdir, u.goEnv); why != "" {
+			a.note(rs.line, false, "go mod download not hoisted: %s", why)
+			return nil
+		}
+		cmd = execForm("go", "mod", "download")
+	} else {
+		if dlDir != sc.workdir {
+			cmd = "cd " + shellQuote(dlDir) + " && "
+		}
+		env := ""
+		for _, k := range sortedEnvKeys(u.goEnv) {
+			env += k + "=" + shellQuote(u.goEnv[k]) + " "
+		}
+		cmd += env + "go mod download"
+		if v := a.verifyDownload(*mod, env); v != "" {
+			cmd += v
+			a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
+			a.note(sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
+		}
 	}
 	run = append(run, cmd)
 	lines = append(lines, strings.Join(run, " "))
@@ -229,6 +240,26 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	}
 	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
 	return nil
+}
+
+// execForm renders argv as an exec-form RUN command.
+func execForm(argv ...string) string {
+	dt, _ := json.Marshal(argv)
+	return string(dt)
+}
+
+// execFormBlocked says why a download for an exec-form RUN cannot be
+// inserted. Such a RUN may be in an image without a shell, so the inserted
+// one is in exec form too, which can neither change directory nor set
+// variables.
+func execFormBlocked(dir, workdir string, env map[string]string) string {
+	if dir != workdir {
+		return fmt.Sprintf("the RUN is in exec form (its image may have no shell) and the download would run in %s, not the WORKDIR %s", dir, workdir)
+	}
+	if len(env) > 0 {
+		return "the RUN is in exec form (its image may have no shell) and the download would need " + strings.Join(sortedEnvKeys(env), ", ") + " set"
+	}
+	return ""
 }
 
 // manifestCopyBefore reports whether the last COPY or ADD before rs that

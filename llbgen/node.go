@@ -1093,7 +1093,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// lockfile differs from the one the hoisted install left, kept for the
 	// comparison in node_modules and removed by the user's RUN either way.
 	lock, marker, guarded := "", "", false
-	if !frozen && keep == "" {
+	if !frozen && keep == "" && rs.cmd.PrependShell {
 		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
@@ -1109,24 +1109,45 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	run = append(run, a.passFlags(rs)...)
 	run = append(run, a.userCacheMounts(rs)...)
 	cmd := ""
-	if c.cwd != sc.workdir {
-		cmd = "cd " + shellQuote(c.cwd) + " && "
-	}
-	for _, call := range append(append(between, setup...), c.call) {
-		env := cloneMap(call.Env)
+	calls := append(append(between, setup...), c.call)
+	if !rs.cmd.PrependShell {
+		// An exec-form RUN may run in an image without a shell: the hoisted
+		// install is one exec-form call, with no cd and no variables.
+		env := cloneMap(c.call.Env)
 		for _, k := range sc.replay {
 			if _, ok := env[k]; !ok {
 				env[k] = rs.env[k]
 			}
 		}
-		for _, k := range sortedEnvKeys(env) {
-			cmd += k + "=" + shellQuote(env[k]) + " "
+		why := execFormBlocked(c.cwd, sc.workdir, env)
+		if why == "" && len(calls) > 1 {
+			why = "its setup would need a shell"
 		}
-		cmd += runWords(call) + " && "
-	}
-	cmd = strings.TrimSuffix(cmd, " && ")
-	if guarded {
-		cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+		if why != "" {
+			notHoisted("%s", why)
+			return nil
+		}
+		cmd = execForm(append([]string{c.call.Name}, c.call.Args...)...)
+	} else {
+		if c.cwd != sc.workdir {
+			cmd = "cd " + shellQuote(c.cwd) + " && "
+		}
+		for _, call := range calls {
+			env := cloneMap(call.Env)
+			for _, k := range sc.replay {
+				if _, ok := env[k]; !ok {
+					env[k] = rs.env[k]
+				}
+			}
+			for _, k := range sortedEnvKeys(env) {
+				cmd += k + "=" + shellQuote(env[k]) + " "
+			}
+			cmd += runWords(call) + " && "
+		}
+		cmd = strings.TrimSuffix(cmd, " && ")
+		if guarded {
+			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+		}
 	}
 	lines = append(lines, strings.Join(append(run, cmd), " "))
 	a.edits.insertBefore(sc.line, lines...)

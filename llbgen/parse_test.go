@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-
-	"github.com/containerd/platforms"
 )
 
 // One parse serves every analysis of a build, concurrently, as the
@@ -27,33 +25,20 @@ func TestSharedParse(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := renderGolden(rewriteCase(t, dir, dt))
-		args := readKV(t, filepath.Join(dir, "build-args"))
-		cfg, err := ParseConfig(args)
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := readKV(t, filepath.Join(dir, "options"))
-		bctx, err := NewDirContext(dir, f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		opt := caseOptions(t, dir)
 		df := ParseDockerfile(dt)
 		if df.Err != nil {
 			t.Fatalf("%s: %v", dir, df.Err)
 		}
-		p := platforms.MustParse("linux/amd64")
 		var wg sync.WaitGroup
 		got := make([][]byte, 4)
 		for i := range got {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				df.MayRewrite(cfg)
-				df.FindImages(ImageOptions{BuildArgs: args, TargetPlatform: &p, BuildPlatform: &p})
-				rw, err := df.Rewrite(context.Background(), Options{
-					Config: cfg, BuildArgs: args, Target: opts["target"], TargetPlatform: &p, BuildPlatform: &p,
-					Images: fakeImages{}, Context: bctx, CacheFrom: cacheFromOption(opts),
-				})
+				df.MayRewrite(opt.Config)
+				df.FindImages(ImageOptions{BuildArgs: opt.BuildArgs, TargetPlatform: opt.TargetPlatform, BuildPlatform: opt.BuildPlatform})
+				rw, err := df.Rewrite(context.Background(), opt)
 				if err != nil {
 					t.Error(err)
 					return

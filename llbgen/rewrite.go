@@ -32,6 +32,11 @@ type Options struct {
 	// CacheFrom, when set, seeds the cache mounts hoist adds from a cache
 	// image the caller checked resolves (HOIST_CACHE_FROM, cachefrom.go).
 	CacheFrom *CacheImage
+	// Tool is hoist's own image (the frontend's, pinned by digest when
+	// known): the steps that export caches and stamp seeded ones run its
+	// ToolBinary. Without it --target hoist-cache exports nothing and Go
+	// build caches are seeded without a stamp.
+	Tool string
 }
 
 // Note is one thing hoist did, or chose not to do, with the user's line.

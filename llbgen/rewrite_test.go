@@ -59,6 +59,17 @@ func readKV(t *testing.T, p string) map[string]string {
 
 func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 	t.Helper()
+	rw, err := Rewrite(context.Background(), dt, caseOptions(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rw
+}
+
+// caseOptions are the rewrite options of the golden case in dir: its
+// build-args and options files, its directory as the build context.
+func caseOptions(t *testing.T, dir string) Options {
+	t.Helper()
 	args := readKV(t, filepath.Join(dir, "build-args"))
 	cfg, err := ParseConfig(args)
 	if err != nil {
@@ -70,7 +81,7 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		t.Fatal(err)
 	}
 	p := platforms.MustParse("linux/amd64")
-	rw, err := Rewrite(context.Background(), dt, Options{
+	return Options{
 		Config:         cfg,
 		BuildArgs:      args,
 		Target:         opts["target"],
@@ -79,11 +90,8 @@ func rewriteCase(t *testing.T, dir string, dt []byte) *Result {
 		Images:         fakeImages{},
 		Context:        bctx,
 		CacheFrom:      cacheFromOption(opts),
-	})
-	if err != nil {
-		t.Fatal(err)
+		Tool:           toolOption(opts),
 	}
-	return rw
 }
 
 func renderGolden(rw *Result) []byte {

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/hoistbuild/hoist/frontend"
+	"github.com/hoistbuild/hoist/internal/cachetool"
 	"github.com/hoistbuild/hoist/internal/version"
 	"github.com/moby/buildkit/frontend/gateway/grpcclient"
 	"github.com/moby/buildkit/util/appcontext"
@@ -20,6 +21,11 @@ func init() {
 }
 
 func main() {
+	// The steps hoist adds for CI caches run this binary (cachetool).
+	if code, ok := cachetool.Main(os.Args[1:], os.Stderr); ok {
+		os.Exit(code)
+	}
+
 	var showVersion bool
 	flag.BoolVar(&showVersion, "version", false, "show version")
 	flag.Parse()

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hoistbuild/hoist/internal/version"
 	"github.com/hoistbuild/hoist/llbgen"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -35,6 +36,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hoist:", err)
 		os.Exit(1)
 	}
+}
+
+// toolImage is the hoist image a build of dt would run: BUILDKIT_SYNTAX,
+// else the syntax directive (the frontend pins it by digest), else a name
+// that says what belongs there.
+func toolImage(dt []byte, bargs map[string]string) string {
+	if s := strings.TrimSpace(bargs["BUILDKIT_SYNTAX"]); s != "" {
+		return strings.Fields(s)[0]
+	}
+	if ref, _, _, ok := parser.DetectSyntax(dt); ok {
+		return ref
+	}
+	return "hoist-frontend-image"
 }
 
 type multi []string
@@ -124,6 +138,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		BuildPlatform:  &bp,
 		Images:         images,
 		Context:        bctx,
+		Tool:           toolImage(dt, bargs),
 	})
 	if err != nil {
 		return err

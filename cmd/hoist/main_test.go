@@ -132,3 +132,27 @@ func TestExplainResolve(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainCacheTargetTool checks that explain --target hoist-cache shows
+// the export steps in the image the build would use: BUILDKIT_SYNTAX, else
+// the syntax directive.
+func TestExplainCacheTargetTool(t *testing.T) {
+	dir := filepath.Join("..", "..", "examples", "go-app")
+	out := explain(t, "--target", "hoist-cache", "--build-arg", "BUILDKIT_SYNTAX=registry.example.com/tools/hoist:1", dir)
+	if !strings.Contains(out, "FROM --platform=$BUILDPLATFORM registry.example.com/tools/hoist:1 AS hoist-cache-1\n") ||
+		!strings.Contains(out, `["/bin/hoist-frontend","cache-export","-keep","24h0m0s","/run/hoist-cache-src","/hoist-cache/hoist-go-build"]`) {
+		t.Errorf("export steps not in the BUILDKIT_SYNTAX image:\n%s", out)
+	}
+	df, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(f, append([]byte("# syntax=registry.example.com/tools/hoist:2\n"), df...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = explain(t, "--target", "hoist-cache", "-f", f, dir)
+	if !strings.Contains(out, "FROM --platform=$BUILDPLATFORM registry.example.com/tools/hoist:2 AS hoist-cache-1\n") {
+		t.Errorf("export steps not in the syntax directive's image:\n%s", out)
+	}
+}

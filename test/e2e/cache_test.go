@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -12,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/test/testbed"
 )
 
@@ -75,12 +82,11 @@ func wipeBuilder(t *testing.T, e *testbed.Env, images ...string) {
 	}
 	dir := t.TempDir()
 	var df strings.Builder
-	for i, img := range images {
-		df.WriteString("FROM " + img + " AS s" + strconv.Itoa(i) + "\nRUN touch /pulled\n")
-	}
+	// A COPY from each image pulls and unpacks it, with or without a shell
+	// in it; every test bed image has /etc/passwd.
 	df.WriteString("FROM scratch\n")
-	for i := range images {
-		df.WriteString("COPY --from=s" + strconv.Itoa(i) + " /pulled /p" + strconv.Itoa(i) + "\n")
+	for i, img := range images {
+		df.WriteString("COPY --from=" + img + " /etc/passwd /p" + strconv.Itoa(i) + "\n")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df.String()), 0o644); err != nil {
 		t.Fatal(err)
@@ -107,19 +113,106 @@ func compiled(log string) []string {
 	return out
 }
 
+// goAppDir copies go-app into a temporary directory with df as its
+// Dockerfile.
+func goAppDir(t *testing.T, df string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("cp", "-a", filepath.Join("..", "..", "examples", "go-app")+"/.", dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	writeFile(t, filepath.Join(dir, "Dockerfile"), df)
+	return dir
+}
+
+func writeFile(t *testing.T, file, content string) {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The go-app Dockerfile on the busybox-only and shell-less Go images, with
+// go -x as goFlagsX makes it. The shell-less one runs go in exec form.
+const (
+	goAppBusybox = `FROM golang:1.26-busybox AS build
+ENV GOFLAGS=-x
+WORKDIR /src
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/app .
+
+FROM busybox
+COPY --from=build /out/app /app
+ENTRYPOINT ["/app"]
+`
+	goAppNoShell = `FROM golang:1.26-noshell AS build
+ENV GOFLAGS=-x CGO_ENABLED=0
+WORKDIR /src
+COPY . .
+RUN ["go", "build", "-o", "/out/app", "."]
+
+FROM scratch
+COPY --from=build /out/app /app
+ENTRYPOINT ["/app"]
+`
+)
+
 // TestCacheSeededRebuild is the CI round trip on the real test bed: a cold
 // build of go-app, export of hoist's caches to the registry (--target
 // hoist-cache), a wiped builder, then a rebuild after a one-line source
 // edit with HOIST_CACHE_FROM. The rebuild must fetch no module and compile
 // only the edited package, and its image must match a stock build of the
-// same sources file by file.
+// same sources file by file. It runs on the Debian Go image, on the Go
+// toolchain over a busybox userland, and on one with no shell at all (the
+// export and seeding run hoist's own binary, not the base image's tools),
+// with hoist named by BUILDKIT_SYNTAX, a syntax directive, and a syntax
+// directive pinned by digest.
 func TestCacheSeededRebuild(t *testing.T) {
 	e := needEnv(t)
-	dir := goFlagsX(t, "go-app")
-	cacheRef := e.Registry + "/go-app-cache:latest"
-	hoist := []string{"--build-arg", "BUILDKIT_SYNTAX=" + e.HoistImage, "--build-arg", "HOIST_CACHE_FROM=" + cacheRef}
+	ref, err := name.ParseReference(e.HoistImage, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := e.HoistImage + "@" + desc.Digest.String()
+	for _, tc := range []struct {
+		name, image string
+		// df is the Dockerfile ("" for go-app's with go -x); syntax, when
+		// set, names hoist in a syntax directive instead of BUILDKIT_SYNTAX.
+		df, syntax string
+	}{
+		{name: "debian", image: "golang:1.26"},
+		{name: "busybox", image: "golang:1.26-busybox", df: goAppBusybox, syntax: e.HoistImage},
+		{name: "noshell", image: "golang:1.26-noshell", df: goAppNoShell, syntax: pinned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dir string
+			if tc.df == "" {
+				dir = goFlagsX(t, "go-app")
+			} else {
+				dir = goAppDir(t, tc.df)
+			}
+			stockDF, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cacheRef := e.Registry + "/go-app-cache-" + tc.name + ":latest"
+			hoist := []string{"--build-arg", "HOIST_CACHE_FROM=" + cacheRef}
+			if tc.syntax == "" {
+				hoist = append(hoist, "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage)
+			} else {
+				writeFile(t, filepath.Join(dir, "Dockerfile"), "# syntax="+tc.syntax+"\n"+string(stockDF))
+			}
+			seededRebuild(t, e, dir, tc.image, cacheRef, hoist, string(stockDF))
+		})
+	}
+}
 
-	wipeBuilder(t, e, "golang:1.26", "busybox")
+func seededRebuild(t *testing.T, e *testbed.Env, dir, image, cacheRef string, hoist []string, stockDF string) {
+	wipeBuilder(t, e, image, "busybox")
 
 	// First run: the cache image does not exist yet, a warning only.
 	cold := bx(t, e, dir, append(hoist, "--output", "type=cacheonly")...)
@@ -135,20 +228,24 @@ func TestCacheSeededRebuild(t *testing.T) {
 	// in buildx here (see the report); the rebuild below shows its content.
 	exLog := bx(t, e, dir, append(hoist, "--target", "hoist-cache",
 		"--output", "type=image,name="+cacheRef+",push=true")...)
-	if !strings.Contains(exLog, "cp -a /run/hoist-cache-src /hoist-cache/hoist-go-mod") {
-		t.Fatalf("no copy step for the module cache:\n%s", tail(exLog))
+	for _, want := range []string{
+		"hoist: exported /run/hoist-cache-src to /hoist-cache/hoist-go-mod: ",
+		"hoist: exported /run/hoist-cache-src to /hoist-cache/hoist-go-build: ",
+	} {
+		if !strings.Contains(exLog, want) {
+			t.Fatalf("no %q in the export:\n%s", want, tail(exLog))
+		}
 	}
+	checkCacheImage(t, cacheRef, "hoist-go-mod", "hoist-go-build")
 
-	wipeBuilder(t, e, "golang:1.26", "busybox")
+	wipeBuilder(t, e, image, "busybox")
 
 	main := filepath.Join(dir, "main.go")
 	src, err := os.ReadFile(main)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(main, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, main, string(src)+"\n// edited\n")
 	hoistOut := t.TempDir()
 	warm := bx(t, e, dir, append(hoist, "--output", "type=local,dest="+hoistOut)...)
 	if strings.Contains(warm, "not used, building without seeded caches") {
@@ -156,6 +253,9 @@ func TestCacheSeededRebuild(t *testing.T) {
 	}
 	if !strings.Contains(warm, "seeded from "+cacheRef) {
 		t.Errorf("hoist did not report seeding:\n%s", tail(warm))
+	}
+	if !strings.Contains(warm, "hoist: Go build cache seeded from "+cacheRef+"@sha256:") {
+		t.Errorf("the seeded Go build cache was not stamped:\n%s", tail(warm))
 	}
 	if stepCached(warm, "go mod download") {
 		t.Fatalf("the download step came from the layer cache; the builder was not wiped:\n%s", tail(warm))
@@ -167,17 +267,68 @@ func TestCacheSeededRebuild(t *testing.T) {
 		t.Errorf("compiled %v after editing main.go, want only main (the rest from the seeded build cache):\n%s", got, tail(warm))
 	}
 
+	// A second export must see what the rebuild added: its copy steps never
+	// come from the build cache.
+	exLog = bx(t, e, dir, append(hoist, "--target", "hoist-cache", "--output", "type=cacheonly")...)
+	if !strings.Contains(exLog, "hoist: exported /run/hoist-cache-src") || stepCached(exLog, "cache-export") {
+		t.Errorf("hoist-cache copy steps missing or cached:\n%s", tail(exLog))
+	}
+
+	// Stock: the same sources through the built-in frontend.
+	writeFile(t, filepath.Join(dir, "Dockerfile"), stockDF)
 	stockOut := t.TempDir()
 	bx(t, e, dir, "--output", "type=local,dest="+stockOut)
 	if d := diffSnapshots(withoutCaches(snapshot(t, stockOut)), withoutCaches(snapshot(t, hoistOut))); d != "" {
 		t.Errorf("exported filesystems differ:\n%s", d)
 	}
+}
 
-	// A second export must see what the rebuild added: its copy steps never
-	// come from the build cache.
-	exLog = bx(t, e, dir, append(hoist, "--target", "hoist-cache", "--output", "type=cacheonly")...)
-	if !strings.Contains(exLog, "cp -a /run/hoist-cache-src") || stepCached(exLog, "cp -a /run/hoist-cache-src") {
-		t.Errorf("hoist-cache copy steps missing or cached:\n%s", tail(exLog))
+// checkCacheImage checks the pushed cache image: its label lists ids, and
+// it holds one directory per id and nothing else (none of hoist's image).
+func checkCacheImage(t *testing.T, ref string, ids ...string) {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cf.Config.Labels[llbgen.CacheIDsLabel]; got != strings.Join(ids, " ") {
+		t.Errorf("label %s=%q, want %q", llbgen.CacheIDsLabel, got, strings.Join(ids, " "))
+	}
+	rc := mutate.Extract(img)
+	defer rc.Close()
+	top := map[string]bool{}
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		top[strings.SplitN(strings.TrimPrefix(path.Clean(h.Name), "/"), "/", 2)[0]] = true
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	for d := range top {
+		if !want[d] {
+			t.Errorf("the cache image holds /%s", d)
+		}
+	}
+	for d := range want {
+		if !top[d] {
+			t.Errorf("the cache image lacks /%s", d)
+		}
 	}
 }
 

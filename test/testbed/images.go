@@ -97,6 +97,24 @@ func EnsureImages(ctx context.Context, logf func(string, ...any)) ([]BaseImage, 
 	}
 	out = append(out, g)
 
+	// The Go toolchain on a minimal userland (busybox) and with no shell at
+	// all: CI caches must export and seed with neither cp -a nor find.
+	goKey := filepath.Base(g.Layout)
+	gb, err := m.ensure(ctx, "golang-busybox", []string{"library/golang:1.26-busybox"}, []string{goKey, filepath.Base(bb.Layout)}, func(ctx context.Context, dir string) (v1.Image, error) {
+		return goOn(g.Layout, bb.Layout, []string{"sh"})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, gb)
+	gn, err := m.ensure(ctx, "golang-noshell", []string{"library/golang:1.26-noshell"}, []string{goKey}, func(ctx context.Context, dir string) (v1.Image, error) {
+		return m.goNoShell(dir, g.Layout)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, gn)
+
 	node, npmDir, nodeVersion, err := hostNode(ctx)
 	if err != nil {
 		return nil, err
@@ -397,6 +415,73 @@ func (m *imageMaker) golang(ctx context.Context, dir string) (v1.Image, error) {
 		Cmd:        []string{"bash"},
 	}
 	return newImage(cfg, m.debian, lf)
+}
+
+// goOn puts the Go toolchain layer of the golang image (its last) on the
+// image at baseLayout ("" for none), with golang's config.
+func goOn(goLayout, baseLayout string, cmd []string) (v1.Image, error) {
+	g, err := loadImage(goLayout)
+	if err != nil {
+		return nil, err
+	}
+	layers, err := g.Layers()
+	if err != nil {
+		return nil, err
+	}
+	gcf, err := g.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	if baseLayout != "" {
+		if img, err = loadImage(baseLayout); err != nil {
+			return nil, err
+		}
+	}
+	if img, err = mutate.AppendLayers(img, layers[len(layers)-1]); err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
+	cf.Config = gcf.Config
+	cf.Config.Cmd = cmd
+	cf.Created = v1.Time{Time: layerTime}
+	return mutate.ConfigFile(img, cf)
+}
+
+// goNoShell is the Go toolchain with what a distroless base has (users,
+// CA certificates, /tmp) and no shell or other program.
+func (m *imageMaker) goNoShell(dir, goLayout string) (v1.Image, error) {
+	lf := filepath.Join(dir, "layer.tar.gz")
+	w, err := newLayerWriter(lf)
+	if err != nil {
+		return nil, err
+	}
+	w.Bytes("etc/passwd", []byte("root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n"), 0o644)
+	w.Bytes("etc/group", []byte("root:x:0:\nnobody:x:65534:\n"), 0o644)
+	w.File("etc/ssl/certs/ca-certificates.crt", caBundle, 0o644)
+	w.Dir("root", 0o700)
+	w.Dir("tmp", 0o1777)
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	base, err := newImage(v1.Config{}, nil, lf)
+	if err != nil {
+		return nil, err
+	}
+	baseDir := filepath.Join(dir, "base")
+	p, err := layout.Write(baseDir, empty.Index)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.AppendImage(base); err != nil {
+		return nil, err
+	}
+	return goOn(goLayout, baseDir, []string{"go", "version"})
 }
 
 // hostNode finds the machine's Node.js (it must be NodeMajor) and npm.
