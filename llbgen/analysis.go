@@ -31,6 +31,8 @@ type analysis struct {
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	steps []*runStep
+	// stepFacts caches what each step does to the filesystem (safety.go).
+	stepFacts map[*runStep]*stepFacts
 }
 
 // runStep is one RUN instruction with what analysis learnt about it.
@@ -84,9 +86,11 @@ func (m cacheMount) flag() string {
 	return b.String()
 }
 
-func (a *analysis) note(line int, changed bool, format string, args ...any) {
-	a.notes = append(a.notes, Note{Line: line, Changed: changed, Message: fmt.Sprintf(format, args...)})
+func (a *analysis) note(rule Rule, line int, changed bool, format string, args ...any) {
+	a.notes = append(a.notes, Note{Line: line, Rule: rule.Name, Changed: changed, Message: fmt.Sprintf(format, args...)})
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // hoistOff reports a "# hoist:off" comment directly above the instruction at line.
 func (a *analysis) hoistOff(line int) bool {

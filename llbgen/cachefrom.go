@@ -185,10 +185,10 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 		}
 	})
 	for _, l := range sortedLines(seeded) {
-		a.note(l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
+		a.note(RuleCacheFrom, l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
 	}
 	for _, l := range sortedLines(missing) {
-		a.note(l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
+		a.note(RuleCacheFrom, l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
 	}
 }
 
@@ -237,7 +237,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		return
 	}
 	if s, ok := a.byName[CacheTarget]; ok {
-		a.note(startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
+		a.note(RuleCacheExport, startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
 		return
 	}
 	type found struct {
@@ -275,7 +275,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 	for _, f := range mounts {
 		s := a.stageAt(f.line)
 		if s == nil || s.image == "" || strings.EqualFold(s.image, "scratch") {
-			a.note(f.line, false, "cache %s not in target %s: its stage has no base image with a shell to copy it out", f.m.id, CacheTarget)
+			a.note(RuleCacheExport, f.line, false, "cache %s not in target %s: its stage has no base image with a shell to copy it out", f.m.id, CacheTarget)
 			continue
 		}
 		var name string
@@ -302,7 +302,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		emit(f.line, "RUN %s %s", src.flag(), script)
 		names = append(names, name)
 		ids = append(ids, f.m.id)
-		a.note(f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
+		a.note(RuleCacheExport, f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
 	}
 	a.appended = append(a.appended, cacheTargetStage(last, names, ids)...)
 	if len(ids) == 0 {
@@ -322,7 +322,7 @@ func cacheTargetStage(last int, names, ids []string) []appendedLine {
 }
 
 func emptyCacheNote(last int) Note {
-	return Note{Line: last, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)}
+	return Note{Line: last, Rule: RuleCacheExport.Name, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)}
 }
 
 // lastLine is the number of the text's last line.

@@ -27,7 +27,11 @@ func WriteExplained(w io.Writer, rw *Result) error {
 			if !n.Changed {
 				mark = "hoist (unchanged)"
 			}
-			fmt.Fprintf(bw, "# %s: line %d: %s\n", mark, n.Line, n.Message)
+			msg := n.Message
+			if n.Rule != "" {
+				msg += " [" + n.Rule + "]"
+			}
+			fmt.Fprintf(bw, "# %s: line %d: %s\n", mark, n.Line, msg)
 		}
 		delete(byLine, user)
 		bw.WriteString(l)

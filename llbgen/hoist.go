@@ -71,7 +71,13 @@ type sourceCopy struct {
 // hoistGo inserts, before the COPY that brings a Go module's sources into
 // the stage, a COPY of its module files and a RUN go mod download, so a
 // source edit no longer invalidates the download.
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep) error {
+func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, quiet bool) (bool, error) {
+	notHoisted := func(line int, format string, args ...any) (bool, error) {
+		if !quiet {
+			a.note(RuleNotHoisted, line, false, format, args...)
+		}
+		return false, nil
+	}
 	g := goSteps[rs]
 	s := rs.stage
 	for _, prev := range a.steps {
@@ -79,56 +85,52 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			break
 		}
 		if pg := goSteps[prev]; pg != nil && pg.download && isAncestorOrSelf(prev.stage, s) {
-			return nil // the Dockerfile already downloads modules before
+			return true, nil // the Dockerfile already downloads modules before
 		}
 	}
 	if g.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
-		return nil // the user's download already precedes the sources
+		return true, nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
-		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: the build context is not available")
 	}
 	if g.dir == "" {
-		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
 	sc, why, err := a.findSourceCopy(ctx, s, rs, g.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
 		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if sc == nil {
 		if why != "" {
-			a.note(rs.line, false, "go mod download not hoisted: %s", why)
+			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 		}
-		return nil
+		return false, nil
 	}
 	if g.download && sc.manifests != nil {
-		return nil // only COPYs the download does not read come between
+		return true, nil // only COPYs the download does not read come between
 	}
 	if a.hoistOff(sc.line) {
 		where := "before"
 		if sc.manifests != nil {
 			where = "after"
 		}
-		a.note(sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
-		return nil
+		a.note(RuleOff, sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
+		return false, nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(g.dir, sc.dest), "/")
 	ctxDir := path.Clean(path.Join(sc.src, rel))
 
 	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if why != "" {
-		a.note(rs.line, false, "go mod download not hoisted: %s", why)
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 	}
 	if f := uncovered(files, sc.manifests); f != "" {
-		a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
 	}
 
 	var mod *cacheMount
@@ -138,7 +140,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 	}
 	if mod == nil {
-		return nil
+		return false, nil
 	}
 
 	// One COPY per destination directory keeps the layout without --parents.
@@ -187,14 +189,18 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	cmd += "go mod download"
 	run = append(run, cmd)
 	lines = append(lines, strings.Join(run, " "))
+	// The COPYs fail where the user's COPY would; the download where the
+	// user's RUN would have downloaded.
+	owners := make([]int, len(lines))
+	owners[len(lines)-1] = rs.line
 	if sc.manifests != nil {
-		a.edits.insertAfter(endLine(sc.cmd.Location()), lines...)
-		a.note(sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
-		return nil
+		a.edits.insertAfterFor(endLine(sc.cmd.Location()), owners, lines...)
+		a.note(RuleDownloadHoisted, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
+		return true, nil
 	}
-	a.edits.insertBefore(sc.line, lines...)
-	a.note(sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
-	return nil
+	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	a.note(RuleDownloadHoisted, sc.line, true, "go mod download hoisted before this COPY: copies %s first (for RUN at line %d)", strings.Join(dedupe(names), ", "), rs.line)
+	return true, nil
 }
 
 // manifestCopyBefore reports whether the last COPY or ADD before rs that
