@@ -33,6 +33,8 @@ type analysis struct {
 	steps []*runStep
 	// stepFacts caches what each step does to the filesystem (safety.go).
 	stepFacts map[*runStep]*stepFacts
+	// scripts are the build-context scripts each RUN runs (scripts.go).
+	scripts map[*runStep][]scriptCall
 }
 
 // runStep is one RUN instruction with what analysis learnt about it.

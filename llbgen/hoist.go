@@ -14,8 +14,9 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// Context reads files of the build context. Hoisting reads manifests only
-// (go.mod, go.sum, go.work, package.json, lockfiles), never the sources.
+// Context reads files of the build context. Hoisting reads manifests
+// (go.mod, go.sum, go.work, package.json, lockfiles) and the shell scripts
+// RUN steps run, never the sources.
 type Context interface {
 	// ReadFile returns a file's content, or an error wrapping
 	// fs.ErrNotExist when the context has no such file.
@@ -30,14 +31,17 @@ type Context interface {
 	Ignored(ctx context.Context, path string) (bool, error)
 }
 
-// ContextPatterns are the only context files hoisting reads; a frontend
-// transfers just these, leaving out ContextExcludes.
+// ContextPatterns are the only context files hoisting reads (manifests, and
+// shell scripts a RUN may run); a frontend transfers just these, leaving
+// out ContextExcludes.
 var ContextPatterns = []string{
 	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
 	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
 	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
 	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml",
+	// Scripts a RUN may run, which the cache-safety engine reads.
+	"**/*.sh", "**/*.bash",
 }
 
 // ContextExcludes keep installed dependencies (thousands of package.json

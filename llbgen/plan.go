@@ -12,6 +12,9 @@ import (
 // rewrite decides every change after the walk and records it as edits.
 func (a *analysis) rewrite(ctx context.Context) error {
 	a.collectConsumers()
+	if err := a.readScripts(ctx); err != nil {
+		return err
+	}
 	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
 	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
 	goSteps := map[*runStep]*goStep{}

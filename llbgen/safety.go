@@ -55,6 +55,15 @@ type pathRef struct {
 	abs, rel string
 	glob     bool
 	line     int
+	via      string // the context script that names it, if any
+}
+
+// where says which step names r: "line 4", "scripts/x.sh (line 4)".
+func (r pathRef) where() string {
+	if r.via != "" {
+		return r.via + " (line " + itoa(r.line) + ")"
+	}
+	return "line " + itoa(r.line)
 }
 
 // covers reports whether removing r removes p (r is p or a parent, or a
@@ -90,8 +99,38 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 			goEnv = true
 		}
 	}
-	for _, c := range rs.calls {
-		ref := func(p string) pathRef { return resolveRef(rs, c, p) }
+	calls := rs.calls
+	via := map[int]string{} // index in calls -> script it comes from
+	for _, sc := range a.scripts[rs] {
+		// The script's own calls stand in for it; the script itself counts
+		// as opaque only when it runs a tool or something opaque.
+		for i, c := range calls {
+			if sameCall(c, sc.call) {
+				calls = append(append(slices.Clone(calls[:i]), sc.calls...), calls[i+1:]...)
+				shifted := map[int]string{}
+				for j, v := range via {
+					if j > i {
+						j += len(sc.calls) - 1
+					}
+					shifted[j] = v
+				}
+				for j := range sc.calls {
+					shifted[i+j] = callWords(sc.call)
+				}
+				via = shifted
+				if slices.ContainsFunc(sc.calls, func(c Call) bool { return isOpaque(c) || isToolCall(c) }) {
+					f.opaque = append(f.opaque, sc.call)
+				}
+				break
+			}
+		}
+	}
+	for i, c := range calls {
+		ref := func(p string) pathRef {
+			r := resolveRef(rs, c, p)
+			r.via = via[i]
+			return r
+		}
 		for _, w := range c.Writes {
 			f.writes = append(f.writes, ref(w))
 		}
@@ -188,6 +227,14 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 // resolveRef makes p, as call c names it, absolute where its directory is known.
 func resolveRef(rs *runStep, c Call, p string) pathRef {
 	r := pathRef{line: rs.line}
+	// HOME is not in the step's env unless the Dockerfile sets it; the
+	// shell analysis leaves it as ${HOME} (also for ~), runc sets the
+	// user's.
+	if rest, ok := strings.CutPrefix(p, "${HOME}"); ok && (rest == "" || rest[0] == '/') {
+		if h, ok := home(rs.env, rs.acc); ok {
+			p = h + rest
+		}
+	}
 	glob := strings.IndexAny(p, "*?[")
 	if glob >= 0 {
 		r.glob = true
@@ -324,12 +371,12 @@ func (a *analysis) stepVerdict(rs *runStep, c cacheSpec) verdict {
 	f := a.facts(rs)
 	for _, r := range f.removes {
 		if r.covers(c.target) {
-			return refuse(RuleCacheDestroyer, rs.line, "line %d removes %s, which a mount would make fail (Device or resource busy) or empty for every build", rs.line, refName(r, c.target))
+			return refuse(RuleCacheDestroyer, rs.line, "%s removes %s, which a mount would make fail (Device or resource busy) or empty for every build", r.where(), refName(r, c.target))
 		}
 	}
 	for _, r := range append(slices.Clone(f.writes), f.cwds...) {
 		if r.inside(c.target) {
-			return refuse(RuleCacheWriter, rs.line, "line %d changes files in %s, which a shared mount would pass on to every build", rs.line, c.target)
+			return refuse(RuleCacheWriter, rs.line, "%s changes files in %s, which a shared mount would pass on to every build", r.where(), c.target)
 		}
 	}
 	return verdict{ok: true}
@@ -363,13 +410,13 @@ func (a *analysis) contentVerdict(rs *runStep, c cacheSpec, users func(*runStep)
 		f := a.facts(o)
 		for _, r := range append(slices.Clone(f.writes), f.cwds...) {
 			if r.inside(c.target) {
-				return refuse(RuleCacheWriter, o.line, "line %d changes files in it, which a shared mount would pass on to every build", o.line)
+				return refuse(RuleCacheWriter, o.line, "%s changes files in it, which a shared mount would pass on to every build", r.where())
 			}
 		}
 		if users(o) {
 			for _, r := range f.removes {
 				if r.covers(c.target) {
-					return refuse(RuleCacheDestroyer, o.line, "line %d uses it and then removes %s", o.line, refName(r, c.target))
+					return refuse(RuleCacheDestroyer, o.line, "%s uses it and then removes %s", r.where(), refName(r, c.target))
 				}
 			}
 			continue
@@ -379,7 +426,7 @@ func (a *analysis) contentVerdict(rs *runStep, c cacheSpec, users func(*runStep)
 		}
 		for _, r := range f.reads {
 			if r.inside(c.target) || r.abs != "" && within(c.target, r.abs) && r.abs != "/" {
-				return refuse(RuleKeptInLayer, o.line, "line %d reads it", o.line)
+				return refuse(RuleKeptInLayer, o.line, "%s reads it", r.where())
 			}
 		}
 		if f.readsUnknown {
@@ -436,6 +483,9 @@ func (a *analysis) comesAfter(o, rs *runStep) bool {
 // callWords names a call's program as a note does: a script by the path
 // it is run with, anything else by its name.
 func callWords(c Call) string {
+	if p := scriptPath(c); p != "" {
+		return p
+	}
 	if strings.Contains(c.Name, "/") && !path.IsAbs(c.Name) {
 		return c.Name
 	}
