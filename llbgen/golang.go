@@ -31,6 +31,10 @@ type goStep struct {
 	dir        string // absolute dir of the first module-needing call, "" if unknown
 	why        []string
 	goEnv      map[string]string // GO* variables the script sets for the first module-needing call
+	// project is set when a call needs the modules of the project's own
+	// go.mod (not only `go install pkg@version`), which a hoisted download
+	// can fetch early.
+	project bool
 	// cleans and cleanWrites are the caches a go clean call removes
 	// (-modcache, -cache) or changes (-testcache, -fuzzcache).
 	cleans, cleanWrites []string
@@ -48,7 +52,7 @@ func opaqueGo(rs *runStep, c Call) *goStep {
 	for k, v := range c.Env {
 		env[k] = v
 	}
-	g := &goStep{modules: true, buildCache: true, opaque: callWords(c), goEnv: map[string]string{}}
+	g := &goStep{modules: true, buildCache: true, project: true, opaque: callWords(c), goEnv: map[string]string{}}
 	if rs.envErr != "" {
 		g.why = append(g.why, rs.envErr)
 	}
@@ -156,6 +160,9 @@ func analyseGo(rs *runStep) *goStep {
 		mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
 		if use.Vendor {
 			g.vendor = true
+		}
+		if use.Modules && !use.Versioned {
+			g.project = true
 		}
 		if use.Modules && !use.Vendor {
 			if g.modcache != "" && mod != g.modcache {

@@ -92,7 +92,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			} else {
 				a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
 			}
-			if g.modules && !g.vendor && modOK {
+			if g.modules && g.project && !g.vendor && modOK {
 				firstMod[rs.stage] = append(firstMod[rs.stage], rs)
 			}
 		}
