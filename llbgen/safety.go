@@ -322,7 +322,7 @@ var nodeKnownSubs = map[string]bool{
 	"store": true, "prune": true, "audit": true, "ls": true, "list": true, "pack": true, "view": true,
 	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
 	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
-	"plugin": true, "enable": true, "prepare": true, "rebuild": false, "help": true,
+	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
 // knownCommands are programs that run no tool hoist has rules for and
