@@ -364,9 +364,13 @@ func appendLines(dt []byte, m *LineMap, add []appendedLine) ([]byte, *LineMap) {
 		n++
 	}
 	out := &LineMap{}
+	last := 0
 	for i := 1; i <= n; i++ {
 		out.user = append(out.user, m.Line(i))
 		out.edited = append(out.edited, m.isEdited(i))
+		at, ins := m.pos(i)
+		out.at, out.inserted = append(out.at, at), append(out.inserted, ins)
+		last = max(last, at)
 	}
 	var b bytes.Buffer
 	b.Write(dt)
@@ -378,6 +382,7 @@ func appendLines(dt []byte, m *LineMap, add []appendedLine) ([]byte, *LineMap) {
 		b.WriteByte('\n')
 		out.user = append(out.user, l.user)
 		out.edited = append(out.edited, true)
+		out.at, out.inserted = append(out.at, last), append(out.inserted, true)
 	}
 	return b.Bytes(), out
 }

@@ -84,6 +84,7 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 			out.WriteByte('\n')
 			m.user = append(m.user, owner(e.insertFor[n], j, n))
 			m.edited = append(m.edited, true)
+			m.at, m.inserted = append(m.at, n), append(m.inserted, true)
 		}
 		if r, ok := e.replace[n]; ok {
 			out.WriteString(r)
@@ -99,6 +100,7 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 			m.user = append(m.user, n)
 			m.edited = append(m.edited, false)
 		}
+		m.at, m.inserted = append(m.at, n), append(m.inserted, false)
 		if after := e.after[n]; len(after) > 0 {
 			if !bytes.HasSuffix(l, []byte("\n")) {
 				out.WriteByte('\n')
@@ -108,6 +110,7 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 				out.WriteByte('\n')
 				m.user = append(m.user, owner(e.afterFor[n], j, n))
 				m.edited = append(m.edited, true)
+				m.at, m.inserted = append(m.at, n), append(m.inserted, true)
 			}
 		}
 	}
