@@ -33,6 +33,10 @@ type analysis struct {
 	steps []*runStep
 	// verified are the hoisted downloads that verify a seeded module cache.
 	verified []verifiedDownload
+	// stepFacts caches what each step does to the filesystem (safety.go).
+	stepFacts map[*runStep]*stepFacts
+	// scripts are the build-context scripts each RUN runs (scripts.go).
+	scripts map[*runStep][]scriptCall
 }
 
 // runStep is one RUN instruction with what analysis learnt about it.
@@ -86,9 +90,11 @@ func (m cacheMount) flag() string {
 	return b.String()
 }
 
-func (a *analysis) note(line int, changed bool, format string, args ...any) {
-	a.notes = append(a.notes, Note{Line: line, Changed: changed, Message: fmt.Sprintf(format, args...)})
+func (a *analysis) note(rule Rule, line int, changed bool, format string, args ...any) {
+	a.notes = append(a.notes, Note{Line: line, Rule: rule.Name, Changed: changed, Message: fmt.Sprintf(format, args...)})
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // hoistOff reports a "# hoist:off" comment directly above the instruction at line.
 func (a *analysis) hoistOff(line int) bool {

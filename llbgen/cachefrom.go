@@ -267,13 +267,13 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 		a.edits.insertBefore(startLine(a.stages[0].loc), a.seedStages(seedStage, stamped)...)
 	}
 	for _, l := range sortedLines(seeded) {
-		a.note(l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
+		a.note(RuleCacheFrom, l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
 	}
 	for _, l := range sortedLines(unstamped) {
-		a.note(l, false, "cache %s seeded without a fresh trim stamp (%s): go may trim what its first command does not use", strings.Join(unstamped[l], ", "), noStamp)
+		a.note(RuleCacheFrom, l, false, "cache %s seeded without a fresh trim stamp (%s): go may trim what its first command does not use", strings.Join(unstamped[l], ", "), noStamp)
 	}
 	for _, l := range sortedLines(missing) {
-		a.note(l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
+		a.note(RuleCacheFrom, l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
 	}
 }
 
@@ -353,7 +353,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		return
 	}
 	if s, ok := a.byName[CacheTarget]; ok {
-		a.note(startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
+		a.note(RuleCacheExport, startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
 		return
 	}
 	type found struct {
@@ -390,7 +390,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 	n := 0
 	for _, f := range mounts {
 		if a.opt.Tool == "" {
-			a.note(f.line, false, "cache %s not in target %s: hoist does not know its own image to copy it out with", f.m.id, CacheTarget)
+			a.note(RuleCacheExport, f.line, false, "cache %s not in target %s: hoist does not know its own image to copy it out with", f.m.id, CacheTarget)
 			continue
 		}
 		var name string
@@ -416,7 +416,7 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		emit(f.line, "%s", toolRun([]string{src.flag()}, args...))
 		names = append(names, name)
 		ids = append(ids, f.m.id)
-		a.note(f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
+		a.note(RuleCacheExport, f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
 	}
 	a.appended = append(a.appended, cacheTargetStage(last, names, ids)...)
 	if len(mounts) == 0 {
@@ -436,7 +436,7 @@ func cacheTargetStage(last int, names, ids []string) []appendedLine {
 }
 
 func emptyCacheNote(last int) Note {
-	return Note{Line: last, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)}
+	return Note{Line: last, Rule: RuleCacheExport.Name, Changed: true, Message: fmt.Sprintf("target %s is empty: hoist adds no cache mounts to this Dockerfile", CacheTarget)}
 }
 
 // lastLine is the number of the text's last line.
@@ -478,9 +478,13 @@ func appendLines(dt []byte, m *LineMap, add []appendedLine) ([]byte, *LineMap) {
 		n++
 	}
 	out := &LineMap{}
+	last := 0
 	for i := 1; i <= n; i++ {
 		out.user = append(out.user, m.Line(i))
 		out.edited = append(out.edited, m.isEdited(i))
+		at, ins := m.pos(i)
+		out.at, out.inserted = append(out.at, at), append(out.inserted, ins)
+		last = max(last, at)
 	}
 	var b bytes.Buffer
 	b.Write(dt)
@@ -492,6 +496,7 @@ func appendLines(dt []byte, m *LineMap, add []appendedLine) ([]byte, *LineMap) {
 		b.WriteByte('\n')
 		out.user = append(out.user, l.user)
 		out.edited = append(out.edited, true)
+		out.at, out.inserted = append(out.at, last), append(out.inserted, true)
 	}
 	return b.Bytes(), out
 }

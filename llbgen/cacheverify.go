@@ -57,7 +57,7 @@ func (a *analysis) noteUnverifiedSeeds(flags map[int][]string) {
 				return v.id == m.id && v.line <= rs.line && isAncestorOrSelf(v.stage, rs.stage)
 			})
 			if !covered {
-				a.note(rs.line, false, "module cache %s seeded from %s is not verified before this step: hoist inserted no go mod download before it (%s=off silences this)",
+				a.note(RuleCacheFrom, rs.line, false, "module cache %s seeded from %s is not verified before this step: hoist inserted no go mod download before it (%s=off silences this)",
 					m.id, a.opt.CacheFrom.Ref, ArgCacheVerify)
 			}
 		}

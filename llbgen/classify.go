@@ -48,10 +48,11 @@ var goBuiltinTools = map[string]bool{
 }
 
 // IsGoTool reports whether a command name runs the go command: "go", a
-// path ending in /go, or a golang.org/dl wrapper such as go1.22.3.
+// path ending in /go, a golang.org/dl wrapper such as go1.22.3 or gotip,
+// or tonistiigi/xx's cross-compiling xx-go.
 func IsGoTool(name string) bool {
 	base := path.Base(name)
-	if base == "go" {
+	if base == "go" || base == "gotip" || base == "xx-go" {
 		return true
 	}
 	rest, ok := strings.CutPrefix(base, "go1.")

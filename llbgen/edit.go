@@ -9,6 +9,10 @@ type edits struct {
 	insert  map[int][]string // lines inserted before a user line
 	after   map[int][]string // lines inserted after a user line
 	replace map[int]string   // a user line replaced by another
+	// insertFor and afterFor are, per inserted line, the user line it
+	// maps to when not the one it sits at (0): a hoisted download maps to
+	// the RUN that needs it, so its failure is reported where stock would.
+	insertFor, afterFor map[int][]int
 }
 
 func (e *edits) empty() bool {
@@ -16,17 +20,43 @@ func (e *edits) empty() bool {
 }
 
 func (e *edits) insertAfter(line int, text ...string) {
-	if e.after == nil {
-		e.after = map[int][]string{}
-	}
-	e.after[line] = append(e.after[line], text...)
+	e.insertAfterFor(line, nil, text...)
 }
 
 func (e *edits) insertBefore(line int, text ...string) {
+	e.insertBeforeFor(line, nil, text...)
+}
+
+// insertBeforeFor inserts text before line; owners[i], when not 0, is the
+// user line text[i] maps to.
+func (e *edits) insertBeforeFor(line int, owners []int, text ...string) {
 	if e.insert == nil {
-		e.insert = map[int][]string{}
+		e.insert, e.insertFor = map[int][]string{}, map[int][]int{}
 	}
 	e.insert[line] = append(e.insert[line], text...)
+	e.insertFor[line] = append(e.insertFor[line], padOwners(owners, len(text))...)
+}
+
+func (e *edits) insertAfterFor(line int, owners []int, text ...string) {
+	if e.after == nil {
+		e.after, e.afterFor = map[int][]string{}, map[int][]int{}
+	}
+	e.after[line] = append(e.after[line], text...)
+	e.afterFor[line] = append(e.afterFor[line], padOwners(owners, len(text))...)
+}
+
+func padOwners(owners []int, n int) []int {
+	out := make([]int, n)
+	copy(out, owners)
+	return out
+}
+
+// owner is the user line inserted line i of the group at n maps to.
+func owner(owners []int, i, n int) int {
+	if i < len(owners) && owners[i] != 0 {
+		return owners[i]
+	}
+	return n
 }
 
 func (e *edits) replaceLine(line int, text string) {
@@ -49,11 +79,12 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 	m := &LineMap{}
 	for i, l := range lines {
 		n := i + 1
-		for _, ins := range e.insert[n] {
+		for j, ins := range e.insert[n] {
 			out.WriteString(ins)
 			out.WriteByte('\n')
-			m.user = append(m.user, n)
+			m.user = append(m.user, owner(e.insertFor[n], j, n))
 			m.edited = append(m.edited, true)
+			m.at, m.inserted = append(m.at, n), append(m.inserted, true)
 		}
 		if r, ok := e.replace[n]; ok {
 			out.WriteString(r)
@@ -69,15 +100,17 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 			m.user = append(m.user, n)
 			m.edited = append(m.edited, false)
 		}
+		m.at, m.inserted = append(m.at, n), append(m.inserted, false)
 		if after := e.after[n]; len(after) > 0 {
 			if !bytes.HasSuffix(l, []byte("\n")) {
 				out.WriteByte('\n')
 			}
-			for _, ins := range after {
+			for j, ins := range after {
 				out.WriteString(ins)
 				out.WriteByte('\n')
-				m.user = append(m.user, n)
+				m.user = append(m.user, owner(e.afterFor[n], j, n))
 				m.edited = append(m.edited, true)
+				m.at, m.inserted = append(m.at, n), append(m.inserted, true)
 			}
 		}
 	}

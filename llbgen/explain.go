@@ -21,13 +21,17 @@ func WriteExplained(w io.Writer, rw *Result) error {
 	bw := bufio.NewWriter(w)
 	lines := splitLines(rw.Dockerfile)
 	for i, l := range lines {
-		user := rw.Lines.Line(i + 1)
+		user, _ := rw.Lines.pos(i + 1)
 		for _, n := range byLine[user] {
 			mark := "hoist"
 			if !n.Changed {
 				mark = "hoist (unchanged)"
 			}
-			fmt.Fprintf(bw, "# %s: line %d: %s\n", mark, n.Line, n.Message)
+			msg := n.Message
+			if n.Rule != "" {
+				msg += " [" + n.Rule + "]"
+			}
+			fmt.Fprintf(bw, "# %s: line %d: %s\n", mark, n.Line, msg)
 		}
 		delete(byLine, user)
 		bw.WriteString(l)
@@ -48,31 +52,29 @@ func WriteDiff(w io.Writer, name string, orig []byte, rw *Result) error {
 	if bytes.Equal(orig, rw.Dockerfile) {
 		return nil
 	}
-	// Rewritten lines mapped to one user line are its insertions, then the
-	// line itself, verbatim or replaced.
-	groups := make([][]int, len(a)+1)
-	for j := range b {
-		if u := rw.Lines.Line(j + 1); u >= 1 && u <= len(a) {
-			groups[u] = append(groups[u], j)
-		}
-	}
+	// The line map says where each rewritten line stands: a user line
+	// (verbatim or replaced) or a line inserted at one.
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "--- %s\n+++ %s (hoist)\n@@ -1,%d +1,%d @@\n", name, name, len(a), len(b))
-	for u := 1; u <= len(a); u++ {
-		g := groups[u]
-		if len(g) == 0 {
-			fmt.Fprintf(bw, "-%s\n", a[u-1])
+	done := 0 // user lines written so far
+	for j := range b {
+		u, ins := rw.Lines.pos(j + 1)
+		if ins || u < 1 || u > len(a) {
+			fmt.Fprintf(bw, "+%s\n", b[j])
 			continue
 		}
-		for _, j := range g[:len(g)-1] {
-			fmt.Fprintf(bw, "+%s\n", b[j])
+		for ; done < u-1; done++ {
+			fmt.Fprintf(bw, "-%s\n", a[done])
 		}
-		last := g[len(g)-1]
-		if rw.Lines.isEdited(last + 1) {
-			fmt.Fprintf(bw, "-%s\n+%s\n", a[u-1], b[last])
+		if rw.Lines.isEdited(j + 1) {
+			fmt.Fprintf(bw, "-%s\n+%s\n", a[u-1], b[j])
 		} else {
 			fmt.Fprintf(bw, " %s\n", a[u-1])
 		}
+		done = u
+	}
+	for ; done < len(a); done++ {
+		fmt.Fprintf(bw, "-%s\n", a[done])
 	}
 	return bw.Flush()
 }

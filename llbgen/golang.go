@@ -34,6 +34,16 @@ type goStep struct {
 	// uses are the module-needing calls' dirs and GO* variables, the first
 	// one (dir, goEnv) included, one per dir.
 	uses []moduleUse
+	// project is set when a call needs the modules of the project's own
+	// go.mod (not only `go install pkg@version`), which a hoisted download
+	// can fetch early.
+	project bool
+	// cleans and cleanWrites are the caches a go clean call removes
+	// (-modcache, -cache) or changes (-testcache, -fuzzcache).
+	cleans, cleanWrites []string
+	// opaque names the call of a step that runs no go hoist can see but
+	// may run it (make build, ./build.sh), in a stage that has Go.
+	opaque string
 }
 
 // moduleUse is where a module-needing go call runs.
@@ -41,6 +51,42 @@ type moduleUse struct {
 	dir      string
 	goEnv    map[string]string
 	download bool // go mod download
+}
+
+// opaqueGo is the Go step for a RUN whose call c hoist cannot see into, in
+// a stage with Go: it may run go with any subcommand, so it gets both
+// caches at the paths the step's env gives, and a download hoisted for it
+// goes where its directory says.
+func opaqueGo(rs *runStep, c Call) *goStep {
+	env := cloneMap(rs.env)
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	g := &goStep{modules: true, buildCache: true, project: true, opaque: callWords(c), goEnv: map[string]string{}}
+	if rs.envErr != "" {
+		g.why = append(g.why, rs.envErr)
+	}
+	for _, u := range c.Unset {
+		switch u {
+		case "GOMODCACHE", "GOPATH", "GOCACHE", "HOME", "XDG_CACHE_HOME", "GOFLAGS":
+			g.why = append(g.why, "the script changes "+u+" in a way hoist cannot follow")
+		}
+	}
+	mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
+	g.modcache, g.gocache = mod, build
+	if whyMod != "" {
+		g.why = append(g.why, whyMod)
+	}
+	if whyBuild != "" {
+		g.buildCache = false
+	}
+	g.dir = goDir(rs, c, GoUse{})
+	for k, v := range c.Env {
+		if downloadEnv[k] {
+			g.goEnv[k] = v
+		}
+	}
+	return g
 }
 
 // goPaths returns the module and build cache paths Go would use with env,
@@ -103,7 +149,20 @@ func analyseGo(rs *runStep) *goStep {
 			}
 		}
 		if use.Sub == "clean" {
-			g.why = append(g.why, "it runs go clean, which would empty the shared cache")
+			// The safety engine decides per cache (stepFacts): -modcache
+			// and -cache remove a cache, -testcache and -fuzzcache write
+			// into the build cache.
+			mod, build, _, _ := goPaths(env, rs.acc)
+			for _, a := range c.Args {
+				switch strings.TrimLeft(a, "-") {
+				case "modcache":
+					g.cleans = append(g.cleans, mod)
+				case "cache":
+					g.cleans = append(g.cleans, build)
+				case "testcache", "fuzzcache":
+					g.cleanWrites = append(g.cleanWrites, build)
+				}
+			}
 		}
 		if !use.Modules && !use.BuildCache {
 			continue
@@ -111,6 +170,9 @@ func analyseGo(rs *runStep) *goStep {
 		mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
 		if use.Vendor {
 			g.vendor = true
+		}
+		if use.Modules && !use.Versioned {
+			g.project = true
 		}
 		if use.Modules && !use.Vendor {
 			if g.modcache != "" && mod != g.modcache {
@@ -222,15 +284,15 @@ func mountablePath(p string) bool {
 	return path.IsAbs(p) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
 }
 
-// goMounts decides the cache mounts of a Go RUN. keepMod is set when the
-// module cache's content must stay in the stage's layer.
-func (a *analysis) goMounts(rs *runStep, g *goStep, keepMod string) []cacheMount {
+// goMounts returns the cache mounts of a Go RUN: the module cache when
+// mod (the safety engine allowed it), the build cache when build.
+func (a *analysis) goMounts(rs *runStep, g *goStep, mod, build bool) []cacheMount {
 	uid, gid, mode, suffix := ownership(rs.acc)
 	var ms []cacheMount
-	if g.modules && mountablePath(g.modcache) && keepMod == "" && !rs.existing[g.modcache] {
+	if mod && g.modules && mountablePath(g.modcache) {
 		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go module cache", content: true})
 	}
-	if g.buildCache && mountablePath(g.gocache) && !rs.existing[g.gocache] {
+	if build && g.buildCache && mountablePath(g.gocache) {
 		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go build cache"})
 	}
 	return ms

@@ -16,8 +16,9 @@ import (
 	"golang.org/x/mod/modfile"
 )
 
-// Context reads files of the build context. Hoisting reads manifests only
-// (go.mod, go.sum, go.work, package.json, lockfiles), never the sources.
+// Context reads files of the build context. Hoisting reads manifests
+// (go.mod, go.sum, go.work, package.json, lockfiles) and the shell scripts
+// RUN steps run, never the sources.
 type Context interface {
 	// ReadFile returns a file's content, or an error wrapping
 	// fs.ErrNotExist when the context has no such file.
@@ -32,14 +33,17 @@ type Context interface {
 	Ignored(ctx context.Context, path string) (bool, error)
 }
 
-// ContextPatterns are the only context files hoisting reads; a frontend
-// transfers just these, leaving out ContextExcludes.
+// ContextPatterns are the only context files hoisting reads (manifests, and
+// shell scripts a RUN may run); a frontend transfers just these, leaving
+// out ContextExcludes.
 var ContextPatterns = []string{
 	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
 	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
 	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
 	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
+	// Scripts a RUN may run, which the cache-safety engine reads.
+	"**/*.sh", "**/*.bash",
 	// Only the directories themselves: whether a COPY may bring one.
 	"**/node_modules", "**/.yarn/unplugged",
 }
@@ -84,8 +88,16 @@ type sourceCopy struct {
 //
 // u is the go call's directory: the stage's first module-needing call's
 // or, when other is set, another directory's, whose module gets its own
-// download unless its root is one of roots (the roots done so far).
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other bool) error {
+// download unless its root is one of roots (the roots done so far). It
+// reports whether the modules are downloaded before rs; quiet leaves a
+// failure unnoted (an opaque step that may not run go at all).
+func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
+	notHoisted := func(line int, format string, args ...any) (bool, error) {
+		if !quiet {
+			a.note(RuleNotHoisted, line, false, format, args...)
+		}
+		return false, nil
+	}
 	s := rs.stage
 	for _, prev := range a.steps {
 		if prev == rs {
@@ -96,65 +108,60 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			continue
 		}
 		if !other {
-			return nil // the Dockerfile already downloads modules before
+			return true, nil // the Dockerfile already downloads modules before
 		}
 		for _, pu := range pg.uses {
 			if pu.download && pu.dir == u.dir {
-				return nil
+				return true, nil
 			}
 		}
 	}
 	if u.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
-		return nil // the user's download already precedes the sources
+		return true, nil // the user's download already precedes the sources
 	}
 	if a.opt.Context == nil {
-		a.note(rs.line, false, "go mod download not hoisted: the build context is not available")
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: the build context is not available")
 	}
 	if u.dir == "" {
-		a.note(rs.line, false, "go mod download not hoisted: cannot tell which directory go runs in")
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
 	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
 		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if sc == nil {
 		if why != "" {
-			a.note(rs.line, false, "go mod download not hoisted: %s", why)
+			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 		}
-		return nil
+		return false, nil
 	}
 	if u.download && sc.manifests != nil {
-		return nil // only COPYs the download does not read come between
+		return true, nil // only COPYs the download does not read come between
 	}
 	if a.hoistOff(sc.line) {
 		where := "before"
 		if sc.manifests != nil {
 			where = "after"
 		}
-		a.note(sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
-		return nil
+		a.note(RuleOff, sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
+		return false, nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.dest), "/")
 	ctxDir := path.Clean(path.Join(sc.src, rel))
 
 	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if why != "" {
-		a.note(rs.line, false, "go mod download not hoisted: %s", why)
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 	}
 	if roots[root] {
-		return nil
+		return true, nil
 	}
-	roots[root] = true
 	if f := uncovered(files, sc.manifests); f != "" {
-		a.note(rs.line, false, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
-		return nil
+		return notHoisted(rs.line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
 	}
 
 	var mod *cacheMount
@@ -164,7 +171,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 	}
 	if mod == nil {
-		return nil
+		return false, nil
 	}
 
 	// One COPY per destination directory keeps the layout without --parents.
@@ -207,8 +214,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if !rs.cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell.
 		if why := execFormBlocked(dlDir, sc.workdir, u.goEnv); why != "" {
-			a.note(rs.line, false, "go mod download not hoisted: %s", why)
-			return nil
+			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 		}
 		cmd = execForm("go", "mod", "download")
 	} else {
@@ -223,23 +229,28 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		if v := a.verifyDownload(*mod, env); v != "" {
 			cmd += v
 			a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
-			a.note(sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
+			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
 		}
 	}
 	run = append(run, cmd)
 	lines = append(lines, strings.Join(run, " "))
+	// The COPYs fail where the user's COPY would; the download where the
+	// user's RUN would have downloaded.
+	owners := make([]int, len(lines))
+	owners[len(lines)-1] = rs.line
+	roots[root] = true
 	if sc.manifests != nil {
-		a.edits.insertAfter(endLine(sc.cmd.Location()), lines...)
-		a.note(sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
-		return nil
+		a.edits.insertAfterFor(endLine(sc.cmd.Location()), owners, lines...)
+		a.note(RuleDownloadHoisted, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
+		return true, nil
 	}
-	a.edits.insertBefore(sc.line, lines...)
+	a.edits.insertBeforeFor(sc.line, owners, lines...)
 	what := "go mod download"
 	if other {
 		what += " in " + dlDir
 	}
-	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
-	return nil
+	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
+	return true, nil
 }
 
 // execForm renders argv as an exec-form RUN command.

@@ -16,6 +16,21 @@ type LineMap struct {
 	// edited[i] is true when rewritten line i+1 is not the user's text
 	// verbatim, so columns on it say nothing about the user's line.
 	edited []bool
+	// at[i] is the user line rewritten line i+1 stands at (an inserted
+	// line maps to the step that needs it, which may be another line), and
+	// inserted[i] says it is not that user line itself; diffs and
+	// explanations follow the text's order with them.
+	at       []int
+	inserted []bool
+}
+
+// pos returns the user line rewritten line n stands at, and whether n is
+// a line hoist inserted there rather than that user line itself.
+func (m *LineMap) pos(n int) (int, bool) {
+	if m == nil || n < 1 || n > len(m.at) {
+		return m.Line(n), false
+	}
+	return m.at[n-1], m.inserted[n-1]
 }
 
 // Identity reports whether the map changes no line.

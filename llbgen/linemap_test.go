@@ -3,7 +3,9 @@ package llbgen
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -171,5 +173,35 @@ func TestLineMapError(t *testing.T) {
 	plain := errors.New("no location")
 	if m.Error(plain) != plain || m.Error(nil) != nil {
 		t.Error("Error changed an error without locations")
+	}
+}
+
+// TestDiffOrder: a hoisted download maps to the RUN that needs it, yet the
+// diff and the explanation show it where it stands, before the COPY.
+func TestDiffOrder(t *testing.T) {
+	dir := "testdata/rewrite/basic"
+	dt, err := os.ReadFile(dir + "/Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rw := rewriteCase(t, dir, dt)
+	if got := rw.Lines.Line(4); got != 4 {
+		t.Fatalf("the inserted download maps to line %d, want the RUN's line 4", got)
+	}
+	var b strings.Builder
+	if err := WriteDiff(&b, "Dockerfile", dt, rw); err != nil {
+		t.Fatal(err)
+	}
+	want := " WORKDIR /src\n+COPY go.mod go.sum /src/\n+RUN --mount=type=cache,id=hoist-go-mod,target=/go/pkg/mod,sharing=shared go mod download\n COPY . .\n-RUN CGO_ENABLED=0 go build"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("diff:\n%s\nwant it to contain:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := WriteExplained(&b, rw); err != nil {
+		t.Fatal(err)
+	}
+	want = "# hoist: line 3: go mod download hoisted before this COPY: copies go.mod, go.sum first (for RUN at line 4) [hoist/download-hoisted]\nCOPY go.mod go.sum /src/\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("explanation:\n%s\nwant it to contain:\n%s", b.String(), want)
 	}
 }

@@ -158,8 +158,8 @@ func TestLLBCacheMounts(t *testing.T) {
 		if cacheMountAt(dl, "/root/.cache/go-build") != nil {
 			t.Errorf("download needs no build cache: %v", dl.mounts)
 		}
-		if dl.line != 3 {
-			t.Errorf("inserted download at line %d, want the COPY's line 3", dl.line)
+		if dl.line != 4 {
+			t.Errorf("inserted download at line %d, want line 4 of the RUN that needs it", dl.line)
 		}
 	})
 	t.Run("numeric user", func(t *testing.T) {

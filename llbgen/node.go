@@ -56,6 +56,7 @@ type nodeCall struct {
 	env   map[string]string
 	mount *cacheMount
 	why   string // why it gets no mount
+	rule  Rule   // the rule that decided so, when not RuleNoCacheMount
 	pnp   bool   // yarn berry in Plug'n'Play mode
 	proj  *nodeProject
 }
@@ -714,7 +715,7 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 			continue
 		}
 		if rs.off {
-			a.note(rs.line, false, "left alone: # hoist:off")
+			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
 			continue
 		}
 		steps[rs] = n
@@ -725,14 +726,16 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 		}
 		for _, c := range n.calls {
 			if clean && c.mount != nil {
-				c.mount, c.why = nil, "it cleans a package-manager cache, which would empty the shared cache"
+				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
 			}
-			if c.mount != nil && rs.existing[c.mount.target] {
-				c.mount = nil // the user mounts it already
+			if c.mount != nil {
+				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr + " cache", target: c.mount.target}); !v.ok {
+					c.mount, c.why, c.rule = nil, v.why, v.rule
+				}
 			}
 			if c.mount != nil && c.pnp {
 				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
-					a.note(rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
+					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
 					c.mount = nil
 				}
 			}
@@ -742,7 +745,11 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 			// A call that needs no cache (yarn run build) has nothing to miss.
 			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
 				seen[c.why] = true
-				a.note(rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
+				rule := c.rule
+				if rule.Name == "" {
+					rule = RuleNoCacheMount
+				}
+				a.note(rule, rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
 			}
 		}
 	}
@@ -775,7 +782,7 @@ func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
 		for _, m := range ms {
 			flags[rs.line] = append(flags[rs.line], m.flag())
 		}
-		a.note(rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
+		a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
 	}
 	return nil
 }
@@ -802,7 +809,7 @@ func firstInstall(n *nodeStep) int {
 // exported or copied from there, or a later step of the stage, or of one
 // built on it, runs code that would load packages from it.
 func (a *analysis) pnpKeep(rs *runStep, cache string) string {
-	if why := a.contentNeeded(rs.stage, cache); why != "" {
+	if why := a.exportedAt(rs.stage, cache); why != "" {
 		return why
 	}
 	after := false
@@ -931,10 +938,16 @@ var lockfiles = map[string][]string{
 func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx int) error {
 	c := n.calls[idx]
 	notHoisted := func(format string, args ...any) {
-		a.note(rs.line, false, "install not hoisted: "+format, args...)
+		a.note(RuleNotHoisted, rs.line, false, "install not hoisted: "+format, args...)
 	}
 	if c.mgr == "" {
 		return nil // noted with the mounts
+	}
+	if c.mount == nil && c.rule.Name != "" && c.why != "" {
+		// The safety engine refused the cache: a hoisted install would
+		// download everything once more, with nothing to reuse after it.
+		notHoisted("its cache gets no mount (%s)", c.rule.Name)
+		return nil
 	}
 	frozen := frozenInstall(c)
 	if !frozen && !bareInstall(c) {
@@ -988,7 +1001,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return nil
 	}
 	if a.hoistOff(sc.line) {
-		a.note(sc.line, false, "install not hoisted before this COPY: # hoist:off")
+		a.note(RuleOff, sc.line, false, "install not hoisted before this COPY: # hoist:off")
 		return nil
 	}
 	if c.cwd != sc.workdir && !within(c.dir, c.cwd) {
@@ -1150,31 +1163,35 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		}
 	}
 	lines = append(lines, strings.Join(append(run, cmd), " "))
-	a.edits.insertBefore(sc.line, lines...)
-	a.note(sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
+	// The COPYs fail where the user's COPY would; the install where the
+	// user's RUN would have installed.
+	owners := make([]int, len(lines))
+	owners[len(lines)-1] = rs.line
+	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
 	if !frozen {
 		switch {
 		case guarded:
-			a.note(rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
+			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
 		case keep != "":
-			a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+			a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
 		default:
 			// The install in place rewrites the lockfile as stock's would,
 			// finding node_modules complete.
-			a.note(rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+			a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
 		}
 		return nil
 	}
 	if keep != "" {
-		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+		a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
-		a.note(rs.line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+		a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
 		return nil
 	}
-	a.note(rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
+	a.note(RuleInstallDropped, rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
 	return nil
 }
 

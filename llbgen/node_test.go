@@ -67,7 +67,7 @@ func (m memContext) Ignored(_ context.Context, p string) (bool, error) {
 
 // TestLLBNodeCacheMounts checks the exec ops dockerfile2llb makes of the
 // Node rewrites: cache targets, ids, sharing and ownership, the hoisted
-// install mapped to the user's COPY line, and the dropped install gone.
+// install mapped to the user's RUN line, and the dropped install gone.
 func TestLLBNodeCacheMounts(t *testing.T) {
 	t.Run("npm", func(t *testing.T) {
 		ops, _ := convertRewriteCase(t, "node-npm")
@@ -76,8 +76,8 @@ func TestLLBNodeCacheMounts(t *testing.T) {
 		if m == nil || m.CacheOpt.ID != "/hoist-npm" || m.CacheOpt.Sharing != pb.CacheSharingOpt_SHARED {
 			t.Fatalf("hoisted npm ci mounts: %v", ci.mounts)
 		}
-		if ci.line != 3 {
-			t.Errorf("hoisted npm ci at line %d, want the COPY's line 3", ci.line)
+		if ci.line != 4 {
+			t.Errorf("hoisted npm ci at line %d, want line 4 of the RUN that needs it", ci.line)
 		}
 		build := findExec(t, ops, "npm run build")
 		if strings.Contains(build.args, "npm ci") {

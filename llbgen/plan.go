@@ -12,33 +12,74 @@ import (
 // rewrite decides every change after the walk and records it as edits.
 func (a *analysis) rewrite(ctx context.Context) error {
 	a.collectConsumers()
-	flags := map[int][]string{} // user line of a RUN -> mount flags to add
-	firstMod := map[*stage]*runStep{}
+	if err := a.readScripts(ctx); err != nil {
+		return err
+	}
+	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
+	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
 	goSteps := map[*runStep]*goStep{}
 
 	if a.opt.Config.Go {
 		for _, rs := range a.steps {
 			g := analyseGo(rs)
+			if g == nil && len(a.facts(rs).opaque) > 0 && a.hasGo(rs) {
+				g = opaqueGo(rs, a.facts(rs).opaque[0])
+			}
+			if g != nil {
+				goSteps[rs] = g
+				f := a.facts(rs)
+				for _, p := range g.cleans {
+					if p != "" {
+						f.removes = append(f.removes, pathRef{abs: p, line: rs.line})
+					}
+				}
+				for _, p := range g.cleanWrites {
+					if p != "" {
+						f.writes = append(f.writes, pathRef{abs: p, line: rs.line})
+					}
+				}
+			}
+		}
+		users := func(o *runStep) bool { return goSteps[o] != nil }
+		for _, rs := range a.steps {
+			g := goSteps[rs]
 			if g == nil {
 				continue
 			}
-			goSteps[rs] = g
 			if rs.off {
-				a.note(rs.line, false, "left alone: # hoist:off")
+				a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
 				continue
 			}
 			if len(g.why) > 0 {
-				a.note(rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
+				a.note(RuleNoCacheMount, rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
 				continue
 			}
-			keep := ""
-			if g.modules && g.modcache != "" && !rs.existing[g.modcache] {
-				keep = a.contentNeeded(rs.stage, g.modcache)
-				if keep != "" {
-					a.note(rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, keep)
+			modOK, buildOK := g.modules && g.modcache != "", g.buildCache
+			if modOK {
+				spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
+				v := a.stepVerdict(rs, spec)
+				if v.ok {
+					v = a.contentVerdict(rs, spec, users)
+				}
+				if !v.ok {
+					modOK = false
+					if v.why == "" {
+						// the user's own mount of it
+					} else if v.rule == RuleUserMount {
+						a.note(v.rule, rs.line, false, "no mount of the Go module cache %s: %s", g.modcache, v.why)
+					} else {
+						a.note(v.rule, rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, v.why)
+					}
 				}
 			}
-			ms := a.goMounts(rs, g, keep)
+			if buildOK && g.gocache != "" {
+				v := a.stepVerdict(rs, cacheSpec{what: "Go build cache", target: g.gocache})
+				buildOK = v.ok
+				if !v.ok && v.why != "" {
+					a.note(v.rule, rs.line, false, "no mount of the Go build cache %s: %s", g.gocache, v.why)
+				}
+			}
+			ms := a.goMounts(rs, g, modOK, buildOK)
 			if len(ms) == 0 {
 				continue
 			}
@@ -46,9 +87,13 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			for _, m := range ms {
 				flags[rs.line] = append(flags[rs.line], m.flag())
 			}
-			a.note(rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
-			if g.modules && !g.vendor && keep == "" && firstMod[rs.stage] == nil {
-				firstMod[rs.stage] = rs
+			if g.opaque != "" {
+				a.note(RuleOpaqueStep, rs.line, true, "cache mounts %s added to RUN %s: %s may run go, which this stage has", targets(ms), runSummary(rs), g.opaque)
+			} else {
+				a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
+			}
+			if g.modules && g.project && !g.vendor && modOK {
+				firstMod[rs.stage] = append(firstMod[rs.stage], rs)
 			}
 		}
 	}
@@ -56,8 +101,8 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	if a.opt.Config.Steps {
 		hoisted := map[*stage]bool{}
 		for _, s := range a.stages {
-			rs := firstMod[s]
-			if rs == nil {
+			cands := firstMod[s]
+			if len(cands) == 0 {
 				continue
 			}
 			if hoisted[s.parent] {
@@ -67,12 +112,24 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			}
 			hoisted[s] = true
 			// One download per module the stage's go commands use: the
-			// first one's, then each other directory's.
+			// first step's, then each other directory's. The first step
+			// hoist knows runs go decides; opaque steps before it are
+			// tried quietly, as they may run go or not.
 			roots := map[string]bool{}
-			g := goSteps[rs]
-			if err := a.hoistGo(ctx, rs, goSteps, moduleUse{dir: g.dir, goEnv: g.goEnv, download: g.download}, roots, false); err != nil {
-				return err
+			rs := cands[0]
+			for _, c := range cands {
+				cg := goSteps[c]
+				quiet := cg.opaque != ""
+				done, err := a.hoistGo(ctx, c, goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download}, roots, false, quiet)
+				if err != nil {
+					return err
+				}
+				rs = c
+				if done || !quiet {
+					break
+				}
 			}
+			g := goSteps[rs]
 			for _, o := range a.steps {
 				og := goSteps[o]
 				if o.stage != s || o.line < rs.line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.off {
@@ -82,7 +139,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 					if u.dir == "" || u.dir == g.dir {
 						continue
 					}
-					if err := a.hoistGo(ctx, o, goSteps, u, roots, true); err != nil {
+					if _, err := a.hoistGo(ctx, o, goSteps, u, roots, true, false); err != nil {
 						return err
 					}
 				}
@@ -183,50 +240,6 @@ func (a *analysis) collectConsumers() {
 			}
 		}
 	}
-}
-
-// contentNeeded says why the content at p in stage s must stay in its layer:
-// the stage or one built from it is exported, copied or mounted from over p,
-// or another step reads p. "" means p can be a cache mount.
-func (a *analysis) contentNeeded(s *stage, p string) string {
-	var why string
-	var visit func(t *stage)
-	visit = func(t *stage) {
-		if why != "" {
-			return
-		}
-		if isTarget(a, t) {
-			why = "stage " + stageName(t) + " is the exported target"
-			return
-		}
-		for _, c := range t.consumers {
-			if overlaps(c, p) {
-				why = "stage " + stageName(t) + " is copied from at " + c
-				return
-			}
-		}
-		for _, rs := range a.steps {
-			if rs.stage != t {
-				continue
-			}
-			if g := analyseGo(rs); g != nil && g.modules {
-				continue
-			}
-			text := strings.Join(rs.cmd.CmdLine, " ")
-			for _, f := range rs.cmd.Files {
-				text += "\n" + f.Data
-			}
-			if strings.Contains(text, p) || strings.Contains(text, "GOMODCACHE") || strings.Contains(text, "pkg/mod") {
-				why = "line " + itoa(rs.line) + " reads it"
-				return
-			}
-		}
-		for _, c := range t.children {
-			visit(c)
-		}
-	}
-	visit(s)
-	return why
 }
 
 func isTarget(a *analysis, s *stage) bool {

@@ -42,6 +42,7 @@ type Options struct {
 // Note is one thing hoist did, or chose not to do, with the user's line.
 type Note struct {
 	Line    int    // the user's line
+	Rule    string // the rule that decided it (rules.go), e.g. "hoist/cache-mount"
 	Message string // e.g. "cache mounts /go/pkg/mod added to RUN go build"
 	Changed bool   // false when hoist left the line alone on purpose
 }
@@ -67,7 +68,7 @@ func (d *Dockerfile) Rewrite(ctx context.Context, opt Options) (res *Result, err
 	// do: the Dockerfile is then converted as the user wrote it.
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = &Result{Dockerfile: dt, Notes: []Note{{Line: 1, Message: fmt.Sprintf("internal error, Dockerfile built unchanged: %v", r)}}}, nil
+			res, err = &Result{Dockerfile: dt, Notes: []Note{{Line: 1, Rule: RuleInternal.Name, Message: fmt.Sprintf("internal error, Dockerfile built unchanged: %v", r)}}}, nil
 		}
 	}()
 	res = &Result{Dockerfile: dt}
@@ -141,11 +142,16 @@ func ParseDockerfile(dt []byte) *Dockerfile {
 
 // FormatNote renders a note as hoist reports it in build output.
 func FormatNote(n Note) string {
-	return fmt.Sprintf("hoist: line %d: %s", n.Line, n.Message)
+	if n.Rule == "" {
+		return fmt.Sprintf("hoist: line %d: %s", n.Line, n.Message)
+	}
+	return fmt.Sprintf("hoist: line %d: %s [%s]", n.Line, n.Message, n.Rule)
 }
 
-// tools are the commands hoist has rules for.
-var tools = map[string]bool{"go": true, "npm": true, "npx": true, "yarn": true, "pnpm": true, "corepack": true}
+// tools are the commands hoist has rules for, and the build runners that
+// may run them (an opaque step in a Go stage gets the Go caches).
+var tools = map[string]bool{"go": true, "npm": true, "npx": true, "yarn": true, "pnpm": true, "corepack": true,
+	"gotip": true, "make": true, "gmake": true, "task": true, "mage": true, "just": true}
 
 // mayRunTools is a cheap filter: a Dockerfile none of whose RUN words names
 // a tool hoist knows needs no image lookups and no analysis.
@@ -157,6 +163,9 @@ func mayRunTools(ast *parser.Node) bool {
 		text := n.Original
 		for _, h := range n.Heredocs {
 			text += "\n" + h.Content
+		}
+		if strings.Contains(text, ".sh") || strings.Contains(text, "./") {
+			return true // a script may run them
 		}
 		for _, w := range strings.FieldsFunc(text, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')

@@ -22,8 +22,9 @@ func (m memContext) ReadFile(_ context.Context, p string) ([]byte, error) {
 	return nil, fs.ErrNotExist
 }
 
-// FuzzRewrite: rewriting never panics, its output parses whenever the input
-// does, and rewriting the output again changes nothing.
+// FuzzRewrite: rewriting never panics (Rewrite recovers and says so in a
+// hoist/internal-error note), its output parses whenever the input does,
+// and rewriting the output again changes nothing.
 func FuzzRewrite(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/rewrite/*/Dockerfile")
 	for _, s := range seeds {
@@ -34,6 +35,12 @@ func FuzzRewrite(f *testing.F) {
 	f.Add([]byte("FROM golang\nRUN go build\n"))
 	f.Add([]byte("FROM 0\nENV HOME /\nUSER 0 --\nRUN go build\n"))
 	f.Add([]byte("FROM golang\nENV GOCACHE=/a,b\nRUN go build\n"))
+	// Shapes of the cache-safety engine: destroyers, writers, opaque steps,
+	// user mounts of a parent.
+	f.Add([]byte("FROM golang\nCOPY . .\nRUN go build && rm -rf /root/.cache/go-build $GOPATH/pkg/* ~/.cache\n"))
+	f.Add([]byte("FROM golang\nCOPY go.mod ./\nRUN go mod download && sed -i s/a/b/ /go/pkg/mod/x/y.go > /go/pkg/mod/z\nCOPY . .\nRUN make -C app build\n"))
+	f.Add([]byte("FROM node:20\nENV HOME=/app\nWORKDIR /app\nCOPY . .\nRUN npm ci --cache /tmp/c && npm run build && (cd /tmp && rm -rf *)\n"))
+	f.Add([]byte("FROM alpine\nRUN apk add go\nCOPY . .\nRUN --mount=type=cache,target=/root/.cache ./build.sh && go clean -modcache\nFROM 0\nRUN bash scripts/x.sh\n"))
 	ctxFiles := memContext{
 		"go.mod":     "module example.com/m\n\ngo 1.26\n",
 		"go.sum":     "",
@@ -44,6 +51,11 @@ func FuzzRewrite(f *testing.F) {
 		rw, err := Rewrite(context.Background(), dt, opt)
 		if err != nil {
 			return
+		}
+		for _, n := range rw.Notes {
+			if n.Rule == RuleInternal.Name {
+				t.Fatalf("rewrite panicked: %s\n%s", n.Message, dt)
+			}
 		}
 		ast, err := parser.Parse(bytes.NewReader(dt))
 		if err != nil {

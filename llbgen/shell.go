@@ -52,6 +52,10 @@ type Call struct {
 	// a script file, a script on a pipe, eval of dynamic text, `.`/source,
 	// su -c, a shell function recursing too deep.
 	Opaque bool
+	// Writes are the files the command's output redirections (>, >>, &>,
+	// <>) open for writing, statically expanded, as written (absolute, or
+	// relative to Dir); redirections of an enclosing block or loop count.
+	Writes []string
 }
 
 // errNotShell reports a SHELL this analysis cannot follow.
@@ -336,6 +340,9 @@ type analyzer struct {
 	work  int
 	files map[string]string // contents of files the analysis knows (heredoc scripts)
 	hdocs map[*syntax.Redirect]field
+	// writes are the output redirection targets of the statements being
+	// walked, outermost first.
+	writes []string
 }
 
 func (a *analyzer) result() ([]Call, error) {
@@ -404,7 +411,12 @@ func (a *analyzer) stmt(s *syntax.Stmt, st *shState, fr *frame) *shState {
 			a.setHdoc(r, field{s: s + "\n", dyn: dyn})
 		default:
 			if r.Word != nil {
-				a.literal(r.Word, st, fr)
+				w, dyn := a.literal(r.Word, st, fr)
+				if writesTo(r.Op) && !dyn && w != "" && !strings.HasPrefix(w, "/dev/") {
+					outer := a.writes
+					a.writes = append(slices.Clone(a.writes), w)
+					defer func() { a.writes = outer }()
+				}
 			}
 		}
 	}
@@ -418,6 +430,15 @@ func (a *analyzer) stmt(s *syntax.Stmt, st *shState, fr *frame) *shState {
 		fail = ok
 	}
 	return fail
+}
+
+// writesTo reports redirections that open their file for writing.
+func writesTo(op syntax.RedirOperator) bool {
+	switch op {
+	case syntax.RdrOut, syntax.AppOut, syntax.RdrAll, syntax.AppAll, syntax.RdrInOut, syntax.RdrClob, syntax.AppClob:
+		return true
+	}
+	return false
 }
 
 func (a *analyzer) setHdoc(r *syntax.Redirect, f field) {
@@ -1684,6 +1705,7 @@ func (a *analyzer) record(args []field, pre map[string]sv, st *shState, fr *fram
 	for _, f := range args[1:] {
 		c.Args = append(c.Args, f.s)
 	}
+	c.Writes = slices.Clone(a.writes)
 	if n := len(fr.wrappers) + len(wr); n > 0 {
 		c.Wrappers = append(append(make([]string, 0, n), fr.wrappers...), wr...)
 	}

@@ -1,0 +1,5 @@
+package main
+
+import _ "example.invalid/nothere"
+
+func main() {}

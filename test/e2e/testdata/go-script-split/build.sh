@@ -1,0 +1,3 @@
+#!/bin/sh
+set -e
+CGO_ENABLED=0 go build -o /out/app .
