@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/hoistbuild/hoist/test/testbed"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // plan is what the benchmark does with one example, decided once so every
@@ -64,7 +62,7 @@ func makePlan(ctx context.Context, repo, name string) (*plan, error) {
 	p := &plan{Name: name, Dir: dir}
 	seen := map[string]bool{}
 	for _, df := range []string{"Dockerfile", "Dockerfile.optimized"} {
-		bases, err := baseImages(filepath.Join(dir, df))
+		bases, err := testbed.BaseImages(filepath.Join(dir, df))
 		if err != nil {
 			return nil, err
 		}
@@ -83,37 +81,6 @@ func makePlan(ctx context.Context, repo, name string) (*plan, error) {
 		return nil, fmt.Errorf("%s: choosing a dependency to change: %w", name, err)
 	}
 	return p, nil
-}
-
-// baseImages returns the images named in FROM that are not earlier stages
-// or scratch.
-func baseImages(dockerfile string) ([]string, error) {
-	dt, err := os.ReadFile(dockerfile)
-	if err != nil {
-		return nil, err
-	}
-	res, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dockerfile, err)
-	}
-	stages := map[string]bool{}
-	var out []string
-	for _, n := range res.AST.Children {
-		if !strings.EqualFold(n.Value, "from") || n.Next == nil {
-			continue
-		}
-		base := n.Next.Value
-		if !stages[strings.ToLower(base)] && base != "scratch" && !strings.Contains(base, "$") {
-			out = append(out, base)
-		}
-		if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
-			stages[strings.ToLower(as.Next.Value)] = true
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no base image found", dockerfile)
-	}
-	return out, nil
 }
 
 // skipDir: directories never holding the sources the Dockerfile compiles.

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/hoistbuild/hoist/test/testbed"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 func main() {
@@ -65,7 +64,7 @@ func run(example, edit string, verbose bool) error {
 		return err
 	}
 	src := filepath.Join(repo, example)
-	bases, err := baseImages(filepath.Join(src, "Dockerfile"))
+	bases, err := testbed.BaseImages(filepath.Join(src, "Dockerfile"))
 	if err != nil {
 		return err
 	}
@@ -247,36 +246,6 @@ func hoistExplain(ctx context.Context, repo, example string) (string, error) {
 		return "", fmt.Errorf("hoist explain --diff %s: %w\n%s", example, err, stderr.String())
 	}
 	return string(out), nil
-}
-
-// baseImages returns the images named in FROM that are not earlier stages
-// or scratch.
-func baseImages(dockerfile string) ([]string, error) {
-	dt, err := os.ReadFile(dockerfile)
-	if err != nil {
-		return nil, err
-	}
-	res, err := parser.Parse(bytes.NewReader(dt))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dockerfile, err)
-	}
-	stages := map[string]bool{}
-	var out []string
-	seen := map[string]bool{}
-	for _, n := range res.AST.Children {
-		if !strings.EqualFold(n.Value, "from") || n.Next == nil {
-			continue
-		}
-		base := n.Next.Value
-		if !stages[strings.ToLower(base)] && base != "scratch" && !strings.Contains(base, "$") && !seen[base] {
-			seen[base] = true
-			out = append(out, base)
-		}
-		if as := n.Next.Next; as != nil && strings.EqualFold(as.Value, "as") && as.Next != nil {
-			stages[strings.ToLower(as.Next.Value)] = true
-		}
-	}
-	return out, nil
 }
 
 func copyDir(src, dst string) error {
