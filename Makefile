@@ -20,14 +20,14 @@ build:
 # cache does not see.
 test:
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -timeout 80m ./...
 
 unit:
 	$(GO) vet ./...
 	$(GO) test $(UNIT_PKGS)
 
 e2e:
-	$(GO) test -count=1 -timeout 60m -v ./test/e2e/
+	$(GO) test -count=1 -timeout 80m -v ./test/e2e/
 
 # The frontend image, with your buildx builder (see docker-bake.hcl for tags).
 image:
