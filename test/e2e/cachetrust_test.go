@@ -184,7 +184,8 @@ func TestCacheTampered(t *testing.T) {
 	}
 	for _, want := range []string{
 		"github.com/google/uuid v1.6.0: dir has been modified",
-		"hoist: Go modules seeded from " + badRef + " were modified after download",
+		"hoist: Go modules seeded from " + badRef + "@sha256:", // the ref pinned to the digest pulled
+		"were modified after download (go mod verify above)",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the failed build does not say %q:\n%s", want, tail(log))
