@@ -63,6 +63,7 @@ var goExamples = []struct {
 	{"go-nonroot", "/home/builder/go/pkg/mod"},
 	{"go-cross", "go mod download hoisted before this COPY"},
 	{"go-test-stage", "go mod download hoisted before this COPY"},
+	{"go-make", "go mod download hoisted before this COPY"},
 	{"fullstack", "go mod download hoisted before this COPY"},
 }
 
