@@ -286,6 +286,9 @@ func (a *analysis) downloadInLayer(rs *runStep, c cacheSpec, stepV verdict, user
 		return false, "a stage copies or mounts " + c.target + " from it, which would take the modules only the download fetched"
 	}
 	if v := a.familyVerdict(rs, c, users); !v.ok {
+		if v.rule == RuleCacheDestroyer || v.rule == RuleCacheWriter {
+			return false, v.why + "; a download in an earlier layer would keep its modules in the image's layers"
+		}
 		return false, v.why + ", and would see modules only the download fetched"
 	}
 	return true, ""

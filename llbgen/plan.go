@@ -18,8 +18,10 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
 	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
 	// steps whose module cache stays in the layer only because their
-	// stage is exported: their download is hoisted with no mount
+	// stage is exported: their download is hoisted with no mount, unless
+	// another Go step of the stage keeps the cache for another reason
 	inLayerMod := map[*stage][]*runStep{}
+	inLayerNo := map[*stage]bool{}
 	goSteps := map[*runStep]*goStep{}
 
 	if a.opt.Config.Go {
@@ -70,8 +72,11 @@ func (a *analysis) rewrite(ctx context.Context) error {
 					if g.project && !g.vendor && isExported(a, rs.stage) {
 						if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
 							inLayerMod[rs.stage] = append(inLayerMod[rs.stage], rs)
-						} else if why != "" && a.opt.Config.Steps {
-							a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
+						} else if why != "" {
+							inLayerNo[rs.stage] = true
+							if a.opt.Config.Steps {
+								a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
+							}
 						}
 					}
 					if v.why == "" {
@@ -113,7 +118,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 		hoisted := map[*stage]bool{}
 		for _, s := range a.stages {
 			cands, inLayer := firstMod[s], false
-			if len(cands) == 0 {
+			if len(cands) == 0 && !inLayerNo[s] {
 				cands, inLayer = inLayerMod[s], true
 			}
 			if len(cands) == 0 {
