@@ -17,6 +17,11 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	}
 	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
 	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
+	// steps whose module cache stays in the layer only because their
+	// stage is exported: their download is hoisted with no mount, unless
+	// another Go step of the stage keeps the cache for another reason
+	inLayerMod := map[*stage][]*runStep{}
+	inLayerNo := map[*stage]bool{}
 	goSteps := map[*runStep]*goStep{}
 
 	if a.opt.Config.Go {
@@ -58,11 +63,22 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			if modOK {
 				spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
 				v := a.stepVerdict(rs, spec)
+				stepV := v
 				if v.ok {
 					v = a.contentVerdict(rs, spec, users)
 				}
 				if !v.ok {
 					modOK = false
+					if g.project && !g.vendor && isExported(a, rs.stage) {
+						if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
+							inLayerMod[rs.stage] = append(inLayerMod[rs.stage], rs)
+						} else if why != "" {
+							inLayerNo[rs.stage] = true
+							if a.opt.Config.Steps {
+								a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
+							}
+						}
+					}
 					if v.why == "" {
 						// the user's own mount of it
 					} else if v.rule == RuleUserMount {
@@ -101,7 +117,10 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	if a.opt.Config.Steps {
 		hoisted := map[*stage]bool{}
 		for _, s := range a.stages {
-			cands := firstMod[s]
+			cands, inLayer := firstMod[s], false
+			if len(cands) == 0 && !inLayerNo[s] {
+				cands, inLayer = inLayerMod[s], true
+			}
 			if len(cands) == 0 {
 				continue
 			}
@@ -120,7 +139,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			for _, c := range cands {
 				cg := goSteps[c]
 				quiet := cg.opaque != ""
-				done, err := a.hoistGo(ctx, c, goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download}, roots, false, quiet)
+				done, err := a.hoistGo(ctx, c, goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download, inLayer: inLayer}, roots, false, quiet)
 				if err != nil {
 					return err
 				}
@@ -139,6 +158,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 					if u.dir == "" || u.dir == g.dir {
 						continue
 					}
+					u.inLayer = inLayer
 					if _, err := a.hoistGo(ctx, o, goSteps, u, roots, true, false); err != nil {
 						return err
 					}
