@@ -98,8 +98,10 @@ type pkgJSON struct {
 }
 
 type pnpmPackageField struct {
-	PatchedDependencies map[string]any `json:"patchedDependencies"`
-	Overrides           map[string]any `json:"overrides"`
+	PatchedDependencies       map[string]any `json:"patchedDependencies"`
+	Overrides                 map[string]any `json:"overrides"`
+	OnlyBuiltDependencies     []string       `json:"onlyBuiltDependencies"`
+	DangerouslyAllowAllBuilds bool           `json:"dangerouslyAllowAllBuilds"`
 }
 
 // nodeProject is what the build context says about a Node project dir.
@@ -117,9 +119,11 @@ type nodeProject struct {
 }
 
 type pnpmWorkspace struct {
-	Packages            []string       `yaml:"packages"`
-	StoreDir            string         `yaml:"storeDir"`
-	PatchedDependencies map[string]any `yaml:"patchedDependencies"`
+	Packages                  []string       `yaml:"packages"`
+	StoreDir                  string         `yaml:"storeDir"`
+	PatchedDependencies       map[string]any `yaml:"patchedDependencies"`
+	OnlyBuiltDependencies     []string       `yaml:"onlyBuiltDependencies"`
+	DangerouslyAllowAllBuilds bool           `yaml:"dangerouslyAllowAllBuilds"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -1050,6 +1054,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return err
 	} else if s != "" {
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
+		return nil
+	}
+	if s, err := a.depInstallScript(ctx, c, p); err != nil {
+		return err
+	} else if s != "" {
+		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
 

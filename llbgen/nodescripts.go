@@ -1,0 +1,242 @@
+package llbgen
+
+import (
+	"context"
+	"encoding/json"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// projectFreeScripts are dependencies whose install script is known to read
+// nothing of the project, so running it before the sources exist gives the
+// same files as running it after. Each entry was checked against the
+// script the registry serves:
+//
+//   - esbuild: postinstall "node install.js" reads ESBUILD_BINARY_PATH and its
+//     own package.json, resolves the @esbuild/<platform> binary package and
+//     links or writes that binary into its own bin/ (a fallback npm install
+//     runs in its own npm-install/ dir and is removed after).
+//   - core-js, core-js-pure: postinstall prints a banner; it reads only the
+//     environment and writes os.tmpdir()/core-js-banners with the same
+//     content wherever it runs.
+//   - es5-ext: postinstall prints a message when the time zone is Russian;
+//     it reads and writes no file.
+var projectFreeScripts = map[string]bool{
+	"esbuild":      true,
+	"core-js":      true,
+	"core-js-pure": true,
+	"es5-ext":      true,
+}
+
+// depInstallScript says why a dependency's install script may run during
+// the install c, "" when none does or every one is in projectFreeScripts.
+// Such a script is opaque: it may read the project (@prisma/client's
+// generates from prisma/schema.prisma), so it must run after the source
+// COPY, as stock runs it. An install that finds node_modules complete does
+// not run it again, so the install cannot be hoisted at all.
+func (a *nodeRun) depInstallScript(ctx context.Context, c *nodeCall, p *nodeProject) (string, error) {
+	if scriptsIgnored(c, p) {
+		return "", nil
+	}
+	switch c.mgr {
+	case mgrNpm:
+		for _, f := range lockfiles[mgrNpm] {
+			dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+			if err != nil || !ok {
+				if err != nil {
+					return "", err
+				}
+				continue
+			}
+			return npmLockScripts(path.Join(p.dir, f), dt), nil
+		}
+		return "there is no package-lock.json to tell which dependencies have install scripts", nil
+	case mgrPnpm:
+		f := path.Join(p.dir, "pnpm-lock.yaml")
+		dt, ok, err := a.readContext(ctx, f)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "there is no pnpm-lock.yaml to tell which dependencies have install scripts", nil
+		}
+		return pnpmLockScripts(f, dt, p, pnpmMajor(c, p)), nil
+	case mgrYarn:
+		return "yarn.lock (yarn 1) does not say which dependencies have install scripts", nil
+	case mgrBerry:
+		return "yarn.lock does not say which dependencies have install scripts (enableScripts: false in .yarnrc.yml turns them off)", nil
+	}
+	return "", nil
+}
+
+// scriptsIgnored reports whether the install runs no dependency script.
+func scriptsIgnored(c *nodeCall, p *nodeProject) bool {
+	if c.mgr == mgrBerry {
+		if v, ok := envConfig(c.env, []string{"YARN_"}, "ENABLE_SCRIPTS"); ok {
+			return v == "false" || v == "0"
+		}
+		return p.berry["enableScripts"] == false
+	}
+	if hasArg(c.call.Args, "--ignore-scripts") {
+		return true
+	}
+	if v, ok := envConfig(c.env, []string{"npm_config_"}, "ignore-scripts"); ok {
+		return v == "true"
+	}
+	if c.mgr == mgrYarn {
+		if v, ok := p.yarnrc["ignore-scripts"]; ok {
+			return v == "true"
+		}
+	}
+	return p.npmrc["ignore-scripts"] == "true"
+}
+
+// npmLockScripts names the first dependency package-lock.json marks with
+// hasInstallScript (the project's and its workspaces' own scripts are
+// checked from their package.json).
+func npmLockScripts(f string, dt []byte) string {
+	var lock struct {
+		Packages map[string]struct {
+			HasInstallScript bool     `json:"hasInstallScript"`
+			Link             bool     `json:"link"`
+			OS               []string `json:"os"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(dt, &lock); err != nil {
+		return f + " does not parse, so hoist cannot tell which dependencies have install scripts"
+	}
+	if lock.Packages == nil {
+		return f + " (lockfileVersion 1) does not say which dependencies have install scripts"
+	}
+	var names []string
+	for k, v := range lock.Packages {
+		i := strings.LastIndex(k, "node_modules/")
+		if i < 0 || v.Link || !v.HasInstallScript || notOnLinux(v.OS) {
+			continue
+		}
+		names = append(names, k[i+len("node_modules/"):])
+	}
+	return scriptsWhy(f, names)
+}
+
+// pnpmLockScripts names the first dependency pnpm-lock.yaml marks with
+// requiresBuild (lockfile 5 and 6). Lockfile 9 carries no such mark: pnpm
+// 10 builds only onlyBuiltDependencies, older pnpm builds every one.
+func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
+	var lock struct {
+		LockfileVersion any `yaml:"lockfileVersion"`
+		Packages        map[string]struct {
+			RequiresBuild bool     `yaml:"requiresBuild"`
+			OS            []string `yaml:"os"`
+		} `yaml:"packages"`
+	}
+	if err := yaml.Unmarshal(dt, &lock); err != nil {
+		return f + " does not parse, so hoist cannot tell which dependencies have install scripts"
+	}
+	v := toString(lock.LockfileVersion)
+	if lv, _, _ := strings.Cut(v, "."); lv == "" || lv >= "9" || len(lv) > 1 {
+		return pnpmBuilt(f, p, major)
+	}
+	var names []string
+	for k, e := range lock.Packages {
+		if !e.RequiresBuild || notOnLinux(e.OS) {
+			continue
+		}
+		names = append(names, pnpmKeyName(k))
+	}
+	return scriptsWhy(f, names)
+}
+
+// pnpmMajor is the pnpm major version the call runs (npx pnpm@10 ...) or
+// packageManager pins, 0 when unknown.
+func pnpmMajor(c *nodeCall, p *nodeProject) int {
+	v := ""
+	if c.call.Name == "npx" || c.call.Name == "corepack" {
+		for _, a := range c.call.Args {
+			if s, ok := strings.CutPrefix(a, "pnpm@"); ok {
+				v = s
+				break
+			}
+		}
+	}
+	if v == "" && p.pkg != nil {
+		v, _ = strings.CutPrefix(p.pkg.PackageManager, "pnpm@")
+	}
+	n, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return n
+}
+
+// pnpmBuilt decides for a lockfile without build marks from the pnpm
+// version: pnpm 10 and later run the scripts of onlyBuiltDependencies only.
+func pnpmBuilt(f string, p *nodeProject, major int) string {
+	if major < 10 {
+		return f + " does not say which dependencies have install scripts, and pnpm before 10 (or a version hoist cannot tell) runs them all"
+	}
+	var names []string
+	if p.pkg != nil && p.pkg.Pnpm != nil {
+		if p.pkg.Pnpm.DangerouslyAllowAllBuilds {
+			return "package.json allows every dependency's install script (dangerouslyAllowAllBuilds)"
+		}
+		names = append(names, p.pkg.Pnpm.OnlyBuiltDependencies...)
+	}
+	if p.pnpmWS != nil {
+		if p.pnpmWS.DangerouslyAllowAllBuilds {
+			return "pnpm-workspace.yaml allows every dependency's install script (dangerouslyAllowAllBuilds)"
+		}
+		names = append(names, p.pnpmWS.OnlyBuiltDependencies...)
+	}
+	sort.Strings(names)
+	for _, n := range slices.Compact(names) {
+		if !projectFreeScripts[n] {
+			return "onlyBuiltDependencies lets dependency " + n + " run its install script, which may read the project"
+		}
+	}
+	return ""
+}
+
+// pnpmKeyName is the package name of a pnpm-lock packages key:
+// /name@1.0.0, /@scope/name@1.0.0(peer@1) (v6) or /name/1.0.0 (v5).
+func pnpmKeyName(k string) string {
+	k = strings.TrimPrefix(k, "/")
+	k, _, _ = strings.Cut(k, "(")
+	if i := strings.LastIndex(k, "@"); i > 0 {
+		return k[:i]
+	}
+	segs := strings.Split(k, "/")
+	if strings.HasPrefix(k, "@") && len(segs) > 2 {
+		return segs[0] + "/" + segs[1]
+	}
+	return segs[0]
+}
+
+// notOnLinux reports whether a package's os field keeps it off Linux,
+// where the build runs: the install skips it (fsevents).
+func notOnLinux(os []string) bool {
+	if len(os) == 0 {
+		return false
+	}
+	if slices.Contains(os, "!linux") {
+		return true
+	}
+	for _, o := range os {
+		if o == "linux" || strings.HasPrefix(o, "!") {
+			return false
+		}
+	}
+	return true
+}
+
+func scriptsWhy(f string, names []string) string {
+	sort.Strings(names)
+	for _, n := range slices.Compact(names) {
+		if !projectFreeScripts[n] {
+			return f + " marks dependency " + n + " as having an install script, which may read the project"
+		}
+	}
+	return ""
+}
