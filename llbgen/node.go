@@ -102,6 +102,7 @@ type pnpmPackageField struct {
 	Overrides                 map[string]any `json:"overrides"`
 	OnlyBuiltDependencies     []string       `json:"onlyBuiltDependencies"`
 	DangerouslyAllowAllBuilds bool           `json:"dangerouslyAllowAllBuilds"`
+	OnlyBuiltDependenciesFile string         `json:"onlyBuiltDependenciesFile"`
 }
 
 // nodeProject is what the build context says about a Node project dir.
@@ -124,6 +125,8 @@ type pnpmWorkspace struct {
 	PatchedDependencies       map[string]any `yaml:"patchedDependencies"`
 	OnlyBuiltDependencies     []string       `yaml:"onlyBuiltDependencies"`
 	DangerouslyAllowAllBuilds bool           `yaml:"dangerouslyAllowAllBuilds"`
+	OnlyBuiltDependenciesFile string         `yaml:"onlyBuiltDependenciesFile"`
+	AllowBuilds               map[string]any `yaml:"allowBuilds"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -1056,7 +1059,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
-	if s, err := a.depInstallScript(ctx, c, p); err != nil {
+	if s, err := a.depInstallScript(ctx, rs, c, p); err != nil {
 		return err
 	} else if s != "" {
 		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)

@@ -39,7 +39,7 @@ var projectFreeScripts = map[string]bool{
 // generates from prisma/schema.prisma), so it must run after the source
 // COPY, as stock runs it. An install that finds node_modules complete does
 // not run it again, so the install cannot be hoisted at all.
-func (a *nodeRun) depInstallScript(ctx context.Context, c *nodeCall, p *nodeProject) (string, error) {
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
@@ -57,6 +57,11 @@ func (a *nodeRun) depInstallScript(ctx context.Context, c *nodeCall, p *nodeProj
 		}
 		return "there is no package-lock.json to tell which dependencies have install scripts", nil
 	case mgrPnpm:
+		for _, k := range []string{"dangerously-allow-all-builds", "only-built-dependencies", "allow-builds"} {
+			if _, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, k); ok {
+				return "the environment sets " + k + ", which may let dependencies run their install scripts", nil
+			}
+		}
 		f := path.Join(p.dir, "pnpm-lock.yaml")
 		dt, ok, err := a.readContext(ctx, f)
 		if err != nil {
@@ -65,7 +70,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, c *nodeCall, p *nodeProj
 		if !ok {
 			return "there is no pnpm-lock.yaml to tell which dependencies have install scripts", nil
 		}
-		return pnpmLockScripts(f, dt, p, pnpmMajor(c, p)), nil
+		return pnpmLockScripts(f, dt, p, a.pnpmMajor(rs, c, p)), nil
 	case mgrYarn:
 		return "yarn.lock (yarn 1) does not say which dependencies have install scripts", nil
 	case mgrBerry:
@@ -152,22 +157,73 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
 	return scriptsWhy(f, names)
 }
 
-// pnpmMajor is the pnpm major version the call runs (npx pnpm@10 ...) or
-// packageManager pins, 0 when unknown.
-func pnpmMajor(c *nodeCall, p *nodeProject) int {
-	v := ""
+// pnpmMajor is the pnpm major version the call runs: the one it names
+// (npx pnpm@10 ...), else the one the last earlier step of the stage
+// installs (npm i -g pnpm@10, corepack prepare pnpm@10), else the one
+// packageManager pins; 0 when unknown.
+func (a *nodeRun) pnpmMajor(rs *runStep, c *nodeCall, p *nodeProject) int {
 	if c.call.Name == "npx" || c.call.Name == "corepack" {
-		for _, a := range c.call.Args {
-			if s, ok := strings.CutPrefix(a, "pnpm@"); ok {
-				v = s
-				break
+		if v, ok := pnpmSpec(c.call.Args); ok {
+			return pnpmVersionMajor(v)
+		}
+	}
+	for i := slices.Index(a.steps, rs) - 1; i >= 0; i-- {
+		o := a.steps[i]
+		if !isAncestorOrSelf(o.stage, rs.stage) {
+			continue
+		}
+		for j := len(o.calls) - 1; j >= 0; j-- {
+			oc := o.calls[j]
+			u, ok := ClassifyNode(oc)
+			if !ok || !(u.Global || u.Manager == "corepack") {
+				continue
+			}
+			v, ok := pnpmSpec(oc.Args)
+			if u.Manager == "corepack" && v == "latest" {
+				// corepack enable pnpm: packageManager's version, or
+				// the one this corepack release defaults to.
+				continue
+			}
+			if ok {
+				if oc.Dynamic {
+					return 0
+				}
+				return pnpmVersionMajor(v)
 			}
 		}
 	}
-	if v == "" && p.pkg != nil {
-		v, _ = strings.CutPrefix(p.pkg.PackageManager, "pnpm@")
+	if p.pkg != nil {
+		if v, ok := strings.CutPrefix(p.pkg.PackageManager, "pnpm@"); ok {
+			return pnpmVersionMajor(v)
+		}
 	}
-	n, _ := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	return 0
+}
+
+// pnpmSpec finds the version a pnpm or pnpm@<version> argument asks for.
+func pnpmSpec(args []string) (string, bool) {
+	for _, a := range args {
+		if a == "pnpm" {
+			return "latest", true
+		}
+		if v, ok := strings.CutPrefix(a, "pnpm@"); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// pnpmVersionMajor is the major version of a pnpm version or range. The
+// latest tag has named pnpm 10 or later since January 2025.
+func pnpmVersionMajor(v string) int {
+	if v == "latest" || v == "" {
+		return 10
+	}
+	v = strings.TrimLeft(v, "^~>=v")
+	n, err := strconv.Atoi(strings.SplitN(v, ".", 2)[0])
+	if err != nil {
+		return 0
+	}
 	return n
 }
 
@@ -177,18 +233,32 @@ func pnpmBuilt(f string, p *nodeProject, major int) string {
 	if major < 10 {
 		return f + " does not say which dependencies have install scripts, and pnpm before 10 (or a version hoist cannot tell) runs them all"
 	}
+	// Settings elsewhere (.npmrc, the environment) that allow builds are
+	// not followed: any of them means "cannot tell".
+	for k := range p.npmrc {
+		if strings.HasPrefix(k, "only-built-dependencies") || strings.HasPrefix(k, "dangerously-allow-all-builds") || strings.HasPrefix(k, "allow-builds") {
+			return ".npmrc sets " + k + ", which may let dependencies run their install scripts"
+		}
+	}
 	var names []string
 	if p.pkg != nil && p.pkg.Pnpm != nil {
-		if p.pkg.Pnpm.DangerouslyAllowAllBuilds {
-			return "package.json allows every dependency's install script (dangerouslyAllowAllBuilds)"
+		if p.pkg.Pnpm.DangerouslyAllowAllBuilds || p.pkg.Pnpm.OnlyBuiltDependenciesFile != "" {
+			return "package.json's pnpm settings may let every dependency run its install script"
 		}
 		names = append(names, p.pkg.Pnpm.OnlyBuiltDependencies...)
 	}
-	if p.pnpmWS != nil {
-		if p.pnpmWS.DangerouslyAllowAllBuilds {
-			return "pnpm-workspace.yaml allows every dependency's install script (dangerouslyAllowAllBuilds)"
+	if ws := p.pnpmWS; ws != nil {
+		if ws.DangerouslyAllowAllBuilds || ws.OnlyBuiltDependenciesFile != "" {
+			return "pnpm-workspace.yaml's settings may let every dependency run its install script"
 		}
-		names = append(names, p.pnpmWS.OnlyBuiltDependencies...)
+		names = append(names, ws.OnlyBuiltDependencies...)
+		// pnpm 11: allowBuilds maps a package (or name@version) to
+		// true or false; anything but false is taken as allowed.
+		for k, v := range ws.AllowBuilds {
+			if v != false {
+				names = append(names, allowBuildsName(k))
+			}
+		}
 	}
 	sort.Strings(names)
 	for _, n := range slices.Compact(names) {
@@ -239,4 +309,13 @@ func scriptsWhy(f string, names []string) string {
 		}
 	}
 	return ""
+}
+
+// allowBuildsName is the package name of an allowBuilds key
+// (name, @scope/name, name@1.2.3).
+func allowBuildsName(k string) string {
+	if i := strings.LastIndex(k, "@"); i > 0 {
+		return k[:i]
+	}
+	return k
 }

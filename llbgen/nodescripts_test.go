@@ -1,6 +1,9 @@
 package llbgen
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPnpmKeyName(t *testing.T) {
 	for k, want := range map[string]string{
@@ -29,5 +32,37 @@ func TestNpmLockScripts(t *testing.T) {
 	}
 	if got := npmLockScripts("package-lock.json", []byte(`{"dependencies":{}}`)); got == "" {
 		t.Error("lockfileVersion 1 taken as free of scripts")
+	}
+}
+
+func TestPnpmBuilt(t *testing.T) {
+	v9 := []byte("lockfileVersion: '9.0'\n")
+	p := &nodeProject{pkg: &pkgJSON{}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 9); got == "" {
+		t.Error("pnpm 9 with a lockfile 9 taken as free of scripts")
+	}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+		t.Errorf("pnpm 10, no build allowed: %q", got)
+	}
+	p.pkg.Pnpm = &pnpmPackageField{OnlyBuiltDependencies: []string{"esbuild"}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+		t.Errorf("pnpm 10, esbuild allowed: %q", got)
+	}
+	p.pnpmWS = &pnpmWorkspace{AllowBuilds: map[string]any{"@prisma/client@5.22.0": true, "sharp": false}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 11); !strings.Contains(got, "@prisma/client") {
+		t.Errorf("pnpm 11 allowBuilds @prisma/client not named: %q", got)
+	}
+	v6 := []byte("lockfileVersion: '6.0'\npackages:\n  /esbuild@0.19.0:\n    requiresBuild: true\n  /fsevents@2.3.3:\n    requiresBuild: true\n    os: [darwin]\n")
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); got != "" {
+		t.Errorf("lockfile 6 with esbuild and fsevents: %q", got)
+	}
+	v6 = append(v6, []byte("  /sharp@0.33.0:\n    requiresBuild: true\n")...)
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); !strings.Contains(got, "sharp") {
+		t.Errorf("lockfile 6 with sharp: %q", got)
+	}
+	for v, want := range map[string]int{"latest": 10, "10.34.8": 10, "^9.1": 9, "${V}": 0} {
+		if got := pnpmVersionMajor(v); got != want {
+			t.Errorf("pnpmVersionMajor(%q) = %d, want %d", v, got, want)
+		}
 	}
 }
