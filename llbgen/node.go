@@ -908,16 +908,23 @@ func setupCall(o Call) (setup, quiet bool) {
 }
 
 // installRuns returns the rule for RUNs between the source COPY and the
-// install: those of only setup and quiet calls may run there, and the
+// install: those of only setup, quiet and inert calls may run there (the
+// line of one installing git goes to *gitLine), and the
 // setup ones are recorded in *setup, latest first, to run before the
 // hoisted install.
-func installRuns(setup *[]Call) func(o *runStep) bool {
+func installRuns(setup *[]Call, gitLine *int) func(o *runStep) bool {
 	return func(o *runStep) bool {
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
 		var calls []Call
 		for _, c := range o.calls {
+			if inert, git := inertCall(c); inert {
+				if git {
+					*gitLine = o.line
+				}
+				continue
+			}
 			su, quiet := setupCall(c)
 			if !su && !quiet || c.Opaque || c.Dynamic || len(c.Unset) > 0 || !c.DirKnown {
 				return false
@@ -981,7 +988,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	setup, why := installSetup(rs, c)
+	gitLine := 0 // a step before the install installs git
+	setup, why := installSetup(rs, c, &gitLine)
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
@@ -995,7 +1003,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	var between []Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between), what: "install",
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &gitLine), what: "install",
 			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
 	}
 	if err != nil {
@@ -1064,6 +1072,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	} else if s != "" {
 		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)
 		return nil
+	}
+	if gitLine != 0 {
+		if s, err := a.gitDependency(ctx, c, p); err != nil {
+			return err
+		} else if s != "" {
+			notHoisted("line %d installs git, and %s", gitLine, s)
+			return nil
+		}
 	}
 
 	// One COPY per destination directory keeps the layout without --parents.
@@ -1379,12 +1395,19 @@ func lockfileWritten(mgr string, p *nodeProject) string {
 
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
-// set), or why it cannot run without another one.
-func installSetup(rs *runStep, c *nodeCall) ([]Call, string) {
+// set), or why it cannot run without another one. Inert calls (inertCall)
+// are left out; the line of one installing git goes to *gitLine.
+func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]Call, string) {
 	var setup []Call
 	for _, o := range rs.calls {
 		if sameCall(o, c.call) {
 			return setup, ""
+		}
+		if inert, git := inertCall(o); inert {
+			if git {
+				*gitLine = rs.line
+			}
+			continue
 		}
 		su, quiet := setupCall(o)
 		if quiet {

@@ -320,3 +320,128 @@ func allowBuildsName(k string) string {
 	}
 	return k
 }
+
+// inertCall reports a command that cannot change what an install that
+// runs no install script reads or writes, so the install may be hoisted
+// above it: touch of files no package manager reads, and system package
+// installs (apt-get, apk) that bring no Node tool, certificate store or TLS
+// library. Build tools (python3, make, g++) matter only to install scripts,
+// which depInstallScript keeps from any hoisted install. git reports a
+// system install of git, which git-hosted dependencies need: the caller
+// checks the lockfile for them.
+func inertCall(o Call) (inert, git bool) {
+	if o.Dynamic || o.Opaque || len(o.Unset) > 0 || !o.DirKnown {
+		return false, false
+	}
+	switch path.Base(o.Name) {
+	case "touch":
+		if len(o.Args) == 0 {
+			return false, false
+		}
+		for _, a := range o.Args {
+			if strings.HasPrefix(a, "-") || !inertPath(a) {
+				return false, false
+			}
+		}
+		return true, false
+	case "rm":
+		// The package index a system install leaves.
+		paths := 0
+		for _, a := range o.Args {
+			if a == "-r" || a == "-f" || a == "-rf" || a == "-fr" {
+				continue
+			}
+			if !slices.ContainsFunc([]string{"/var/lib/apt/lists/", "/var/cache/apt/", "/var/cache/apk/"}, func(p string) bool {
+				return strings.HasPrefix(a, p) && !strings.Contains(a, "..")
+			}) {
+				return false, false
+			}
+			paths++
+		}
+		return paths > 0, false
+	case "apt-get", "apt":
+		return systemInstall(o.Args, map[string]bool{"update": true, "install": true, "clean": true}, "install", []string{"-o", "-t", "--target-release"})
+	case "apk":
+		return systemInstall(o.Args, map[string]bool{"update": true, "add": true}, "add", []string{"-t", "--virtual", "-X", "--repository"})
+	}
+	return false, false
+}
+
+// systemInstall checks a system package manager's command line: a known
+// subcommand, and for the one that installs, packages that are not Node
+// tools, certificates or TLS libraries.
+func systemInstall(args []string, subs map[string]bool, install string, valueFlags []string) (inert, git bool) {
+	sub := ""
+	var pkgs []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if slices.Contains(valueFlags, a) {
+				i++
+			}
+			continue
+		}
+		if sub == "" {
+			sub = a
+			continue
+		}
+		pkgs = append(pkgs, a)
+	}
+	if !subs[sub] || sub != install && len(pkgs) > 0 {
+		return false, false
+	}
+	for _, p := range pkgs {
+		name := strings.ToLower(strings.FieldsFunc(p, func(r rune) bool { return r == '=' || r == '~' || r == '>' || r == '<' || r == ':' })[0])
+		for _, bad := range []string{"node", "npm", "yarn", "pnpm", "corepack", "ca-cert", "ssl"} {
+			if strings.Contains(name, bad) {
+				return false, false
+			}
+		}
+		if strings.HasPrefix(name, "git") {
+			git = true
+		}
+	}
+	return true, git
+}
+
+// inertPath reports a path no package manager reads or writes during an
+// install: no manifest, lockfile or config, nothing in node_modules or
+// .yarn.
+func inertPath(p string) bool {
+	if isNodeManifest(p) || strings.Contains(p, "*") || strings.Contains(p, "..") {
+		return false
+	}
+	base := path.Base(p)
+	for _, pre := range []string{".npmrc", ".yarnrc", ".pnpmfile", "pnpm-", "package", ".modules"} {
+		if strings.HasPrefix(base, pre) {
+			return false
+		}
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "node_modules" || seg == ".yarn" || seg == ".pnpm-store" || seg == "patches" {
+			return false
+		}
+	}
+	return true
+}
+
+// gitDependency names a lockfile entry fetched with git, "" when none.
+func (a *nodeRun) gitDependency(ctx context.Context, c *nodeCall, p *nodeProject) (string, error) {
+	for _, f := range lockfiles[c.mgr] {
+		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue
+		}
+		s := string(dt)
+		for _, mark := range []string{"type: git", "git+", "git://", "git@"} {
+			if strings.Contains(s, mark) {
+				return path.Join(p.dir, f) + " has a git-hosted dependency (" + mark + ")", nil
+			}
+		}
+		return "", nil
+	}
+	return "no lockfile says whether a dependency is fetched with git", nil
+}

@@ -66,3 +66,33 @@ func TestPnpmBuilt(t *testing.T) {
 		}
 	}
 }
+
+func TestInertCall(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		inert, git bool
+	}{
+		{"touch", []string{"apps/web/.env"}, true, false},
+		{"touch", []string{".npmrc"}, false, false},
+		{"touch", []string{"packages/a/package.json"}, false, false},
+		{"touch", []string{"node_modules/.keep"}, false, false},
+		{"apt-get", []string{"install", "-y", "--no-install-recommends", "python3", "make", "g++"}, true, false},
+		{"apt-get", []string{"install", "-y", "git", "pkg-config"}, true, true},
+		{"apt-get", []string{"install", "-y", "nodejs"}, false, false},
+		{"apt-get", []string{"install", "-y", "ca-certificates"}, false, false},
+		{"apt-get", []string{"upgrade", "-y"}, false, false},
+		{"apk", []string{"add", "--no-cache", "--virtual", ".build-deps", "python3", "make"}, true, false},
+		{"apk", []string{"add", "npm"}, false, false},
+		{"rm", []string{"-rf", "/var/lib/apt/lists/*"}, true, false},
+		{"rm", []string{"-rf", "/app/node_modules"}, false, false},
+	} {
+		inert, git := inertCall(Call{Name: tc.name, Args: tc.args, DirKnown: true})
+		if inert != tc.inert || git != tc.git {
+			t.Errorf("inertCall(%s %v) = %v, %v; want %v, %v", tc.name, tc.args, inert, git, tc.inert, tc.git)
+		}
+	}
+	if inert, _ := inertCall(Call{Name: "touch", Args: []string{"x"}, DirKnown: true, Dynamic: true}); inert {
+		t.Error("a dynamic touch taken as inert")
+	}
+}
