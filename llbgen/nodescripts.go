@@ -27,6 +27,9 @@ import (
 //     content wherever it runs.
 //   - es5-ext: postinstall prints a message when the time zone is Russian;
 //     it reads and writes no file.
+//
+// None needs anything a system package brings (a compiler, a library):
+// inertCall relies on it.
 var projectFreeScripts = map[string]bool{
 	"esbuild":      true,
 	"core-js":      true,
@@ -159,53 +162,64 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
 }
 
 // pnpmMajor is the pnpm major version the call runs: the one it names
-// (npx pnpm@10 ...), else the one the last earlier step of the stage
-// installs (npm i -g pnpm@10, corepack prepare pnpm@10), else the one
-// packageManager pins; 0 when unknown.
+// (npx pnpm@10 ...); else the lowest of the one the last pnpm install of
+// the stage before it (npm i -g pnpm@10, corepack prepare pnpm@10, in an
+// earlier step or earlier in its RUN) and the one packageManager pins, as
+// either may be the pnpm found on PATH; 0 when unknown.
 func (a *nodeRun) pnpmMajor(rs *runStep, c *nodeCall, p *nodeProject) int {
 	if c.call.Name == "npx" || c.call.Name == "corepack" {
 		if v, ok := pnpmSpec(c.call.Args); ok {
 			return pnpmVersionMajor(v)
 		}
 	}
-	for i := slices.Index(a.steps, rs) - 1; i >= 0; i-- {
-		o := a.steps[i]
-		if !isAncestorOrSelf(o.stage, rs.stage) {
+	var calls []Call // the stage's calls before the install, latest last
+	for _, o := range a.steps {
+		if o == rs {
+			for _, oc := range o.calls {
+				if sameCall(oc, c.call) {
+					break
+				}
+				calls = append(calls, oc)
+			}
+			break
+		}
+		if isAncestorOrSelf(o.stage, rs.stage) {
+			calls = append(calls, o.calls...)
+		}
+	}
+	major, found := 0, false
+	for j := len(calls) - 1; j >= 0 && !found; j-- {
+		oc := calls[j]
+		u, ok := ClassifyNode(oc)
+		if !ok || !(u.Global || u.Manager == "corepack") {
 			continue
 		}
-		for j := len(o.calls) - 1; j >= 0; j-- {
-			oc := o.calls[j]
-			u, ok := ClassifyNode(oc)
-			if !ok || !(u.Global || u.Manager == "corepack") {
-				continue
-			}
-			v, ok := pnpmSpec(oc.Args)
-			if u.Manager == "corepack" && v == "latest" {
-				// corepack enable pnpm: packageManager's version, or
-				// the one this corepack release defaults to.
-				continue
-			}
-			if ok {
-				if oc.Dynamic {
-					return 0
-				}
-				return pnpmVersionMajor(v)
-			}
+		v, ok := pnpmSpec(oc.Args)
+		if !ok || u.Manager == "corepack" && v == "" {
+			// corepack enable pnpm: packageManager's version, or the
+			// one this corepack release defaults to.
+			continue
 		}
+		if oc.Dynamic {
+			return 0
+		}
+		major, found = pnpmVersionMajor(v), true
 	}
 	if p.pkg != nil {
 		if v, ok := strings.CutPrefix(p.pkg.PackageManager, "pnpm@"); ok {
-			return pnpmVersionMajor(v)
+			if m := pnpmVersionMajor(v); !found || m < major {
+				major, found = m, true
+			}
 		}
 	}
-	return 0
+	return major
 }
 
 // pnpmSpec finds the version a pnpm or pnpm@<version> argument asks for.
 func pnpmSpec(args []string) (string, bool) {
 	for _, a := range args {
 		if a == "pnpm" {
-			return "latest", true
+			return "", true // the latest, for a package manager
 		}
 		if v, ok := strings.CutPrefix(a, "pnpm@"); ok {
 			return v, true
