@@ -1067,7 +1067,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
-	if s, err := a.depInstallScript(ctx, rs, c, p); err != nil {
+	if s, err := a.depInstallScript(ctx, rs, c, p, members); err != nil {
 		return err
 	} else if s != "" {
 		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)

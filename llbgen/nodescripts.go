@@ -43,7 +43,10 @@ var projectFreeScripts = map[string]bool{
 // generates from prisma/schema.prisma), so it must run after the source
 // COPY, as stock runs it. An install that finds node_modules complete does
 // not run it again, so the install cannot be hoisted at all.
-func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject) (string, error) {
+//
+// A non-frozen install may add what the lockfile lacks: its marks count
+// only when the lockfile records the manifests' dependencies as they are.
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
@@ -56,6 +59,11 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 					return "", err
 				}
 				continue
+			}
+			if !frozenInstall(c) {
+				if why, err := a.npmLockStale(ctx, path.Join(p.dir, f), dt, p, members); err != nil || why != "" {
+					return why, err
+				}
 			}
 			return npmLockScripts(path.Join(p.dir, f), dt), nil
 		}
@@ -74,7 +82,11 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 		if !ok {
 			return "there is no pnpm-lock.yaml to tell which dependencies have install scripts", nil
 		}
-		return pnpmLockScripts(f, dt, p, a.pnpmMajor(rs, c, p)), nil
+		major := a.pnpmMajor(rs, c, p)
+		if major < 10 && !frozenInstall(c) {
+			return "a non-frozen pnpm install before pnpm 10 may add dependencies whose install scripts " + f + " does not mark", nil
+		}
+		return pnpmLockScripts(f, dt, p, major), nil
 	case mgrYarn:
 		return "yarn.lock (yarn 1) does not say which dependencies have install scripts", nil
 	case mgrBerry:
@@ -458,4 +470,59 @@ func (a *nodeRun) gitDependency(ctx context.Context, c *nodeCall, p *nodeProject
 		return "", nil
 	}
 	return "no lockfile says whether a dependency is fetched with git", nil
+}
+
+// npmLockStale says why package-lock.json may not list every dependency a
+// non-frozen npm install installs: the dependencies it records for the
+// project or a workspace member differ from their package.json.
+func (a *nodeRun) npmLockStale(ctx context.Context, f string, dt []byte, p *nodeProject, members []string) (string, error) {
+	type deps struct {
+		Dependencies         map[string]any `json:"dependencies"`
+		DevDependencies      map[string]any `json:"devDependencies"`
+		OptionalDependencies map[string]any `json:"optionalDependencies"`
+	}
+	var lock struct {
+		Packages map[string]deps `json:"packages"`
+	}
+	if json.Unmarshal(dt, &lock) != nil || lock.Packages == nil {
+		return f + " does not record the project's dependencies (lockfileVersion 1 or unreadable)", nil
+	}
+	same := func(x, y map[string]any) bool {
+		if len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			if w, ok := y[k]; !ok || toString(w) != toString(v) {
+				return false
+			}
+		}
+		return true
+	}
+	dirs := append([]string{p.dir}, members...)
+	for _, d := range dirs {
+		var m deps
+		if d == p.dir {
+			m = deps{p.pkg.Dependencies, p.pkg.DevDependencies, p.pkg.OptionalDependencies}
+		} else {
+			dt, _, err := a.readContext(ctx, path.Join(d, "package.json"))
+			if err != nil {
+				return "", err
+			}
+			if json.Unmarshal(dt, &m) != nil {
+				return path.Join(d, "package.json") + " does not parse", nil
+			}
+		}
+		key := strings.TrimPrefix(strings.TrimPrefix(d, p.dir), "/")
+		if p.dir == "." || p.dir == "" {
+			key = d
+			if d == p.dir {
+				key = ""
+			}
+		}
+		l := lock.Packages[key]
+		if !same(m.Dependencies, l.Dependencies) || !same(m.DevDependencies, l.DevDependencies) || !same(m.OptionalDependencies, l.OptionalDependencies) {
+			return f + " does not record the dependencies " + path.Join(d, "package.json") + " lists, so npm install may add some whose install scripts it does not mark", nil
+		}
+	}
+	return "", nil
 }
