@@ -1061,7 +1061,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			return nil
 		}
 	}
-	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members); err != nil {
+	// --ignore-scripts and the like skip the project's scripts too (yarn
+	// berry's enableScripts only the dependencies').
+	projectScripts := c.mgr == mgrBerry || !scriptsIgnored(c, p)
+	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members, projectScripts); err != nil {
 		return err
 	} else if s != "" {
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
@@ -1642,6 +1645,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		return nil, nil, why, nil
 	}
 	patches = append(patches, depPatches(p.dir, p.pkg)...)
+	files = append(files, depTarballs(p.dir, p.pkg)...)
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
@@ -1655,6 +1659,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			return nil, nil, why, nil
 		}
 		patches = append(patches, depPatches(m, &mp)...)
+		files = append(files, depTarballs(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
 	}
 	for _, f := range dedupe(patches) {
@@ -1753,6 +1758,9 @@ func localDeps(dir string, p *pkgJSON) string {
 			if _, ok := patchFile(s, dir, dir); ok {
 				continue // its patch file is copied with the manifests
 			}
+			if _, ok := tarballFile(dir, s); ok {
+				continue // so is its tarball
+			}
 			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
 				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
 					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
@@ -1769,11 +1777,11 @@ func localDeps(dir string, p *pkgJSON) string {
 }
 
 // lifecycle names the first install-time script of the project or a
-// workspace member, or a member's bin, which the install links and makes
-// executable.
-func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string) (string, error) {
+// workspace member (when the install runs them: scripts), or a member's
+// bin, which the install links and makes executable.
+func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
 	for _, s := range lifecycleScripts {
-		if v, ok := root.Scripts[s]; ok {
+		if v, ok := root.Scripts[s]; ok && scripts {
 			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 		}
 	}
@@ -1787,7 +1795,7 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if v, ok := mp.Scripts[s]; ok {
+			if v, ok := mp.Scripts[s]; ok && scripts {
 				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 			}
 		}
@@ -2089,7 +2097,8 @@ func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch")
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch") ||
+		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 
 // matchesAny reports whether the glob pattern matches one of names.

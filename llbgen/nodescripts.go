@@ -526,3 +526,34 @@ func (a *nodeRun) npmLockStale(ctx context.Context, f string, dt []byte, p *node
 	}
 	return "", nil
 }
+
+// tarballFile is the context path of a file: dependency on a package
+// tarball (file:vendor/x-1.0.0.tgz), relative to the package dir that
+// declares it: the tarball is all the install reads of it, so it is copied
+// with the manifests. A tarball missing from the context fails the user's
+// install as it fails the hoisted COPY.
+func tarballFile(dir, spec string) (string, bool) {
+	rel, ok := strings.CutPrefix(spec, "file:")
+	if !ok || path.IsAbs(rel) || !(strings.HasSuffix(rel, ".tgz") || strings.HasSuffix(rel, ".tar.gz") || strings.HasSuffix(rel, ".tar")) {
+		return "", false
+	}
+	f := path.Join(dir, rel)
+	if f == ".." || strings.HasPrefix(f, "../") || strings.ContainsAny(rel, "*?[") {
+		return "", false
+	}
+	return f, true
+}
+
+// depTarballs are the tarballs of a package.json's file: dependencies.
+func depTarballs(dir string, p *pkgJSON) []string {
+	var out []string
+	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
+		for _, v := range m {
+			if f, ok := tarballFile(dir, toString(v)); ok {
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
