@@ -611,6 +611,12 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			case hasArg(c.Args, "--frozen-lockfile"):
 				nc.mgr = mgrYarn
 			default:
+				if ok, err := a.imageYarnClassic(ctx, rs, c, proj); err != nil {
+					return nil, err
+				} else if ok {
+					nc.mgr = mgrYarn
+					break
+				}
 				nc.why = "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context"
 			}
 		default:

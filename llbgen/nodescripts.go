@@ -557,3 +557,65 @@ func depTarballs(dir string, p *pkgJSON) []string {
 	sort.Strings(out)
 	return out
 }
+
+// imageYarnClassic reports a yarn that can only be the yarn 1 the official
+// node images ship: the stage is built on node:<tag>, nothing before the
+// call switches yarn (corepack, yarn set version or policies, a global
+// install of yarn), and no .yarnrc.yml in the project or above it names a
+// release yarn 1 would hand over to.
+func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c Call, proj *nodeProject) (bool, error) {
+	if proj == nil {
+		return false, nil
+	}
+	img := rs.stage.root().image
+	for _, pre := range []string{"docker.io/library/", "index.docker.io/library/", "library/"} {
+		img = strings.TrimPrefix(img, pre)
+	}
+	name, _, _ := strings.Cut(img, "@")
+	name, _, _ = strings.Cut(name, ":")
+	if name != "node" {
+		return false, nil
+	}
+	for _, o := range a.steps {
+		if o != rs && !isAncestorOrSelf(o.stage, rs.stage) {
+			continue
+		}
+		for _, oc := range o.calls {
+			if o == rs && sameCall(oc, c) {
+				break
+			}
+			if switchesYarn(oc) {
+				return false, nil
+			}
+		}
+		if o == rs {
+			break
+		}
+	}
+	for d := proj.dir; ; d = path.Dir(d) {
+		_, ok, err := a.readContext(ctx, path.Join(d, ".yarnrc.yml"))
+		if err != nil || ok {
+			return false, err
+		}
+		if d == "." || d == "/" || d == "" {
+			return true, nil
+		}
+	}
+}
+
+// switchesYarn reports a call that may put another yarn on PATH.
+func switchesYarn(c Call) bool {
+	switch path.Base(c.Name) {
+	case "corepack":
+		return true
+	case "yarn", "yarnpkg":
+		return slices.Contains(c.Args, "set") || slices.Contains(c.Args, "policies")
+	}
+	u, ok := ClassifyNode(c)
+	if !ok || !u.Global {
+		return false
+	}
+	return slices.ContainsFunc(c.Args, func(a string) bool {
+		return a == "yarn" || strings.HasPrefix(a, "yarn@") || strings.HasPrefix(a, "@yarnpkg/")
+	})
+}
