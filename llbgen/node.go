@@ -103,6 +103,7 @@ type pnpmPackageField struct {
 	OnlyBuiltDependencies     []string       `json:"onlyBuiltDependencies"`
 	DangerouslyAllowAllBuilds bool           `json:"dangerouslyAllowAllBuilds"`
 	OnlyBuiltDependenciesFile string         `json:"onlyBuiltDependenciesFile"`
+	NeverBuiltDependencies    []string       `json:"neverBuiltDependencies"`
 }
 
 // nodeProject is what the build context says about a Node project dir.
@@ -126,6 +127,7 @@ type pnpmWorkspace struct {
 	OnlyBuiltDependencies     []string       `yaml:"onlyBuiltDependencies"`
 	DangerouslyAllowAllBuilds bool           `yaml:"dangerouslyAllowAllBuilds"`
 	OnlyBuiltDependenciesFile string         `yaml:"onlyBuiltDependenciesFile"`
+	NeverBuiltDependencies    []string       `yaml:"neverBuiltDependencies"`
 	AllowBuilds               map[string]any `yaml:"allowBuilds"`
 }
 

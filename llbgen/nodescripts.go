@@ -69,7 +69,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 		}
 		return "there is no package-lock.json to tell which dependencies have install scripts", nil
 	case mgrPnpm:
-		for _, k := range []string{"dangerously-allow-all-builds", "only-built-dependencies", "allow-builds"} {
+		for _, k := range []string{"dangerously-allow-all-builds", "only-built-dependencies", "never-built-dependencies", "allow-builds"} {
 			if _, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, k); ok {
 				return "the environment sets " + k + ", which may let dependencies run their install scripts", nil
 			}
@@ -263,19 +263,20 @@ func pnpmBuilt(f string, p *nodeProject, major int) string {
 	// Settings elsewhere (.npmrc, the environment) that allow builds are
 	// not followed: any of them means "cannot tell".
 	for k := range p.npmrc {
-		if strings.HasPrefix(k, "only-built-dependencies") || strings.HasPrefix(k, "dangerously-allow-all-builds") || strings.HasPrefix(k, "allow-builds") {
+		if strings.HasPrefix(k, "only-built-dependencies") || strings.HasPrefix(k, "never-built-dependencies") || strings.HasPrefix(k, "dangerously-allow-all-builds") || strings.HasPrefix(k, "allow-builds") {
 			return ".npmrc sets " + k + ", which may let dependencies run their install scripts"
 		}
 	}
 	var names []string
 	if p.pkg != nil && p.pkg.Pnpm != nil {
-		if p.pkg.Pnpm.DangerouslyAllowAllBuilds || p.pkg.Pnpm.OnlyBuiltDependenciesFile != "" {
+		// neverBuiltDependencies may turn the allow list into a deny list.
+		if p.pkg.Pnpm.DangerouslyAllowAllBuilds || p.pkg.Pnpm.OnlyBuiltDependenciesFile != "" || p.pkg.Pnpm.NeverBuiltDependencies != nil {
 			return "package.json's pnpm settings may let every dependency run its install script"
 		}
 		names = append(names, p.pkg.Pnpm.OnlyBuiltDependencies...)
 	}
 	if ws := p.pnpmWS; ws != nil {
-		if ws.DangerouslyAllowAllBuilds || ws.OnlyBuiltDependenciesFile != "" {
+		if ws.DangerouslyAllowAllBuilds || ws.OnlyBuiltDependenciesFile != "" || ws.NeverBuiltDependencies != nil {
 			return "pnpm-workspace.yaml's settings may let every dependency run its install script"
 		}
 		names = append(names, ws.OnlyBuiltDependencies...)

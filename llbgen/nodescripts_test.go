@@ -48,6 +48,10 @@ func TestPnpmBuilt(t *testing.T) {
 	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
 		t.Errorf("pnpm 10, esbuild allowed: %q", got)
 	}
+	p.pnpmWS = &pnpmWorkspace{NeverBuiltDependencies: []string{"sharp"}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got == "" {
+		t.Error("pnpm 10 with neverBuiltDependencies taken as free of scripts")
+	}
 	p.pnpmWS = &pnpmWorkspace{AllowBuilds: map[string]any{"@prisma/client@5.22.0": true, "sharp": false}}
 	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 11); !strings.Contains(got, "@prisma/client") {
 		t.Errorf("pnpm 11 allowBuilds @prisma/client not named: %q", got)
