@@ -1078,9 +1078,11 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
-	if s, err := a.depInstallScript(ctx, rs, c, p, members); err != nil {
+	scriptsWhy, atBuild, err := a.depInstallScript(ctx, rs, c, p, members)
+	if err != nil {
 		return err
-	} else if s != "" {
+	}
+	if s := scriptsWhy; s != "" && !atBuild {
 		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
@@ -1146,13 +1148,32 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// lockfile differs from the one the hoisted install left, kept for the
 	// comparison in node_modules and removed by the user's RUN either way.
 	lock, marker, guarded := "", "", false
+	// With the lockfile written at build time (atBuild), the hoisted
+	// install also leaves a marker when it marks an install script; the
+	// user's install then reinstalls from scratch after the COPY.
+	scriptsMarker := ""
+	if atBuild && (keep != "" || !rs.cmd.PrependShell) {
+		notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
+		return nil
+	}
 	if !frozen && keep == "" && rs.cmd.PrependShell {
 		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
+		if atBuild {
+			scriptsMarker = path.Join(c.dir, "node_modules", ".hoist-install-scripts")
+		}
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
-			return "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+			g := "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+			if scriptsMarker != "" {
+				g = "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + shellQuote(path.Join(c.dir, "node_modules")) + " && " + words + "; el" + g
+			}
+			return g
 		})
+		if atBuild && !guarded {
+			notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
+			return nil
+		}
 	}
 
 	run := []string{"RUN"}
@@ -1200,6 +1221,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		cmd = strings.TrimSuffix(cmd, " && ")
 		if guarded {
 			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+			if scriptsMarker != "" {
+				cmd += " && " + guardNpmScripts(lock, scriptsMarker)
+			}
 		}
 	}
 	lines = append(lines, strings.Join(append(run, cmd), " "))
@@ -1212,6 +1236,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 
 	if !frozen {
 		switch {
+		case guarded && scriptsMarker != "":
+			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", runWords(c.call), path.Base(lock), scriptsWhy)
 		case guarded:
 			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
 		case keep != "":

@@ -46,7 +46,35 @@ var projectFreeScripts = map[string]bool{
 //
 // A non-frozen install may add what the lockfile lacks: its marks count
 // only when the lockfile records the manifests' dependencies as they are.
-func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (string, error) {
+// Where they do not (or there is no lockfile), npm install writes a new
+// one, whose marks the build can check: atBuild then says the install may
+// be hoisted with that check (guardNpmScripts), why saying why it needs it.
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (why string, atBuild bool, err error) {
+	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members)
+	if err != nil || why == "" || c.mgr != mgrNpm || frozenInstall(c) || len(members) > 0 {
+		return why, false, err
+	}
+	for _, f := range lockfiles[mgrNpm] {
+		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+		if err != nil {
+			return "", false, err
+		}
+		if !ok {
+			continue
+		}
+		stale, err := a.npmLockStale(ctx, path.Join(p.dir, f), dt, p, members)
+		if err != nil || stale == "" {
+			return why, false, err // the lockfile's marks decide
+		}
+		if named := npmLockScripts(path.Join(p.dir, f), dt); named != "" {
+			return named, false, nil
+		}
+		return why, true, nil
+	}
+	return why, true, nil
+}
+
+func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
@@ -619,4 +647,15 @@ func switchesYarn(c Call) bool {
 	return slices.ContainsFunc(c.Args, func(a string) bool {
 		return a == "yarn" || strings.HasPrefix(a, "yarn@") || strings.HasPrefix(a, "@yarnpkg/")
 	})
+}
+
+// guardNpmScripts is the shell the hoisted npm install ends with when its
+// lockfile is written at build time: a marker in node_modules when the
+// lockfile marks an install script (or cannot tell: lockfileVersion 1, no
+// lockfile, no grep), so that the user's install reruns from scratch after
+// the COPY, as stock runs it.
+// Without node_modules nothing was installed, and no marker is needed.
+func guardNpmScripts(lock, marker string) string {
+	return "{ grep -qsE " + shellQuote(`"hasInstallScript": true|"lockfileVersion": 1,`) + " " + shellQuote(lock) +
+		"; [ $? -eq 1 ] || [ ! -d " + shellQuote(path.Dir(marker)) + " ] || : > " + shellQuote(marker) + "; }"
 }

@@ -189,11 +189,12 @@ func TestNodeExamples(t *testing.T) {
 
 // TestNodeInstallShapes builds install shapes of test/e2e/testdata through
 // stock and hoist and compares the installed projects file by file: a
-// non-frozen npm install whose lockfile is stale (not hoisted: the
-// lockfile may not mark what the install adds), one without a lockfile or .dockerignore (not hoisted: nothing says
-// which dependencies have install scripts), npm ci with a node_modules in
-// the context, npm ci with a dependency's install script (not hoisted), and
-// a pnpm workspace patching a dependency.
+// non-frozen npm install whose lockfile is stale (both installs rewrite
+// it), one without a lockfile or .dockerignore (the frontend must see that
+// the context has no node_modules), one without a lockfile whose dependency
+// has an install script (the build reinstalls after the COPY), npm ci with
+// a node_modules in the context, npm ci with a dependency's install script
+// (not hoisted), and a pnpm workspace patching a dependency.
 func TestNodeInstallShapes(t *testing.T) {
 	needEnv(t)
 	for _, tc := range []struct {
@@ -203,13 +204,14 @@ func TestNodeInstallShapes(t *testing.T) {
 		// shape did what it is there for.
 		proof, text string
 	}{
-		// A stale lockfile may not mark a dependency npm install adds.
-		{"npm-install-stale", []string{"install not hoisted: package-lock.json does not record the dependencies package.json lists"},
+		// A stale lockfile may not mark a dependency npm install adds: the
+		// build checks the lockfile the hoisted install writes.
+		{"npm-install-stale", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
 			"app/package-lock.json", `"node_modules/left-pad"`},
-		// Without a lockfile hoist cannot tell whether a dependency has an
-		// install script, which must run after the COPY.
-		{"npm-install-nolock", []string{"install not hoisted: there is no package-lock.json"},
+		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
 			"app/package-lock.json", `"node_modules/is-number"`},
+		{"npm-install-nolock-script", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
+			"app/node_modules/yorkie/package.json", "bin/install.js"},
 		{"npm-ci-dep-script", []string{"package-lock.json marks dependency yorkie as having an install script"},
 			"app/node_modules/yorkie/package.json", "bin/install.js"},
 		// The frontend's context must show the node_modules directory: if
