@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -46,7 +47,7 @@ type runStep struct {
 	line    int
 	env     map[string]string
 	workdir string
-	calls   []Call
+	calls   []shellscan.Call
 	callErr error
 	acc     account
 	accWhy  string
@@ -336,7 +337,7 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 		}
 	}
 	if rs.callErr == nil {
-		rs.calls, rs.callErr = RunCalls(c, s.shell, rs.env)
+		rs.calls, rs.callErr = shellscan.RunCalls(c, s.shell, rs.env)
 	}
 	for _, call := range rs.calls {
 		s.noteUserAdd(call)

@@ -4,6 +4,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // Cache ids are namespaced so hoist's mounts never collide with a user's.
@@ -57,7 +59,7 @@ type moduleUse struct {
 // a stage with Go: it may run go with any subcommand, so it gets both
 // caches at the paths the step's env gives, and a download hoisted for it
 // goes where its directory says.
-func opaqueGo(rs *runStep, c Call) *goStep {
+func opaqueGo(rs *runStep, c shellscan.Call) *goStep {
 	env := cloneMap(rs.env)
 	for k, v := range c.Env {
 		env[k] = v
@@ -230,7 +232,7 @@ func (g *goStep) addUse(dir string, env map[string]string, download bool) {
 }
 
 // goDir is the absolute directory a go call runs in, or "".
-func goDir(rs *runStep, c Call, use GoUse) string {
+func goDir(rs *runStep, c shellscan.Call, use GoUse) string {
 	if !c.DirKnown {
 		return ""
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/patternmatcher"
 	"go.yaml.in/yaml/v3"
@@ -48,7 +49,7 @@ func (a *analysis) nodeRule(ctx context.Context, flags map[int][]string) error {
 
 // nodeCall is one package-manager invocation of a RUN.
 type nodeCall struct {
-	call  Call
+	call  shellscan.Call
 	use   NodeUse
 	mgr   string // one of mgr*, "" when unknown
 	dir   string // absolute project dir, "" when unknown
@@ -448,7 +449,7 @@ func toString(v any) string {
 }
 
 // nodeDir is the absolute directory a package manager works in, or "".
-func nodeDir(rs *runStep, c Call, use NodeUse) string {
+func nodeDir(rs *runStep, c shellscan.Call, use NodeUse) string {
 	if !c.DirKnown {
 		return ""
 	}
@@ -661,7 +662,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 	return n, nil
 }
 
-func sameCall(x, y Call) bool {
+func sameCall(x, y shellscan.Call) bool {
 	return x.Name == y.Name && x.Line == y.Line && strings.Join(x.Args, "\x00") == strings.Join(y.Args, "\x00")
 }
 
@@ -874,7 +875,7 @@ func nodeEnvMatters(k string) bool {
 // reading the project (corepack, global installs, npm config set): a
 // hoisted install must run it too. quiet reports calls that change
 // nothing an install sees (echo, npm --version).
-func setupCall(o Call) (setup, quiet bool) {
+func setupCall(o shellscan.Call) (setup, quiet bool) {
 	switch o.Name {
 	case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
 		return false, true
@@ -904,12 +905,12 @@ func setupCall(o Call) (setup, quiet bool) {
 // install: those of only setup and quiet calls may run there, and the
 // setup ones are recorded in *setup, latest first, to run before the
 // hoisted install.
-func installRuns(setup *[]Call) func(o *runStep) bool {
+func installRuns(setup *[]shellscan.Call) func(o *runStep) bool {
 	return func(o *runStep) bool {
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
-		var calls []Call
+		var calls []shellscan.Call
 		for _, c := range o.calls {
 			su, quiet := setupCall(c)
 			if !su && !quiet || c.Opaque || c.Dynamic || len(c.Unset) > 0 || !c.DirKnown {
@@ -985,7 +986,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if rs.envErr == "" {
 		replay = rs.env
 	}
-	var between []Call // setup RUNs between the source COPY and the install
+	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
 		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between), what: "install",
@@ -1367,8 +1368,8 @@ func lockfileWritten(mgr string, p *nodeProject) string {
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set), or why it cannot run without another one.
-func installSetup(rs *runStep, c *nodeCall) ([]Call, string) {
-	var setup []Call
+func installSetup(rs *runStep, c *nodeCall) ([]shellscan.Call, string) {
+	var setup []shellscan.Call
 	for _, o := range rs.calls {
 		if sameCall(o, c.call) {
 			return setup, ""
@@ -1515,7 +1516,7 @@ func relTo(p, dir string) string {
 }
 
 // runWords is a call as a command line.
-func runWords(c Call) string {
+func runWords(c shellscan.Call) string {
 	w := make([]string, 0, len(c.Args)+1)
 	w = append(w, shellQuote(c.Name))
 	for _, a := range c.Args {

@@ -4,6 +4,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // The cache-safety engine. Every ecosystem asks it before mounting a cache
@@ -45,7 +47,7 @@ type stepFacts struct {
 	// readsUnknown: a reading command has an argument hoist cannot
 	// resolve, taken from `go env` (cp -r $(go env GOMODCACHE)/x /out).
 	readsUnknown bool
-	opaque       []Call // calls that may run anything
+	opaque       []shellscan.Call // calls that may run anything
 }
 
 // pathRef is a path a call names: absolute (abs) or, when the call's
@@ -118,7 +120,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 					shifted[i+j] = callWords(sc.call)
 				}
 				via = shifted
-				if slices.ContainsFunc(sc.calls, func(c Call) bool { return isOpaque(c) || isToolCall(c) }) {
+				if slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
 					f.opaque = append(f.opaque, sc.call)
 				}
 				break
@@ -225,7 +227,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 }
 
 // resolveRef makes p, as call c names it, absolute where its directory is known.
-func resolveRef(rs *runStep, c Call, p string) pathRef {
+func resolveRef(rs *runStep, c shellscan.Call, p string) pathRef {
 	r := pathRef{line: rs.line}
 	// HOME is not in the step's env unless the Dockerfile sets it; the
 	// shell analysis leaves it as ${HOME} (also for ~), runc sets the
@@ -292,7 +294,7 @@ func flagValue(args []string, names ...string) (string, bool) {
 }
 
 // isToolCall reports calls an ecosystem rule understands.
-func isToolCall(c Call) bool {
+func isToolCall(c shellscan.Call) bool {
 	if IsGoTool(c.Name) {
 		return true
 	}
@@ -303,7 +305,7 @@ func isToolCall(c Call) bool {
 // isOpaque reports a call that may run anything, the tools hoist has rules
 // for included: a script, make and its kind, a package-manager script, a
 // program hoist does not know.
-func isOpaque(c Call) bool {
+func isOpaque(c shellscan.Call) bool {
 	if c.Opaque {
 		return true
 	}
@@ -482,7 +484,7 @@ func (a *analysis) comesAfter(o, rs *runStep) bool {
 
 // callWords names a call's program as a note does: a script by the path
 // it is run with, anything else by its name.
-func callWords(c Call) string {
+func callWords(c shellscan.Call) string {
 	if p := scriptPath(c); p != "" {
 		return p
 	}
@@ -532,7 +534,7 @@ func (a *analysis) hasGo(rs *runStep) bool {
 }
 
 // installsGo reports a package-manager install of the Go toolchain.
-func installsGo(c Call) bool {
+func installsGo(c shellscan.Call) bool {
 	switch path.Base(c.Name) {
 	case "apk", "apt-get", "apt", "yum", "dnf", "microdnf", "zypper", "pacman":
 	default:

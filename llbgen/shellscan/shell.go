@@ -1,4 +1,4 @@
-package llbgen
+package shellscan
 
 import (
 	"errors"
@@ -175,6 +175,13 @@ func checkShell(shell []string) error {
 		break
 	}
 	return fmt.Errorf("SHELL %q: %w", shell, errNotShell)
+}
+
+// IsShell reports whether a command's base name is a shell this analysis
+// follows into (sh, bash, zsh, the ksh family).
+func IsShell(base string) bool {
+	_, ok := shellLang(base)
+	return ok
 }
 
 // shellLang maps a shell's base name to the parser variant.
