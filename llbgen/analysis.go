@@ -53,7 +53,6 @@ type runStep struct {
 	accWhy  string
 	off     bool   // # hoist:off
 	envErr  string // why the step's environment is not known
-	mounts  []cacheMount
 	// existing mount targets the user already declared
 	existing map[string]bool
 }

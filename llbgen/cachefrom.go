@@ -76,8 +76,11 @@ const stampFile = "/hoist-cache-stamp/trim.txt"
 // the user's would shift those indexes.
 var numericFrom = regexp.MustCompile(`--from=[0-9]+\b`)
 
-func isGoBuildID(id string) bool {
-	return id == idGoBuild || strings.HasPrefix(id, idGoBuild+"-")
+// trimmed reports whether the cache an id names is trimmed at export and
+// seeded with a trim stamp, and how long its unused entries are kept.
+func trimmed(id string) (time.Duration, bool) {
+	k, ok := cacheKindOf(id)
+	return k.keep, ok && k.keep > 0
 }
 
 // toolRun renders a RUN of hoist's binary in exec form: the stage is
@@ -201,10 +204,11 @@ func runFlags(text string) (words []string, nflags int) {
 // seedCaches adds from=/source= to every cache mount flag hoist wrote
 // whose id the cache image holds.
 //
-// A Go build cache is seeded from the image plus a fresh trim stamp
-// (cachetool.WriteStamp says why), made by two stages inserted before the
-// user's first: one runs hoist's binary to write the stamp, the other is
-// the cache image with the stamp copied in, and the mounts name it. The
+// A trimmed cache (cacheKind.keep: the Go build cache) is seeded from the
+// image plus a fresh trim stamp (cachetool.WriteStamp says why), made by
+// two stages inserted before the user's first: one runs hoist's binary to
+// write the stamp, the other is the cache image with the stamp copied in,
+// and the mounts name it. The
 // stamp step's cache key is the cache image's digest, so it runs once per
 // builder and cache image: a persistent builder keeps one seeded cache
 // mount, as with the image itself.
@@ -239,12 +243,12 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 			return tok
 		}
 		m.from, m.source = ci.Ref, "/"+m.id
-		if isGoBuildID(m.id) && seedStage != "" {
+		if _, trim := trimmed(m.id); trim && seedStage != "" {
 			m.from = seedStage
 			if !slicesContainsID(stamped, m.id) {
 				stamped = append(stamped, m)
 			}
-		} else if isGoBuildID(m.id) {
+		} else if trim {
 			unstamped[line] = appendNew(unstamped[line], m.id)
 		}
 		seeded[line] = appendNew(seeded[line], m.id)
@@ -277,7 +281,7 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 	}
 }
 
-// seedStages are the stages Go build caches are seeded from: a stamp
+// seedStages are the stages trimmed caches are seeded from: a stamp
 // written by hoist's binary, on the build platform, copied onto the cache
 // image with each cache's ownership.
 func (a *analysis) seedStages(seedStage string, stamped []cacheMount) []string {
@@ -405,9 +409,9 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		src.target = cacheSrc
 		args := []string{cachetool.Export}
 		kept := "all of it"
-		if isGoBuildID(f.m.id) {
-			args = append(args, "-keep", GoBuildCacheKeep.String())
-			kept = "entries used in the last " + strings.TrimSuffix(GoBuildCacheKeep.String(), "0m0s")
+		if keep, trim := trimmed(f.m.id); trim {
+			args = append(args, "-keep", keep.String())
+			kept = "entries used in the last " + strings.TrimSuffix(keep.String(), "0m0s")
 		}
 		args = append(args, cacheSrc, "/hoist-cache/"+f.m.id)
 		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, name)

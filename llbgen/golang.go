@@ -46,6 +46,8 @@ type goStep struct {
 	// opaque names the call of a step that runs no go hoist can see but
 	// may run it (make build, ./build.sh), in a stage that has Go.
 	opaque string
+	// mounts are the cache mounts the step gets.
+	mounts []cacheMount
 }
 
 // moduleUse is where a module-needing go call runs.

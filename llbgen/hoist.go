@@ -126,7 +126,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
 	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
+		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, passOver: isGoSource, related: goRelated})
 	if err != nil {
 		return false, err
 	}
@@ -165,9 +165,10 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	}
 
 	var mod *cacheMount
-	for i := range rs.mounts {
-		if rs.mounts[i].id == idGoMod || strings.HasPrefix(rs.mounts[i].id, idGoMod+"-") {
-			mod = &rs.mounts[i]
+	ms := goSteps[rs].mounts
+	for i := range ms {
+		if ms[i].id == idGoMod || strings.HasPrefix(ms[i].id, idGoMod+"-") {
+			mod = &ms[i]
 		}
 	}
 	if mod == nil {
@@ -382,6 +383,9 @@ type copyRule struct {
 	// afterManifests returns a manifests-only COPY as the source copy, for
 	// a download inserted after it.
 	afterManifests bool
+	// passOver, when set, recognises sources a download cannot depend on
+	// (Go sources beside go.mod): a COPY of those only is passed over.
+	passOver func(src string) bool
 	// related, when set, reports the paths a download depends on; a COPY
 	// whose source holds no such file is passed over.
 	related func(p string) bool
@@ -461,7 +465,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source", nil
 			}
-			if rule.afterManifests && !ci.parents && ci.only(isGoSource) {
+			if rule.passOver != nil && !ci.parents && ci.only(rule.passOver) {
 				continue
 			}
 			manifestsOnly := rule.manifest != nil && ci.only(rule.manifest)

@@ -34,19 +34,6 @@ const (
 	mgrPnpm  = "pnpm"
 )
 
-// nodeRun is the Node rule's pass over an analysis; it caches what the
-// context says about each project dir.
-type nodeRun struct {
-	*analysis
-	projects map[string]*nodeProject
-}
-
-// nodeRule adds the Node cache mounts, and hoists installs when
-// a.opt.Config.Steps, recording the mount flags per user line.
-func (a *analysis) nodeRule(ctx context.Context, flags map[int][]string) error {
-	return (&nodeRun{analysis: a, projects: map[string]*nodeProject{}}).run(ctx, flags)
-}
-
 // nodeCall is one package-manager invocation of a RUN.
 type nodeCall struct {
 	call  shellscan.Call
@@ -702,90 +689,6 @@ func cleansCache(c *nodeCall) bool {
 		return hasArg(u.Args, "prune")
 	}
 	return false
-}
-
-func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
-	steps := map[*runStep]*nodeStep{}
-	var order []*runStep
-	for _, rs := range a.steps {
-		n, err := a.analyseNode(ctx, rs)
-		if err != nil {
-			return err
-		}
-		if n == nil {
-			continue
-		}
-		if rs.off {
-			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
-			continue
-		}
-		steps[rs] = n
-		order = append(order, rs)
-		clean := false
-		for _, c := range n.calls {
-			clean = clean || cleansCache(c)
-		}
-		for _, c := range n.calls {
-			if clean && c.mount != nil {
-				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
-			}
-			if c.mount != nil {
-				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr + " cache", target: c.mount.target}); !v.ok {
-					c.mount, c.why, c.rule = nil, v.why, v.rule
-				}
-			}
-			if c.mount != nil && c.pnp {
-				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
-					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
-					c.mount = nil
-				}
-			}
-		}
-		seen := map[string]bool{}
-		for _, c := range n.calls {
-			// A call that needs no cache (yarn run build) has nothing to miss.
-			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
-				seen[c.why] = true
-				rule := c.rule
-				if rule.Name == "" {
-					rule = RuleNoCacheMount
-				}
-				a.note(rule, rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
-			}
-		}
-	}
-
-	if a.opt.Config.Steps {
-		done := map[*stage]bool{}
-		for _, rs := range order {
-			s := rs.stage
-			if done[s] {
-				continue
-			}
-			n := steps[rs]
-			i := firstInstall(n)
-			if i < 0 {
-				continue
-			}
-			done[s] = true
-			if err := a.hoistNode(ctx, rs, n, i); err != nil {
-				return err
-			}
-		}
-	}
-
-	for _, rs := range order {
-		n := steps[rs]
-		ms := n.mounts()
-		if len(ms) == 0 {
-			continue
-		}
-		for _, m := range ms {
-			flags[rs.line] = append(flags[rs.line], m.flag())
-		}
-		a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
-	}
-	return nil
 }
 
 func orUnknown(mgr, tool string) string {

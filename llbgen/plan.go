@@ -15,141 +15,25 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	if err := a.readScripts(ctx); err != nil {
 		return err
 	}
-	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
-	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
-	goSteps := map[*runStep]*goStep{}
-
-	if a.opt.Config.Go {
-		for _, rs := range a.steps {
-			g := analyseGo(rs)
-			if g == nil && len(a.facts(rs).opaque) > 0 && a.hasGo(rs) {
-				g = opaqueGo(rs, a.facts(rs).opaque[0])
-			}
-			if g != nil {
-				goSteps[rs] = g
-				f := a.facts(rs)
-				for _, p := range g.cleans {
-					if p != "" {
-						f.removes = append(f.removes, pathRef{abs: p, line: rs.line})
-					}
-				}
-				for _, p := range g.cleanWrites {
-					if p != "" {
-						f.writes = append(f.writes, pathRef{abs: p, line: rs.line})
-					}
-				}
-			}
+	flags := map[int][]string{} // user line of a RUN -> mount flags to add
+	for _, e := range ecosystems {
+		if !e.enabled(a.opt.Config) {
+			continue
 		}
-		users := func(o *runStep) bool { return goSteps[o] != nil }
-		for _, rs := range a.steps {
-			g := goSteps[rs]
-			if g == nil {
-				continue
-			}
-			if rs.off {
-				a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
-				continue
-			}
-			if len(g.why) > 0 {
-				a.note(RuleNoCacheMount, rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
-				continue
-			}
-			modOK, buildOK := g.modules && g.modcache != "", g.buildCache
-			if modOK {
-				spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
-				v := a.stepVerdict(rs, spec)
-				if v.ok {
-					v = a.contentVerdict(rs, spec, users)
-				}
-				if !v.ok {
-					modOK = false
-					if v.why == "" {
-						// the user's own mount of it
-					} else if v.rule == RuleUserMount {
-						a.note(v.rule, rs.line, false, "no mount of the Go module cache %s: %s", g.modcache, v.why)
-					} else {
-						a.note(v.rule, rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, v.why)
-					}
-				}
-			}
-			if buildOK && g.gocache != "" {
-				v := a.stepVerdict(rs, cacheSpec{what: "Go build cache", target: g.gocache})
-				buildOK = v.ok
-				if !v.ok && v.why != "" {
-					a.note(v.rule, rs.line, false, "no mount of the Go build cache %s: %s", g.gocache, v.why)
-				}
-			}
-			ms := a.goMounts(rs, g, modOK, buildOK)
-			if len(ms) == 0 {
-				continue
-			}
-			rs.mounts = ms
-			for _, m := range ms {
-				flags[rs.line] = append(flags[rs.line], m.flag())
-			}
-			if g.opaque != "" {
-				a.note(RuleOpaqueStep, rs.line, true, "cache mounts %s added to RUN %s: %s may run go, which this stage has", targets(ms), runSummary(rs), g.opaque)
-			} else {
-				a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
-			}
-			if g.modules && g.project && !g.vendor && modOK {
-				firstMod[rs.stage] = append(firstMod[rs.stage], rs)
-			}
-		}
-	}
-
-	if a.opt.Config.Steps {
-		hoisted := map[*stage]bool{}
-		for _, s := range a.stages {
-			cands := firstMod[s]
-			if len(cands) == 0 {
-				continue
-			}
-			if hoisted[s.parent] {
-				// modules were downloaded in the stage this one builds on
-				hoisted[s] = true
-				continue
-			}
-			hoisted[s] = true
-			// One download per module the stage's go commands use: the
-			// first step's, then each other directory's. The first step
-			// hoist knows runs go decides; opaque steps before it are
-			// tried quietly, as they may run go or not.
-			roots := map[string]bool{}
-			rs := cands[0]
-			for _, c := range cands {
-				cg := goSteps[c]
-				quiet := cg.opaque != ""
-				done, err := a.hoistGo(ctx, c, goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download}, roots, false, quiet)
-				if err != nil {
-					return err
-				}
-				rs = c
-				if done || !quiet {
-					break
-				}
-			}
-			g := goSteps[rs]
-			for _, o := range a.steps {
-				og := goSteps[o]
-				if o.stage != s || o.line < rs.line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.off {
-					continue
-				}
-				for _, u := range og.uses {
-					if u.dir == "" || u.dir == g.dir {
-						continue
-					}
-					if _, err := a.hoistGo(ctx, o, goSteps, u, roots, true, false); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-
-	if a.opt.Config.Node {
-		if err := a.nodeRule(ctx, flags); err != nil {
+		p := e.start(a)
+		if err := p.analyse(ctx); err != nil {
 			return err
+		}
+		p.mount()
+		if a.opt.Config.Steps {
+			if err := p.hoist(ctx); err != nil {
+				return err
+			}
+		}
+		for _, sm := range p.done() {
+			for _, m := range sm.mounts {
+				flags[sm.step.line] = append(flags[sm.step.line], m.flag())
+			}
 		}
 	}
 

@@ -1,0 +1,118 @@
+package llbgen
+
+import "context"
+
+// nodeEcosystem is Node's package managers (npm, yarn classic, yarn
+// berry, pnpm): each install's download cache on its step, and the
+// install hoisted before the source COPY.
+type nodeEcosystem struct{}
+
+func (nodeEcosystem) name() string          { return "node" }
+func (nodeEcosystem) enabled(c Config) bool { return c.Node }
+func (nodeEcosystem) caches() []cacheKind {
+	return []cacheKind{{id: idNpm}, {id: idYarn}, {id: idYarnBerry}, {id: idPnpm}}
+}
+
+func (nodeEcosystem) start(a *analysis) ecosystemPass {
+	return &nodeRun{analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*runStep]*nodeStep{}}
+}
+
+// nodeRun is the Node ecosystem's pass over an analysis; it caches what
+// the context says about each project dir.
+type nodeRun struct {
+	*analysis
+	projects  map[string]*nodeProject
+	nodeSteps map[*runStep]*nodeStep
+	order     []*runStep // the steps of nodeSteps, in order
+}
+
+func (a *nodeRun) analyse(ctx context.Context) error {
+	for _, rs := range a.steps {
+		n, err := a.analyseNode(ctx, rs)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			continue
+		}
+		if rs.off {
+			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
+			continue
+		}
+		a.nodeSteps[rs] = n
+		a.order = append(a.order, rs)
+	}
+	return nil
+}
+
+func (a *nodeRun) mount() {
+	for _, rs := range a.order {
+		n := a.nodeSteps[rs]
+		clean := false
+		for _, c := range n.calls {
+			clean = clean || cleansCache(c)
+		}
+		for _, c := range n.calls {
+			if clean && c.mount != nil {
+				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
+			}
+			if c.mount != nil {
+				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr + " cache", target: c.mount.target}); !v.ok {
+					c.mount, c.why, c.rule = nil, v.why, v.rule
+				}
+			}
+			if c.mount != nil && c.pnp {
+				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
+					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
+					c.mount = nil
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for _, c := range n.calls {
+			// A call that needs no cache (yarn run build) has nothing to miss.
+			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
+				seen[c.why] = true
+				rule := c.rule
+				if rule.Name == "" {
+					rule = RuleNoCacheMount
+				}
+				a.note(rule, rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
+			}
+		}
+	}
+}
+
+// hoist hoists the first install of each stage.
+func (a *nodeRun) hoist(ctx context.Context) error {
+	done := map[*stage]bool{}
+	for _, rs := range a.order {
+		s := rs.stage
+		if done[s] {
+			continue
+		}
+		n := a.nodeSteps[rs]
+		i := firstInstall(n)
+		if i < 0 {
+			continue
+		}
+		done[s] = true
+		if err := a.hoistNode(ctx, rs, n, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *nodeRun) done() []stepMounts {
+	var out []stepMounts
+	for _, rs := range a.order {
+		ms := a.nodeSteps[rs].mounts()
+		if len(ms) == 0 {
+			continue
+		}
+		out = append(out, stepMounts{step: rs, mounts: ms})
+		a.noteMounts(rs, ms, "", "")
+	}
+	return out
+}
