@@ -10,7 +10,11 @@ type nodeEcosystem struct{}
 func (nodeEcosystem) name() string          { return "node" }
 func (nodeEcosystem) enabled(c Config) bool { return c.Node }
 func (nodeEcosystem) caches() []cacheKind {
-	return []cacheKind{{id: idNpm}, {id: idYarn}, {id: idYarnBerry}, {id: idPnpm}}
+	ks := make([]cacheKind, len(packageManagers))
+	for i, m := range packageManagers {
+		ks[i] = cacheKind{id: m.cacheID}
+	}
+	return ks
 }
 
 func (nodeEcosystem) start(a *analysis) ecosystemPass {
@@ -57,7 +61,7 @@ func (a *nodeRun) mount() {
 				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
 			}
 			if c.mount != nil {
-				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr + " cache", target: c.mount.target}); !v.ok {
+				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr.name + " cache", target: c.mount.target}); !v.ok {
 					c.mount, c.why, c.rule = nil, v.why, v.rule
 				}
 			}
@@ -77,7 +81,7 @@ func (a *nodeRun) mount() {
 				if rule.Name == "" {
 					rule = RuleNoCacheMount
 				}
-				a.note(rule, rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
+				a.note(rule, rs.line, false, "no %s cache mount: %s", mgrName(c.mgr, c.use.Manager), c.why)
 			}
 		}
 	}

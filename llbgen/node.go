@@ -18,29 +18,13 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Cache ids of the Node package managers' download caches.
-const (
-	idNpm       = "hoist-npm"
-	idYarn      = "hoist-yarn"       // yarn classic (1.x)
-	idYarnBerry = "hoist-yarn-berry" // yarn 2+ global cache
-	idPnpm      = "hoist-pnpm-store"
-)
-
-// Managers as the Node rule tells them apart.
-const (
-	mgrNpm   = "npm"
-	mgrYarn  = "yarn classic"
-	mgrBerry = "yarn berry"
-	mgrPnpm  = "pnpm"
-)
-
 // nodeCall is one package-manager invocation of a RUN.
 type nodeCall struct {
 	call  shellscan.Call
 	use   NodeUse
-	mgr   string // one of mgr*, "" when unknown
-	dir   string // absolute project dir, "" when unknown
-	cwd   string // absolute dir the call runs in (before --prefix and the like)
+	mgr   *packageManager // nil when unknown
+	dir   string          // absolute project dir, "" when unknown
+	cwd   string          // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
 	mount *cacheMount
 	why   string // why it gets no mount
@@ -615,26 +599,13 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			nc.why = proj.err
 			continue
 		}
-		var target, id, sharing, what, why string
-		switch nc.mgr {
-		case mgrNpm:
-			target, why = npmCache(nc, proj, rs.acc)
-			id, sharing, what = idNpm, "shared", "npm cache"
-		case mgrYarn:
-			target, why = yarnClassicCache(nc, proj, rs.acc)
-			// yarn 1 does not lock its cache against concurrent writers.
-			id, sharing, what = idYarn, "locked", "yarn cache"
-		case mgrBerry:
-			target, why = berryCache(nc, proj, rs.acc)
-			id, sharing, what = idYarnBerry, "shared", "yarn global cache"
+		target, why := nc.mgr.cacheDir(nc, proj, rs.acc)
+		if nc.mgr == mgrBerry {
 			linker := nc.env["YARN_NODE_LINKER"]
 			if linker == "" && proj != nil {
 				linker = toString(proj.berry["nodeLinker"])
 			}
 			nc.pnp = linker == "" || linker == "pnp"
-		case mgrPnpm:
-			target, why = pnpmStore(nc, proj, rs.acc)
-			id, sharing, what = idPnpm, "shared", "pnpm store"
 		}
 		if why == "" && !mountablePath(target) {
 			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
@@ -644,7 +615,8 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			continue
 		}
 		uid, gid, mode, suffix := ownership(rs.acc)
-		nc.mount = &cacheMount{id: id + suffix, target: target, sharing: sharing, uid: uid, gid: gid, mode: mode, what: what}
+		m := nc.mgr
+		nc.mount = &cacheMount{id: m.cacheID + suffix, target: target, sharing: m.sharing, uid: uid, gid: gid, mode: mode, what: m.cacheWhat}
 	}
 	return n, nil
 }
@@ -665,17 +637,11 @@ func hasArg(args []string, a string) bool {
 }
 
 // needsCache reports whether a call reads or fills its manager's cache.
-// Every npm command writes its logs into the cache directory.
 func needsCache(c *nodeCall) bool {
-	u := c.use
-	switch c.mgr {
-	case mgrNpm:
-		return !(u.Sub == "cache" && hasArg(u.Args, "clean"))
-	case mgrPnpm:
-		return u.Install || u.Fetch || u.Global || u.Sub == "dlx"
-	default:
-		return (u.Install || u.Global || u.Sub == "dlx") && u.Sub != "cache"
+	if c.mgr == nil {
+		return yarnNeedsCache(c.use)
 	}
+	return c.mgr.needsCache(c.use)
 }
 
 // cleansCache reports a call that empties its cache: a shared mount would
@@ -689,13 +655,6 @@ func cleansCache(c *nodeCall) bool {
 		return hasArg(u.Args, "prune")
 	}
 	return false
-}
-
-func orUnknown(mgr, tool string) string {
-	if mgr != "" {
-		return mgr
-	}
-	return tool
 }
 
 // firstInstall is the index of the call that installs the project's
@@ -828,14 +787,6 @@ func installRuns(setup *[]shellscan.Call) func(o *runStep) bool {
 	}
 }
 
-// lockfiles each manager's frozen install needs.
-var lockfiles = map[string][]string{
-	mgrNpm:   {"package-lock.json", "npm-shrinkwrap.json"},
-	mgrYarn:  {"yarn.lock"},
-	mgrBerry: {"yarn.lock"},
-	mgrPnpm:  {"pnpm-lock.yaml"},
-}
-
 // hoistNode inserts, before the COPY that brings the project's sources,
 // a COPY of its manifests and the install with its cache mount. When the
 // user's install is then provably redundant it is dropped from the RUN.
@@ -844,7 +795,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	notHoisted := func(format string, args ...any) {
 		a.note(RuleNotHoisted, rs.line, false, "install not hoisted: "+format, args...)
 	}
-	if c.mgr == "" {
+	if c.mgr == nil {
 		return nil // noted with the mounts
 	}
 	if c.mount == nil && c.rule.Name != "" && c.why != "" {
@@ -1011,7 +962,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// comparison in node_modules and removed by the user's RUN either way.
 	lock, marker, guarded := "", "", false
 	if !frozen && keep == "" && rs.cmd.PrependShell {
-		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
+		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
@@ -1253,21 +1204,6 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 	return full, true
 }
 
-// lockfileWritten is the lockfile a non-frozen install of the project
-// writes.
-func lockfileWritten(mgr string, p *nodeProject) string {
-	switch mgr {
-	case mgrNpm:
-		if p.has["npm-shrinkwrap.json"] {
-			return "npm-shrinkwrap.json"
-		}
-		return "package-lock.json"
-	case mgrPnpm:
-		return "pnpm-lock.yaml"
-	}
-	return "yarn.lock"
-}
-
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set), or why it cannot run without another one.
@@ -1293,38 +1229,7 @@ func installSetup(rs *runStep, c *nodeCall) ([]shellscan.Call, string) {
 // lockfile: npm ci, --frozen-lockfile, --immutable, and pnpm and yarn berry
 // configured so or run on CI, which both detect as ci-info does.
 func frozenInstall(c *nodeCall) bool {
-	if c.use.Frozen || c.mgr == mgrNpm && c.use.Sub == "ci" {
-		return true
-	}
-	switch c.mgr {
-	case mgrPnpm:
-		if hasArg(c.use.Args, "--no-frozen-lockfile") || hasArg(c.use.Args, "--frozen-lockfile=false") {
-			return false
-		}
-		if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "frozen-lockfile"); ok {
-			return v == "true"
-		}
-		if c.proj != nil {
-			if v, ok := c.proj.npmrc["frozen-lockfile"]; ok {
-				return v == "true"
-			}
-		}
-	case mgrBerry:
-		if hasArg(c.use.Args, "--no-immutable") {
-			return false
-		}
-		if v, ok := c.env["YARN_ENABLE_IMMUTABLE_INSTALLS"]; ok {
-			return v == "true" || v == "1"
-		}
-		if c.proj != nil {
-			if v, ok := c.proj.berry["enableImmutableInstalls"]; ok {
-				return strings.ToLower(toString(v)) == "true"
-			}
-		}
-	default:
-		return false
-	}
-	return onCI(c.env)
+	return c.use.Frozen || c.mgr != nil && c.mgr.frozen(c)
 }
 
 // onCI is ci-info's test (used by pnpm and yarn berry) without the
@@ -1349,26 +1254,10 @@ func bareInstall(c *nodeCall) bool {
 	if !u.Install || u.Global {
 		return false
 	}
-	var valueFlags map[string]bool
-	switch c.mgr {
-	case mgrNpm:
-		valueFlags = npmValueFlags
-		if u.Sub != "install" {
-			return false
-		}
-	case mgrYarn, mgrBerry:
-		valueFlags = yarnValueFlags
-		if u.Sub != "" && u.Sub != "install" {
-			return false
-		}
-	case mgrPnpm:
-		valueFlags = pnpmValueFlags
-		if u.Sub != "install" {
-			return false
-		}
-	default:
+	if c.mgr == nil || !c.mgr.isInstallSub(u.Sub) {
 		return false
 	}
+	valueFlags := c.mgr.valueFlags
 	ops := 0
 	for i := 0; i < len(u.Args); i++ {
 		a := u.Args[i]
@@ -1441,11 +1330,11 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		return nil, nil, path.Join(p.dir, "package.json") + " is not in the build context", nil
 	}
 	lock := false
-	for _, f := range lockfiles[c.mgr] {
+	for _, f := range c.mgr.lockfiles {
 		lock = lock || p.has[f]
 	}
 	if !lock && frozen {
-		return nil, nil, "no " + strings.Join(lockfiles[c.mgr], " or ") + " in " + p.dir, nil
+		return nil, nil, "no " + strings.Join(c.mgr.lockfiles, " or ") + " in " + p.dir, nil
 	}
 	for _, f := range nodeProjectFiles {
 		if p.has[f] {
