@@ -32,6 +32,7 @@ type analysis struct {
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	steps []*runStep
+	plan  rewritePlan // the rewrite as data (plan.go)
 	// verified are the hoisted downloads that verify a seeded module cache.
 	verified []verifiedDownload
 	// stepFacts caches what each step does to the filesystem (safety.go).

@@ -205,8 +205,6 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 	}
 
-	run := []string{"RUN", mod.flag()}
-	run = append(run, a.passFlags(rs)...)
 	cmd := ""
 	dlDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
 	if sc.src == "." {
@@ -233,19 +231,14 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
 		}
 	}
-	run = append(run, cmd)
-	lines = append(lines, strings.Join(run, " "))
-	// The COPYs fail where the user's COPY would; the download where the
-	// user's RUN would have downloaded.
-	owners := make([]int, len(lines))
-	owners[len(lines)-1] = rs.line
+	run := hoistedRun{mounts: []cacheMount{*mod}, flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
 	roots[root] = true
 	if sc.manifests != nil {
-		a.edits.insertAfterFor(endLine(sc.cmd.Location()), owners, lines...)
+		a.plan.insert(&insertion{at: endLine(sc.cmd.Location()), after: true, copies: lines, run: run})
 		a.note(RuleDownloadHoisted, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
 		return true, nil
 	}
-	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
 	what := "go mod download"
 	if other {
 		what += " in " + dlDir

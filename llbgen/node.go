@@ -970,12 +970,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		})
 	}
 
-	run := []string{"RUN"}
+	run := hoistedRun{flags: append(a.passFlags(rs), a.userCacheMounts(rs)...), serves: rs.line}
 	if c.mount != nil {
-		run = append(run, c.mount.flag())
+		run.mounts = []cacheMount{*c.mount}
 	}
-	run = append(run, a.passFlags(rs)...)
-	run = append(run, a.userCacheMounts(rs)...)
 	cmd := ""
 	calls := append(append(between, setup...), c.call)
 	if !rs.cmd.PrependShell {
@@ -1017,12 +1015,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
 		}
 	}
-	lines = append(lines, strings.Join(append(run, cmd), " "))
-	// The COPYs fail where the user's COPY would; the install where the
-	// user's RUN would have installed.
-	owners := make([]int, len(lines))
-	owners[len(lines)-1] = rs.line
-	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	run.cmd = cmd
+	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
 	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
 	if !frozen {

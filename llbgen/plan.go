@@ -15,7 +15,7 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	if err := a.readScripts(ctx); err != nil {
 		return err
 	}
-	flags := map[int][]string{} // user line of a RUN -> mount flags to add
+	a.plan.mounts = map[int][]cacheMount{}
 	for _, e := range ecosystems {
 		if !e.enabled(a.opt.Config) {
 			continue
@@ -31,21 +31,112 @@ func (a *analysis) rewrite(ctx context.Context) error {
 			}
 		}
 		for _, sm := range p.done() {
-			for _, m := range sm.mounts {
-				flags[sm.step.line] = append(flags[sm.step.line], m.flag())
-			}
+			a.plan.mounts[sm.step.line] = append(a.plan.mounts[sm.step.line], sm.mounts...)
 		}
 	}
 
-	// CI caches (cachefrom.go) work on the flags every rule rendered.
-	a.seedCaches(flags)
-	a.noteUnverifiedSeeds(flags)
-	a.exportCaches(flags)
+	// CI caches (cachefrom.go) work on the plan's mounts.
+	a.seedCaches()
+	a.noteUnverifiedSeeds()
+	a.exportCaches()
 
-	for line, fl := range flags {
-		a.addFlags(line, fl)
-	}
+	a.render()
 	return nil
+}
+
+// rewritePlan is the rewrite as data: the cache mounts added to the
+// user's RUNs and the steps hoist inserts. render is the only code that
+// turns it into Dockerfile text.
+type rewritePlan struct {
+	mounts  map[int][]cacheMount // user line of a RUN -> cache mounts added to it
+	inserts []*insertion
+}
+
+// insertion is a hoisted download: COPYs of the manifests, then the RUN.
+type insertion struct {
+	at     int      // the user line it is inserted at
+	after  bool     // after that line (a COPY of the manifests), not before
+	copies []string // the COPY lines, rendered
+	run    hoistedRun
+}
+
+// hoistedRun is an inserted RUN.
+type hoistedRun struct {
+	mounts []cacheMount
+	flags  []string // the user's RUN flags it passes through (secrets, network)
+	cmd    string
+	serves int // the user's RUN it downloads for: its failure is reported there
+}
+
+func (r hoistedRun) text() string {
+	words := []string{"RUN"}
+	for _, m := range r.mounts {
+		words = append(words, m.flag())
+	}
+	words = append(words, r.flags...)
+	return strings.Join(append(words, r.cmd), " ")
+}
+
+func (p *rewritePlan) insert(ins *insertion) { p.inserts = append(p.inserts, ins) }
+
+// eachMounts calls f with every set of cache mounts of the plan, in the
+// order they appear in the rewritten text: RUNs inserted before a user
+// line, then that line's mounts, then RUNs inserted after it. f may change
+// the mounts in place.
+func (p *rewritePlan) eachMounts(f func(line int, ms []cacheMount)) {
+	lines := map[int]bool{}
+	for l := range p.mounts {
+		lines[l] = true
+	}
+	for _, ins := range p.inserts {
+		lines[ins.at] = true
+	}
+	order := make([]int, 0, len(lines))
+	for l := range lines {
+		order = append(order, l)
+	}
+	sort.Ints(order)
+	for _, l := range order {
+		for _, ins := range p.inserts {
+			if ins.at == l && !ins.after {
+				f(l, ins.run.mounts)
+			}
+		}
+		if len(p.mounts[l]) > 0 {
+			f(l, p.mounts[l])
+		}
+		for _, ins := range p.inserts {
+			if ins.at == l && ins.after {
+				f(l, ins.run.mounts)
+			}
+		}
+	}
+}
+
+// render writes the plan into the edits: the inserted steps, each mapped
+// to the user's RUN it serves (its COPYs to where they sit, as they fail
+// where the user's COPY would), and the mount flags on the user's RUNs.
+func (a *analysis) render() {
+	for _, ins := range a.plan.inserts {
+		lines := append(append([]string(nil), ins.copies...), ins.run.text())
+		owners := make([]int, len(lines))
+		owners[len(lines)-1] = ins.run.serves
+		if ins.after {
+			a.edits.insertAfterFor(ins.at, owners, lines...)
+		} else {
+			a.edits.insertBeforeFor(ins.at, owners, lines...)
+		}
+	}
+	for line, ms := range a.plan.mounts {
+		if len(ms) == 0 {
+			continue
+		}
+		flags := make([]string, len(ms))
+		for i, m := range ms {
+			flags[i] = m.flag()
+		}
+		a.addFlags(line, flags)
+	}
 }
 
 func targets(ms []cacheMount) string {
