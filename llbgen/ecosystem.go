@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // An ecosystem is one language's package tooling as the rewrite sees it:
@@ -16,6 +18,13 @@ type ecosystem interface {
 	enabled(Config) bool
 	// caches are the cache kinds its mounts use (cache ids are hoist-*).
 	caches() []cacheKind
+	// tools are the command names that run it, for the cheap filter of
+	// Dockerfiles hoist has nothing to do for (mayRunTools).
+	tools() []string
+	// knows reports whether the safety engine can follow call c as one of
+	// the ecosystem's commands, and whether c may still run code hoist
+	// cannot see (a package.json script): the safety engine's opaque.
+	knows(c shellscan.Call) (known, opaque bool)
 	start(a *analysis) ecosystemPass
 }
 

@@ -2,7 +2,10 @@ package llbgen
 
 import (
 	"context"
+	"path"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // goEcosystem is Go modules: the module cache and the build cache on
@@ -15,6 +18,12 @@ func (goEcosystem) enabled(c Config) bool { return c.Go }
 func (goEcosystem) caches() []cacheKind {
 	return []cacheKind{{id: idGoMod}, {id: idGoBuild, keep: GoBuildCacheKeep}}
 }
+
+func (goEcosystem) tools() []string { return []string{"go", "gotip"} }
+
+// knows: hoist follows every go command (ClassifyGo); none counts as
+// opaque.
+func (goEcosystem) knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
 
 func (goEcosystem) start(a *analysis) ecosystemPass {
 	return &goPass{analysis: a, goSteps: map[*runStep]*goStep{}, firstMod: map[*stage][]*runStep{}}
@@ -161,4 +170,59 @@ func (a *goPass) done() []stepMounts {
 		}
 	}
 	return out
+}
+
+// hasGo reports whether the go command is known to be installed where rs
+// runs: a golang-family base image, go on the image's PATH, GOROOT or
+// GOLANG_VERSION set, or an earlier step of the stage's chain installed or
+// ran it.
+func (a *analysis) hasGo(rs *runStep) bool {
+	root := rs.stage.root()
+	img := root.image
+	if i := strings.LastIndex(img, "/"); i >= 0 {
+		img = img[i+1:]
+	}
+	name, _, _ := strings.Cut(img, ":")
+	name, _, _ = strings.Cut(name, "@")
+	if name == "golang" || name == "go" || strings.HasPrefix(name, "golang-") {
+		return true
+	}
+	if rs.env["GOROOT"] != "" || rs.env["GOLANG_VERSION"] != "" || rs.env["GO_VERSION"] != "" {
+		return true
+	}
+	for _, d := range strings.Split(rs.env["PATH"], ":") {
+		if strings.HasSuffix(d, "/go/bin") && d != "/go/bin" {
+			return true
+		}
+	}
+	for _, o := range a.steps {
+		if o == rs {
+			break
+		}
+		if !isAncestorOrSelf(o.stage, rs.stage) {
+			continue
+		}
+		for _, c := range o.calls {
+			if IsGoTool(c.Name) || installsGo(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// installsGo reports a package-manager install of the Go toolchain.
+func installsGo(c shellscan.Call) bool {
+	switch path.Base(c.Name) {
+	case "apk", "apt-get", "apt", "yum", "dnf", "microdnf", "zypper", "pacman":
+	default:
+		return false
+	}
+	for _, a := range operands(c.Args) {
+		a, _, _ = strings.Cut(a, "=")
+		if a == "go" || a == "golang" || strings.HasPrefix(a, "golang-") || strings.HasPrefix(a, "golang1") {
+			return true
+		}
+	}
+	return false
 }

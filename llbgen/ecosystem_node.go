@@ -1,6 +1,10 @@
 package llbgen
 
-import "context"
+import (
+	"context"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
+)
 
 // nodeEcosystem is Node's package managers (npm, yarn classic, yarn
 // berry, pnpm): each install's download cache on its step, and the
@@ -15,6 +19,27 @@ func (nodeEcosystem) caches() []cacheKind {
 		ks[i] = cacheKind{id: m.cacheID}
 	}
 	return ks
+}
+
+func (nodeEcosystem) tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
+
+// knows: a package-manager call other than an install, a fetch, a global
+// install or a subcommand of nodeKnownSubs may run a package.json script.
+func (nodeEcosystem) knows(c shellscan.Call) (known, opaque bool) {
+	u, ok := ClassifyNode(c)
+	if !ok {
+		return false, false
+	}
+	return true, !u.Install && !u.Fetch && !u.Global && !nodeKnownSubs[u.Sub]
+}
+
+// nodeKnownSubs are package-manager subcommands that run no project code.
+var nodeKnownSubs = map[string]bool{
+	"ci": true, "install": true, "config": true, "cache": true, "set": true, "version": true,
+	"store": true, "prune": true, "audit": true, "ls": true, "list": true, "pack": true, "view": true,
+	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
+	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
+	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
 func (nodeEcosystem) start(a *analysis) ecosystemPass {

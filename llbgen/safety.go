@@ -293,13 +293,14 @@ func flagValue(args []string, names ...string) (string, bool) {
 	return "", false
 }
 
-// isToolCall reports calls an ecosystem rule understands.
+// isToolCall reports calls an ecosystem understands.
 func isToolCall(c shellscan.Call) bool {
-	if IsGoTool(c.Name) {
-		return true
+	for _, e := range ecosystems {
+		if known, _ := e.knows(c); known {
+			return true
+		}
 	}
-	_, ok := ClassifyNode(c)
-	return ok
+	return false
 }
 
 // isOpaque reports a call that may run anything, the tools hoist has rules
@@ -309,22 +310,12 @@ func isOpaque(c shellscan.Call) bool {
 	if c.Opaque {
 		return true
 	}
-	if IsGoTool(c.Name) {
-		return false
-	}
-	if u, ok := ClassifyNode(c); ok {
-		return !u.Install && !u.Fetch && !u.Global && !nodeKnownSubs[u.Sub]
+	for _, e := range ecosystems {
+		if known, opaque := e.knows(c); known {
+			return opaque
+		}
 	}
 	return !knownCommands[path.Base(c.Name)]
-}
-
-// nodeKnownSubs are package-manager subcommands that run no project code.
-var nodeKnownSubs = map[string]bool{
-	"ci": true, "install": true, "config": true, "cache": true, "set": true, "version": true,
-	"store": true, "prune": true, "audit": true, "ls": true, "list": true, "pack": true, "view": true,
-	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
-	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
-	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
 // knownCommands are programs that run no tool hoist has rules for and
@@ -492,59 +483,4 @@ func callWords(c shellscan.Call) string {
 		return c.Name
 	}
 	return path.Base(c.Name)
-}
-
-// hasGo reports whether the go command is known to be installed where rs
-// runs: a golang-family base image, go on the image's PATH, GOROOT or
-// GOLANG_VERSION set, or an earlier step of the stage's chain installed or
-// ran it.
-func (a *analysis) hasGo(rs *runStep) bool {
-	root := rs.stage.root()
-	img := root.image
-	if i := strings.LastIndex(img, "/"); i >= 0 {
-		img = img[i+1:]
-	}
-	name, _, _ := strings.Cut(img, ":")
-	name, _, _ = strings.Cut(name, "@")
-	if name == "golang" || name == "go" || strings.HasPrefix(name, "golang-") {
-		return true
-	}
-	if rs.env["GOROOT"] != "" || rs.env["GOLANG_VERSION"] != "" || rs.env["GO_VERSION"] != "" {
-		return true
-	}
-	for _, d := range strings.Split(rs.env["PATH"], ":") {
-		if strings.HasSuffix(d, "/go/bin") && d != "/go/bin" {
-			return true
-		}
-	}
-	for _, o := range a.steps {
-		if o == rs {
-			break
-		}
-		if !isAncestorOrSelf(o.stage, rs.stage) {
-			continue
-		}
-		for _, c := range o.calls {
-			if IsGoTool(c.Name) || installsGo(c) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// installsGo reports a package-manager install of the Go toolchain.
-func installsGo(c shellscan.Call) bool {
-	switch path.Base(c.Name) {
-	case "apk", "apt-get", "apt", "yum", "dnf", "microdnf", "zypper", "pacman":
-	default:
-		return false
-	}
-	for _, a := range operands(c.Args) {
-		a, _, _ = strings.Cut(a, "=")
-		if a == "go" || a == "golang" || strings.HasPrefix(a, "golang-") || strings.HasPrefix(a, "golang1") {
-			return true
-		}
-	}
-	return false
 }
