@@ -556,31 +556,11 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			}
 		}
 		nc.proj = proj
-		switch use.Manager {
-		case "npm", "npx":
-			nc.mgr = mgrNpm
-		case "pnpm":
-			nc.mgr = mgrPnpm
-		case "yarn":
-			switch major := releaseMajor(use.Release); {
-			case major == 1:
-				nc.mgr = mgrYarn
-			case major >= 2:
-				nc.mgr = mgrBerry
-			case proj != nil && proj.yarnMajor() == 1:
-				nc.mgr = mgrYarn
-			case proj != nil && proj.yarnMajor() >= 2:
-				nc.mgr = mgrBerry
-			case hasArg(c.Args, "--immutable"):
-				nc.mgr = mgrBerry
-			case hasArg(c.Args, "--frozen-lockfile"):
-				nc.mgr = mgrYarn
-			default:
-				nc.why = "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context"
-			}
-		default:
+		mgr, why, ok := managerOf(use, c.Args, proj)
+		if !ok {
 			continue // corepack enable/prepare: installs package managers, which the image keeps
 		}
+		nc.mgr, nc.why = mgr, why
 		if c.Dynamic {
 			nc.why = "its command line is not static"
 		}

@@ -80,6 +80,36 @@ var (
 	}
 )
 
+// managerOf tells the manager of a call from its tool (u.Manager), the
+// yarn release it runs, the project's files and the call's flags: nil and
+// why when yarn classic and berry cannot be told apart; ok is false for a
+// tool that is no manager (corepack).
+func managerOf(u NodeUse, args []string, proj *nodeProject) (m *packageManager, why string, ok bool) {
+	switch u.Manager {
+	case "npm", "npx":
+		return mgrNpm, "", true
+	case "pnpm":
+		return mgrPnpm, "", true
+	case "yarn":
+		switch major := releaseMajor(u.Release); {
+		case major == 1:
+			return mgrYarn, "", true
+		case major >= 2:
+			return mgrBerry, "", true
+		case proj != nil && proj.yarnMajor() == 1:
+			return mgrYarn, "", true
+		case proj != nil && proj.yarnMajor() >= 2:
+			return mgrBerry, "", true
+		case hasArg(args, "--immutable"):
+			return mgrBerry, "", true
+		case hasArg(args, "--frozen-lockfile"):
+			return mgrYarn, "", true
+		}
+		return nil, "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context", true
+	}
+	return nil, "", false
+}
+
 // packageManagers are all of them, for the cache kinds the ecosystem
 // declares.
 var packageManagers = []*packageManager{mgrNpm, mgrYarn, mgrBerry, mgrPnpm}
