@@ -18,6 +18,10 @@ type ecosystem interface {
 	enabled(Config) bool
 	// caches are the cache kinds its mounts use (cache ids are hoist-*).
 	caches() []cacheKind
+	// contextFiles are the patterns of the context files it reads
+	// (manifests), and of directories whose content it never reads
+	// (installed dependencies), for ContextPatterns.
+	contextFiles() (files, dirs []string)
 	// tools are the command names that run it, for the cheap filter of
 	// Dockerfiles hoist has nothing to do for (mayRunTools).
 	tools() []string

@@ -19,6 +19,10 @@ func (goEcosystem) caches() []cacheKind {
 	return []cacheKind{{id: idGoMod}, {id: idGoBuild, keep: GoBuildCacheKeep}}
 }
 
+func (goEcosystem) contextFiles() (files, dirs []string) {
+	return []string{"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt"}, nil
+}
+
 func (goEcosystem) tools() []string { return []string{"go", "gotip"} }
 
 // knows: hoist follows every go command (ClassifyGo); none counts as

@@ -21,6 +21,16 @@ func (nodeEcosystem) caches() []cacheKind {
 	return ks
 }
 
+func (nodeEcosystem) contextFiles() (files, dirs []string) {
+	return []string{
+			"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
+			"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
+			"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
+			"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
+		},
+		[]string{"**/node_modules", "**/.yarn/unplugged"}
+}
+
 func (nodeEcosystem) tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
 
 // knows: a package-manager call other than an install, a fetch, a global

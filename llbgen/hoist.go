@@ -33,24 +33,30 @@ type Context interface {
 	Ignored(ctx context.Context, path string) (bool, error)
 }
 
-// ContextPatterns are the only context files hoisting reads (manifests, and
-// shell scripts a RUN may run); a frontend transfers just these, leaving
-// out ContextExcludes.
-var ContextPatterns = []string{
-	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
-	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
-	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
-	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
-	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
-	// Scripts a RUN may run, which the cache-safety engine reads.
-	"**/*.sh", "**/*.bash",
-	// Only the directories themselves: whether a COPY may bring one.
-	"**/node_modules", "**/.yarn/unplugged",
-}
-
+// ContextPatterns are the only context files hoisting reads (the
+// ecosystems' manifests, and shell scripts a RUN may run); a frontend
+// transfers just these, leaving out ContextExcludes.
+//
 // ContextExcludes keep installed dependencies (thousands of package.json
-// files) out of the manifest transfer; their directory comes empty.
-var ContextExcludes = []string{"**/node_modules/*", "**/.yarn/unplugged/*"}
+// files) out of the manifest transfer: of the ecosystems' dirs, only the
+// directories themselves come, empty (whether a COPY may bring one).
+var ContextPatterns, ContextExcludes = contextPatterns()
+
+func contextPatterns() (include, exclude []string) {
+	var dirs []string
+	for _, e := range ecosystems {
+		files, ds := e.contextFiles()
+		include = append(include, files...)
+		dirs = append(dirs, ds...)
+	}
+	// Scripts a RUN may run, which the cache-safety engine reads.
+	include = append(include, "**/*.sh", "**/*.bash")
+	include = append(include, dirs...)
+	for _, d := range dirs {
+		exclude = append(exclude, d+"/*")
+	}
+	return include, exclude
+}
 
 func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
 	dt, err := a.opt.Context.ReadFile(ctx, p)
