@@ -74,16 +74,19 @@ type cacheKind struct {
 var ecosystems = []ecosystem{goEcosystem{}, nodeEcosystem{}}
 
 // cacheKindOf is the kind of the cache a mount id names, from the
-// ecosystems' declarations.
+// ecosystems' declarations: the longest id that matches, as one kind's id
+// may extend another's (hoist-yarn-berry, hoist-yarn).
 func cacheKindOf(id string) (cacheKind, bool) {
+	var best cacheKind
+	found := false
 	for _, e := range ecosystems {
 		for _, k := range e.caches() {
-			if id == k.id || strings.HasPrefix(id, k.id+"-") {
-				return k, true
+			if (id == k.id || strings.HasPrefix(id, k.id+"-")) && len(k.id) > len(best.id) {
+				best, found = k, true
 			}
 		}
 	}
-	return cacheKind{}, false
+	return best, found
 }
 
 // noteMounts is the note of a RUN getting cache mounts; opaque, when set,
