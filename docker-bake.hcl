@@ -55,7 +55,7 @@ target "test" {
 // Every example's naive Dockerfile. Build them through hoist with
 //   docker buildx bake examples --set '*.args.BUILDKIT_SYNTAX=REGISTRY/hoist:TAG'
 group "examples" {
-  targets = ["go-app", "go-workspace", "go-vendored", "go-nonroot", "go-cross", "go-test-stage", "node-npm", "node-pnpm-monorepo", "node-yarn-berry", "fullstack"]
+  targets = ["go-app", "go-workspace", "go-vendored", "go-nonroot", "go-cross", "go-test-stage", "go-make", "node-npm", "node-pnpm-monorepo", "node-yarn-berry", "fullstack"]
 }
 
 
@@ -81,6 +81,10 @@ target "go-cross" {
 
 target "go-test-stage" {
   context = "examples/go-test-stage"
+}
+
+target "go-make" {
+  context = "examples/go-make"
 }
 
 target "node-npm" {

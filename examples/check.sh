@@ -84,6 +84,10 @@ for name in "${names[@]}"; do
 		;;
 	node-pnpm-monorepo) step "$name: install + build" node_build "$name" . packages/web/dist/app.js ;;
 	node-yarn-berry | node-yarn-release | node-npm-install) step "$name: install + build" node_build "$name" . dist/index.html ;;
+	go-make)
+		go_checks "$name" "$dir" ./...
+		step "$name: make build" bash -c 'cd "$0" && make build BIN="$1/go-make" && "$1/go-make" -version | grep -qx "go-make $(cat VERSION)"' "$dir" "$tmp"
+		;;
 	go-*) go_checks "$name" "$dir" ./... ;;
 	*)
 		fail=$((fail + 1))

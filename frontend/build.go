@@ -216,7 +216,7 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			opt.BuildArgs[llbgen.ArgCacheEpoch] = epoch
 		}
 		if idx == 0 {
-			reportNotes(ctx, src, rw.Notes)
+			reportNotes(ctx, src, rw.Notes, skippedRules(bc, src.Data))
 		}
 
 		dfRes, err := llbgen.Dockerfile2LLB(ctx, rw, opt)
@@ -303,12 +303,37 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 	return rb.Finalize()
 }
 
-// reportNotes shows each rewrite as a build warning on the user's line.
-func reportNotes(ctx context.Context, src *dockerui.Source, notes []llbgen.Note) {
+// reportNotes shows each rewrite as a build warning on the user's line,
+// except those of the rules the user skipped.
+func reportNotes(ctx context.Context, src *dockerui.Source, notes []llbgen.Note, skip map[string]bool) {
 	for _, n := range notes {
+		if skip[n.Rule] {
+			continue
+		}
 		loc := []parser.Range{{Start: parser.Position{Line: n.Line}, End: parser.Position{Line: n.Line}}}
 		src.Warn(ctx, llbgen.FormatNote(n), warnOpts(loc, nil, ""))
 	}
+}
+
+// skippedRules are the hoist rules named where BuildKit's own checks are
+// skipped: BUILDKIT_DOCKERFILE_CHECK, else the Dockerfile's `# check=`
+// directive, as dockerfile2llb reads them. Only names count: skip=all
+// silences BuildKit's checks, and a rewrite is not a check, so hoist still
+// reports it. A malformed directive is left for conversion to report.
+func skippedRules(bc *dockerui.Client, dt []byte) map[string]bool {
+	cfg := bc.LinterConfig
+	if cfg == nil {
+		v, _, _, _ := parser.ParseDirective("check", dt)
+		var err error
+		if cfg, err = linter.ParseLintOptions(v); err != nil {
+			return nil
+		}
+	}
+	skip := map[string]bool{}
+	for _, r := range cfg.SkipRules {
+		skip[r] = true
+	}
+	return skip
 }
 
 func forwardGateway(ctx context.Context, c client.Client, ref string, cmdline string) (*client.Result, error) {

@@ -30,13 +30,19 @@ func (goEcosystem) tools() []string { return []string{"go", "gotip"} }
 func (goEcosystem) knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
 
 func (goEcosystem) start(a *analysis) ecosystemPass {
-	return &goPass{analysis: a, goSteps: map[*runStep]*goStep{}, firstMod: map[*stage][]*runStep{}}
+	return &goPass{analysis: a, goSteps: map[*runStep]*goStep{}, firstMod: map[*stage][]*runStep{},
+		inLayerMod: map[*stage][]*runStep{}, inLayerNo: map[*stage]bool{}}
 }
 
 type goPass struct {
 	*analysis
 	goSteps  map[*runStep]*goStep
 	firstMod map[*stage][]*runStep // steps with the module cache mounted
+	// steps whose module cache stays in the layer only because their
+	// stage is exported: their download is hoisted with no mount, unless
+	// another Go step of the stage keeps the cache for another reason
+	inLayerMod map[*stage][]*runStep
+	inLayerNo  map[*stage]bool
 }
 
 func (a *goPass) analyse(context.Context) error {
@@ -83,11 +89,22 @@ func (a *goPass) mount() {
 		if modOK {
 			spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
 			v := a.stepVerdict(rs, spec)
+			stepV := v
 			if v.ok {
 				v = a.contentVerdict(rs, spec, users)
 			}
 			if !v.ok {
 				modOK = false
+				if g.project && !g.vendor && isExported(a.analysis, rs.stage) {
+					if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
+						a.inLayerMod[rs.stage] = append(a.inLayerMod[rs.stage], rs)
+					} else if why != "" {
+						a.inLayerNo[rs.stage] = true
+						if a.opt.Config.Steps {
+							a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
+						}
+					}
+				}
 				if v.why == "" {
 					// the user's own mount of it
 				} else if v.rule == RuleUserMount {
@@ -119,7 +136,10 @@ func (a *goPass) mount() {
 func (a *goPass) hoist(ctx context.Context) error {
 	hoisted := map[*stage]bool{}
 	for _, s := range a.stages {
-		cands := a.firstMod[s]
+		cands, inLayer := a.firstMod[s], false
+		if len(cands) == 0 && !a.inLayerNo[s] {
+			cands, inLayer = a.inLayerMod[s], true
+		}
 		if len(cands) == 0 {
 			continue
 		}
@@ -138,7 +158,7 @@ func (a *goPass) hoist(ctx context.Context) error {
 		for _, c := range cands {
 			cg := a.goSteps[c]
 			quiet := cg.opaque != ""
-			done, err := a.hoistGo(ctx, c, a.goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download}, roots, false, quiet)
+			done, err := a.hoistGo(ctx, c, a.goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download, inLayer: inLayer}, roots, false, quiet)
 			if err != nil {
 				return err
 			}
@@ -157,6 +177,7 @@ func (a *goPass) hoist(ctx context.Context) error {
 				if u.dir == "" || u.dir == g.dir {
 					continue
 				}
+				u.inLayer = inLayer
 				if _, err := a.hoistGo(ctx, o, a.goSteps, u, roots, true, false); err != nil {
 					return err
 				}

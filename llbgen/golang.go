@@ -55,6 +55,9 @@ type moduleUse struct {
 	dir      string
 	goEnv    map[string]string
 	download bool // go mod download
+	// inLayer: the module cache stays in the layer (the stage is
+	// exported), so a hoisted download gets no mount of it.
+	inLayer bool
 }
 
 // opaqueGo is the Go step for a RUN whose call c hoist cannot see into, in

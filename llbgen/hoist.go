@@ -177,7 +177,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			mod = &ms[i]
 		}
 	}
-	if mod == nil {
+	if mod == nil && !u.inLayer {
 		return false, nil
 	}
 
@@ -231,17 +231,27 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			env += k + "=" + shellQuote(u.goEnv[k]) + " "
 		}
 		cmd += env + "go mod download"
-		if v := a.verifyDownload(*mod, env); v != "" {
+		if mod == nil {
+			// nothing seeded: the modules come into the layer
+		} else if v := a.verifyDownload(*mod, env); v != "" {
 			cmd += v
 			a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
 			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
 		}
 	}
-	run := hoistedRun{mounts: []cacheMount{*mod}, flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
+	run := hoistedRun{flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
+	if mod != nil {
+		run.mounts = []cacheMount{*mod}
+	}
 	roots[root] = true
+	rule, inLayer := RuleDownloadHoisted, ""
+	if mod == nil {
+		rule = RuleDownloadInLayer
+		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
+	}
 	if sc.manifests != nil {
 		a.plan.insert(&insertion{at: endLine(sc.cmd.Location()), after: true, copies: lines, run: run})
-		a.note(RuleDownloadHoisted, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)", rs.line)
+		a.note(rule, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.line, inLayer)
 		return true, nil
 	}
 	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
@@ -249,8 +259,58 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if other {
 		what += " in " + dlDir
 	}
-	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", what, strings.Join(dedupe(names), ", "), rs.line)
+	a.note(rule, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(dedupe(names), ", "), rs.line, inLayer)
 	return true, nil
+}
+
+// downloadInLayer reports whether a Go download can be hoisted into the
+// layer, with no module cache mount, for rs in an exported stage, or why
+// not ("" when the user mounts the cache: nothing to say); stepV is rs's
+// own verdict on mounting c. The image's module cache then
+// holds every module go.mod requires, where stock's holds those the build
+// fetched: a superset in a cache directory, and nothing else changes. A
+// stage copying or mounting from it, or a step reading, changing or
+// removing it could see more than the cache, so gets no download there.
+func (a *analysis) downloadInLayer(rs *runStep, c cacheSpec, stepV verdict, users func(*runStep) bool) (bool, string) {
+	if !stepV.ok {
+		if stepV.rule == RuleUserMount {
+			return false, ""
+		}
+		verb := "removes"
+		if stepV.rule == RuleCacheWriter {
+			verb = "changes files in"
+		}
+		return false, fmt.Sprintf("line %d %s %s, whose modules a download in an earlier layer would keep in the image's layers", rs.line, verb, c.target)
+	}
+	if a.copiedFrom(rs.stage, c.target) {
+		return false, "a stage copies or mounts " + c.target + " from it, which would take the modules only the download fetched"
+	}
+	if v := a.familyVerdict(rs, c, users); !v.ok {
+		if v.rule == RuleCacheDestroyer || v.rule == RuleCacheWriter {
+			return false, v.why + "; a download in an earlier layer would keep its modules in the image's layers"
+		}
+		return false, v.why + ", and would see modules only the download fetched"
+	}
+	return true, ""
+}
+
+// isExported reports whether s or a stage built on it is the target.
+func isExported(a *analysis, s *stage) bool {
+	if isTarget(a, s) {
+		return true
+	}
+	return slices.ContainsFunc(s.children, func(c *stage) bool { return isExported(a, c) })
+}
+
+// copiedFrom reports whether a COPY --from or RUN --mount=from takes a path
+// covering p from s or a stage built on it.
+func (a *analysis) copiedFrom(s *stage, p string) bool {
+	for _, c := range s.consumers {
+		if overlaps(c, p) {
+			return true
+		}
+	}
+	return slices.ContainsFunc(s.children, func(c *stage) bool { return a.copiedFrom(c, p) })
 }
 
 // execForm renders argv as an exec-form RUN command.

@@ -18,6 +18,8 @@ var (
 		"the instruction is under # hoist:off and left alone"}
 	RuleDownloadHoisted = Rule{"hoist/download-hoisted",
 		"a dependency download or install inserted before the source COPY, copying only the manifests"}
+	RuleDownloadInLayer = Rule{"hoist/download-in-layer",
+		"a Go module download inserted before the source COPY with no cache mount: the stage is exported, so its module cache stays in the image, now holding every module go.mod requires"}
 	RuleNotHoisted = Rule{"hoist/not-hoisted",
 		"no download inserted: what the RUN reads could differ from what the manifests alone give"}
 	RuleInstallDropped = Rule{"hoist/install-dropped",
@@ -43,6 +45,6 @@ var (
 )
 
 // Rules are all rules, in README order.
-var Rules = []Rule{RuleCacheMount, RuleNoCacheMount, RuleOff, RuleDownloadHoisted, RuleNotHoisted,
+var Rules = []Rule{RuleCacheMount, RuleNoCacheMount, RuleOff, RuleDownloadHoisted, RuleDownloadInLayer, RuleNotHoisted,
 	RuleInstallDropped, RuleInstallKept, RuleKeptInLayer, RuleCacheDestroyer, RuleCacheWriter,
 	RuleOpaqueStep, RuleUserMount, RuleCacheFrom, RuleCacheExport, RuleInternal}

@@ -399,6 +399,13 @@ func (a *analysis) contentVerdict(rs *runStep, c cacheSpec, users func(*runStep)
 	if why := a.exportedAt(rs.stage, c.target); why != "" {
 		return refuse(RuleKeptInLayer, rs.line, "%s", why)
 	}
+	return a.familyVerdict(rs, c, users)
+}
+
+// familyVerdict is contentVerdict's check of the steps of rs's FROM
+// family: none reads the content from the layer, writes into it, or
+// removes it while using it.
+func (a *analysis) familyVerdict(rs *runStep, c cacheSpec, users func(*runStep) bool) verdict {
 	for _, o := range a.family(rs.stage) {
 		f := a.facts(o)
 		for _, r := range append(slices.Clone(f.writes), f.cwds...) {

@@ -63,6 +63,7 @@ var goExamples = []struct {
 	{"go-nonroot", "/home/builder/go/pkg/mod"},
 	{"go-cross", "go mod download hoisted before this COPY"},
 	{"go-test-stage", "go mod download hoisted before this COPY"},
+	{"go-make", "go mod download hoisted before this COPY"},
 	{"fullstack", "go mod download hoisted before this COPY"},
 }
 
@@ -108,6 +109,73 @@ func TestGoSplitManifests(t *testing.T) {
 // hoisted like a go build.
 func TestGoDownloadAfterCopy(t *testing.T) {
 	sameGoExport(t, "go-download-after-copy", "line 3: go mod download hoisted before this COPY", "src/go.sum")
+}
+
+// TestGoExportedDownloadInLayer: a single-stage image that adds its
+// sources and builds keeps its module cache in the image, so hoist hoists
+// the download into the layer with no module cache mount. The images are
+// equal outside /go/pkg/mod; every file of stock's module cache is in
+// hoist's, which also holds the test-only module go mod download fetched;
+// a rebuild after a source edit fetches no module.
+func TestGoExportedDownloadInLayer(t *testing.T) {
+	e := needEnv(t)
+	proxy := startGoProxyLog(t)
+	dir := caseCopy(t, "go-exported-source-first")
+	args := []string{"--build-arg", "GOPROXY=" + proxy.URL}
+	stockDir, hoistDir := t.TempDir(), t.TempDir()
+	exportCopy(t, e, dir, false, stockDir, args...)
+	out := exportCopy(t, e, dir, true, hoistDir, args...)
+	if !strings.Contains(out, "line 4: go mod download hoisted before this COPY") || !strings.Contains(out, "[hoist/download-in-layer]") {
+		t.Errorf("hoist did not report the download in the layer:\n%s", tail(out))
+	}
+	split := func(s map[string]fileEntry) (mod, rest map[string]fileEntry) {
+		mod, rest = map[string]fileEntry{}, map[string]fileEntry{}
+		for k, v := range s {
+			if k == "go/pkg/mod" || strings.HasPrefix(k, "go/pkg/mod/") {
+				mod[k] = v
+			} else {
+				rest[k] = v
+			}
+		}
+		return mod, rest
+	}
+	sMod, sRest := split(withoutCaches(snapshot(t, stockDir)))
+	hMod, hRest := split(withoutCaches(snapshot(t, hoistDir)))
+	if _, ok := sMod["go/pkg/mod/github.com/google/uuid@v1.6.0/uuid.go"]; !ok {
+		t.Fatal("stock's image has no uuid module in /go/pkg/mod; the test proves nothing")
+	}
+	if d := diffSnapshots(sRest, hRest); d != "" {
+		t.Errorf("exported filesystems differ outside /go/pkg/mod:\n%s", d)
+	}
+	for p, f := range sMod {
+		if h, ok := hMod[p]; !ok || h != f {
+			t.Errorf("stock's %s (%v) is not in hoist's module cache as it is (%v, present %v)", p, f, h, ok)
+		}
+	}
+	const testOnly = "go/pkg/mod/github.com/google/go-cmp@v0.7.0/cmp/compare.go"
+	if _, ok := sMod[testOnly]; ok {
+		t.Errorf("stock's build fetched the test-only module %s; the case does not show the superset", testOnly)
+	}
+	if _, ok := hMod[testOnly]; !ok {
+		t.Errorf("hoist's image has no %s: go mod download did not run before the build", testOnly)
+	}
+
+	p := filepath.Join(dir, "main.go")
+	src, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proxy.take()
+	out = bx(t, e, dir, append(args, "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=cacheonly")...)
+	if !stepCached(out, "go mod download") {
+		t.Errorf("the hoisted download was not cached after a source edit:\n%s", tail(out))
+	}
+	if got := zips(t, proxy.take()); len(got) > 0 {
+		t.Errorf("the rebuild after a source edit fetched %v; the modules are in the download's layer:\n%s", got, tail(out))
+	}
 }
 
 // sameGoExport builds testdata/<name> through stock and hoist: hoist must

@@ -91,7 +91,7 @@ func EnsureImages(ctx context.Context, logf func(string, ...any)) ([]BaseImage, 
 	debKey := filepath.Base(deb.Layout)
 
 	goTags := []string{"library/golang:1.26", "library/golang:" + GoVersion, "library/golang:1.26-" + DebianSuite}
-	g, err := m.ensure(ctx, "golang", goTags, []string{debKey, GoVersion}, m.golang)
+	g, err := m.ensure(ctx, "golang", goTags, []string{debKey, GoVersion, "make"}, m.golang)
 	if err != nil {
 		return nil, err
 	}
@@ -404,6 +404,12 @@ func (m *imageMaker) golang(ctx context.Context, dir string) (v1.Image, error) {
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
+	// The official golang image has make (Go projects build through it);
+	// its layer goes below the toolchain's, which goOn takes as the last.
+	mk, err := m.debLayer(ctx, dir, "make")
+	if err != nil {
+		return nil, err
+	}
 	cfg := v1.Config{
 		Env: []string{
 			"PATH=/go/bin:/usr/local/go/bin:" + stdPath,
@@ -414,7 +420,43 @@ func (m *imageMaker) golang(ctx context.Context, dir string) (v1.Image, error) {
 		WorkingDir: "/go",
 		Cmd:        []string{"bash"},
 	}
-	return newImage(cfg, m.debian, lf)
+	return newImage(cfg, m.debian, mk, lf)
+}
+
+// debLayer writes a layer of the Debian package pkg's files, unpacked as
+// dpkg would (its dependencies must be in the base image already).
+func (m *imageMaker) debLayer(ctx context.Context, dir, pkg string) (string, error) {
+	dl := filepath.Join(dir, "deb-"+pkg)
+	if err := os.MkdirAll(dl, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := output(ctx, dl, nil, "apt-get", "download", pkg); err != nil {
+		m.logf("apt-get download failed; updating package lists")
+		if err := AptInstall(ctx, m.logf); err != nil {
+			return "", err
+		}
+		if _, err := output(ctx, dl, nil, "apt-get", "download", pkg); err != nil {
+			return "", err
+		}
+	}
+	debs, _ := filepath.Glob(filepath.Join(dl, pkg+"_*.deb"))
+	if len(debs) != 1 {
+		return "", fmt.Errorf("apt-get download %s gave %d packages", pkg, len(debs))
+	}
+	x := filepath.Join(dl, "x")
+	if _, err := output(ctx, "", nil, "dpkg-deb", "-x", debs[0], x); err != nil {
+		return "", err
+	}
+	lf := filepath.Join(dir, pkg+"-layer.tar.gz")
+	w, err := newLayerWriter(lf)
+	if err != nil {
+		return "", err
+	}
+	w.Tree(x, "", nil, nil)
+	if err := w.Close(); err != nil {
+		return "", err
+	}
+	return lf, nil
 }
 
 // goOn puts the Go toolchain layer of the golang image (its last) on the
