@@ -66,8 +66,6 @@ type cacheMount struct {
 	uid     *int
 	gid     *int
 	mode    string
-	what    string // e.g. "Go module cache"
-	content bool   // its content would otherwise stay in the layer
 	// from and source seed the cache from a directory of an image
 	// (HOIST_CACHE_FROM, cachefrom.go).
 	from, source string

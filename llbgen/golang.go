@@ -297,10 +297,10 @@ func (a *analysis) goMounts(rs *runStep, g *goStep, mod, build bool) []cacheMoun
 	uid, gid, mode, suffix := ownership(rs.acc)
 	var ms []cacheMount
 	if mod && g.modules && mountablePath(g.modcache) {
-		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go module cache", content: true})
+		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode})
 	}
 	if build && g.buildCache && mountablePath(g.gocache) {
-		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go build cache"})
+		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode})
 	}
 	return ms
 }

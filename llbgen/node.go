@@ -596,7 +596,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		}
 		uid, gid, mode, suffix := ownership(rs.acc)
 		m := nc.mgr
-		nc.mount = &cacheMount{id: m.cacheID + suffix, target: target, sharing: m.sharing, uid: uid, gid: gid, mode: mode, what: m.cacheWhat}
+		nc.mount = &cacheMount{id: m.cacheID + suffix, target: target, sharing: m.sharing, uid: uid, gid: gid, mode: mode}
 	}
 	return n, nil
 }

@@ -10,12 +10,11 @@ import (
 // the rest of the ecosystem asks the manager instead of switching on it.
 type packageManager struct {
 	name string // as notes name it: "npm", "yarn classic", ...
-	// The download cache's mount: cache id, sharing, what notes call it,
-	// and where the manager keeps it for a call (or why that is unknown).
-	cacheID   string
-	sharing   string
-	cacheWhat string
-	cacheDir  func(c *nodeCall, p *nodeProject, acc account) (dir, why string)
+	// The download cache's mount: cache id, sharing, and where the
+	// manager keeps it for a call (or why that is unknown).
+	cacheID  string
+	sharing  string
+	cacheDir func(c *nodeCall, p *nodeProject, acc account) (dir, why string)
 	// needsCache reports whether a call reads or fills the cache.
 	needsCache func(u NodeUse) bool
 	// lockfiles are the lockfiles a frozen install needs one of.
@@ -35,7 +34,7 @@ type packageManager struct {
 // writers: its mount is locked, the others' shared.
 var (
 	mgrNpm = &packageManager{
-		name: "npm", cacheID: "hoist-npm", sharing: "shared", cacheWhat: "npm cache", cacheDir: npmCache,
+		name: "npm", cacheID: "hoist-npm", sharing: "shared", cacheDir: npmCache,
 		// Every npm command writes its logs into the cache directory.
 		needsCache: func(u NodeUse) bool { return !(u.Sub == "cache" && hasArg(u.Args, "clean")) },
 		lockfiles:  []string{"package-lock.json", "npm-shrinkwrap.json"},
@@ -50,7 +49,7 @@ var (
 		valueFlags:  npmValueFlags,
 	}
 	mgrYarn = &packageManager{
-		name: "yarn classic", cacheID: "hoist-yarn", sharing: "locked", cacheWhat: "yarn cache", cacheDir: yarnClassicCache,
+		name: "yarn classic", cacheID: "hoist-yarn", sharing: "locked", cacheDir: yarnClassicCache,
 		needsCache:      yarnNeedsCache,
 		lockfiles:       []string{"yarn.lock"},
 		lockfileWritten: func(*nodeProject) string { return "yarn.lock" },
@@ -59,7 +58,7 @@ var (
 		valueFlags:      yarnValueFlags,
 	}
 	mgrBerry = &packageManager{
-		name: "yarn berry", cacheID: "hoist-yarn-berry", sharing: "shared", cacheWhat: "yarn global cache", cacheDir: berryCache,
+		name: "yarn berry", cacheID: "hoist-yarn-berry", sharing: "shared", cacheDir: berryCache,
 		needsCache:      yarnNeedsCache,
 		lockfiles:       []string{"yarn.lock"},
 		lockfileWritten: func(*nodeProject) string { return "yarn.lock" },
@@ -68,7 +67,7 @@ var (
 		valueFlags:      yarnValueFlags,
 	}
 	mgrPnpm = &packageManager{
-		name: "pnpm", cacheID: "hoist-pnpm-store", sharing: "shared", cacheWhat: "pnpm store", cacheDir: pnpmStore,
+		name: "pnpm", cacheID: "hoist-pnpm-store", sharing: "shared", cacheDir: pnpmStore,
 		needsCache: func(u NodeUse) bool {
 			return u.Install || u.Fetch || u.Global || u.Sub == "dlx"
 		},
