@@ -70,8 +70,12 @@ type pkgJSON struct {
 }
 
 type pnpmPackageField struct {
-	PatchedDependencies map[string]any `json:"patchedDependencies"`
-	Overrides           map[string]any `json:"overrides"`
+	PatchedDependencies       map[string]any `json:"patchedDependencies"`
+	Overrides                 map[string]any `json:"overrides"`
+	OnlyBuiltDependencies     []string       `json:"onlyBuiltDependencies"`
+	DangerouslyAllowAllBuilds bool           `json:"dangerouslyAllowAllBuilds"`
+	OnlyBuiltDependenciesFile string         `json:"onlyBuiltDependenciesFile"`
+	NeverBuiltDependencies    []string       `json:"neverBuiltDependencies"`
 }
 
 // nodeProject is what the build context says about a Node project dir.
@@ -89,9 +93,14 @@ type nodeProject struct {
 }
 
 type pnpmWorkspace struct {
-	Packages            []string       `yaml:"packages"`
-	StoreDir            string         `yaml:"storeDir"`
-	PatchedDependencies map[string]any `yaml:"patchedDependencies"`
+	Packages                  []string       `yaml:"packages"`
+	StoreDir                  string         `yaml:"storeDir"`
+	PatchedDependencies       map[string]any `yaml:"patchedDependencies"`
+	OnlyBuiltDependencies     []string       `yaml:"onlyBuiltDependencies"`
+	DangerouslyAllowAllBuilds bool           `yaml:"dangerouslyAllowAllBuilds"`
+	OnlyBuiltDependenciesFile string         `yaml:"onlyBuiltDependenciesFile"`
+	NeverBuiltDependencies    []string       `yaml:"neverBuiltDependencies"`
+	AllowBuilds               map[string]any `yaml:"allowBuilds"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -560,6 +569,13 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		if !ok {
 			continue // corepack enable/prepare: installs package managers, which the image keeps
 		}
+		if mgr == nil && use.Manager == "yarn" {
+			if ok, err := a.imageYarnClassic(ctx, rs, c, proj); err != nil {
+				return nil, err
+			} else if ok {
+				mgr, why = mgrYarn, ""
+			}
+		}
 		nc.mgr, nc.why = mgr, why
 		if c.Dynamic {
 			nc.why = "its command line is not static"
@@ -744,16 +760,23 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 }
 
 // installRuns returns the rule for RUNs between the source COPY and the
-// install: those of only setup and quiet calls may run there, and the
+// install: those of only setup, quiet and inert calls may run there (the
+// line of one installing git goes to *gitLine), and the
 // setup ones are recorded in *setup, latest first, to run before the
 // hoisted install.
-func installRuns(setup *[]shellscan.Call) func(o *runStep) bool {
+func installRuns(setup *[]shellscan.Call, gitLine *int) func(o *runStep) bool {
 	return func(o *runStep) bool {
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
 		var calls []shellscan.Call
 		for _, c := range o.calls {
+			if inert, git := inertCall(c); inert {
+				if git {
+					*gitLine = o.line
+				}
+				continue
+			}
 			su, quiet := setupCall(c)
 			if !su && !quiet || c.Opaque || c.Dynamic || len(c.Unset) > 0 || !c.DirKnown {
 				return false
@@ -809,7 +832,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	setup, why := installSetup(rs, c)
+	gitLine := 0 // a step before the install installs git
+	setup, why := installSetup(rs, c, &gitLine)
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
@@ -823,7 +847,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between), what: "install",
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &gitLine), what: "install",
 			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
 	}
 	if err != nil {
@@ -881,11 +905,30 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			return nil
 		}
 	}
-	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members); err != nil {
+	// --ignore-scripts and the like skip the project's scripts too (yarn
+	// berry's enableScripts only the dependencies').
+	projectScripts := c.mgr == mgrBerry || !scriptsIgnored(c, p)
+	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members, projectScripts); err != nil {
 		return err
 	} else if s != "" {
 		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
 		return nil
+	}
+	scriptsWhy, atBuild, err := a.depInstallScript(ctx, rs, c, p, members)
+	if err != nil {
+		return err
+	}
+	if s := scriptsWhy; s != "" && !atBuild {
+		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)
+		return nil
+	}
+	if gitLine != 0 {
+		if s, err := a.gitDependency(ctx, c, p); err != nil {
+			return err
+		} else if s != "" {
+			notHoisted("line %d installs git, and %s", gitLine, s)
+			return nil
+		}
 	}
 
 	// One COPY per destination directory keeps the layout without --parents.
@@ -941,13 +984,32 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// lockfile differs from the one the hoisted install left, kept for the
 	// comparison in node_modules and removed by the user's RUN either way.
 	lock, marker, guarded := "", "", false
+	// With the lockfile written at build time (atBuild), the hoisted
+	// install also leaves a marker when it marks an install script; the
+	// user's install then reinstalls from scratch after the COPY.
+	scriptsMarker := ""
+	if atBuild && (keep != "" || !rs.cmd.PrependShell) {
+		notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
+		return nil
+	}
 	if !frozen && keep == "" && rs.cmd.PrependShell {
 		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
+		if atBuild {
+			scriptsMarker = path.Join(c.dir, "node_modules", ".hoist-install-scripts")
+		}
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
-			return "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+			g := "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
+			if scriptsMarker != "" {
+				g = "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + shellQuote(path.Join(c.dir, "node_modules")) + " && " + words + "; el" + g
+			}
+			return g
 		})
+		if atBuild && !guarded {
+			notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
+			return nil
+		}
 	}
 
 	run := hoistedRun{flags: append(a.passFlags(rs), a.userCacheMounts(rs)...), serves: rs.line}
@@ -993,6 +1055,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		cmd = strings.TrimSuffix(cmd, " && ")
 		if guarded {
 			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+			if scriptsMarker != "" {
+				cmd += " && " + guardNpmScripts(lock, scriptsMarker)
+			}
 		}
 	}
 	run.cmd = cmd
@@ -1001,6 +1066,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 
 	if !frozen {
 		switch {
+		case guarded && scriptsMarker != "":
+			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", runWords(c.call), path.Base(lock), scriptsWhy)
 		case guarded:
 			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
 		case keep != "":
@@ -1180,12 +1247,19 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
-// set), or why it cannot run without another one.
-func installSetup(rs *runStep, c *nodeCall) ([]shellscan.Call, string) {
+// set), or why it cannot run without another one. Inert calls (inertCall)
+// are left out; the line of one installing git goes to *gitLine.
+func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]shellscan.Call, string) {
 	var setup []shellscan.Call
 	for _, o := range rs.calls {
 		if sameCall(o, c.call) {
 			return setup, ""
+		}
+		if inert, git := inertCall(o); inert {
+			if git {
+				*gitLine = rs.line
+			}
+			continue
 		}
 		su, quiet := setupCall(o)
 		if quiet {
@@ -1373,6 +1447,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		return nil, nil, why, nil
 	}
 	patches = append(patches, depPatches(p.dir, p.pkg)...)
+	files = append(files, depTarballs(p.dir, p.pkg)...)
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
@@ -1386,6 +1461,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			return nil, nil, why, nil
 		}
 		patches = append(patches, depPatches(m, &mp)...)
+		files = append(files, depTarballs(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
 	}
 	for _, f := range dedupe(patches) {
@@ -1484,6 +1560,9 @@ func localDeps(dir string, p *pkgJSON) string {
 			if _, ok := patchFile(s, dir, dir); ok {
 				continue // its patch file is copied with the manifests
 			}
+			if _, ok := tarballFile(dir, s); ok {
+				continue // so is its tarball
+			}
 			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
 				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
 					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
@@ -1500,11 +1579,11 @@ func localDeps(dir string, p *pkgJSON) string {
 }
 
 // lifecycle names the first install-time script of the project or a
-// workspace member, or a member's bin, which the install links and makes
-// executable.
-func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string) (string, error) {
+// workspace member (when the install runs them: scripts), or a member's
+// bin, which the install links and makes executable.
+func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
 	for _, s := range lifecycleScripts {
-		if v, ok := root.Scripts[s]; ok {
+		if v, ok := root.Scripts[s]; ok && scripts {
 			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 		}
 	}
@@ -1518,7 +1597,7 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if v, ok := mp.Scripts[s]; ok {
+			if v, ok := mp.Scripts[s]; ok && scripts {
 				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 			}
 		}
@@ -1820,7 +1899,8 @@ func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch")
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch") ||
+		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 
 // matchesAny reports whether the glob pattern matches one of names.

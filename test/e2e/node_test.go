@@ -98,19 +98,21 @@ func normalizeVolatile(t *testing.T, dir string, s map[string]fileEntry) map[str
 }
 
 // nodeExamples are the Node examples with notes hoist must report for
-// each, proving the install was hoisted and the user's install dropped,
-// and the stage and directory holding the installed project.
+// each, proving the install was hoisted and the user's install dropped (or
+// why not), and the stage and directory holding the installed project.
 var nodeExamples = []struct {
 	name       string
 	notes      []string
 	stage, dir string
 }{
 	{"node-npm", []string{"npm ci hoisted before this COPY", "npm ci dropped here", "cache mounts /root/.npm"}, "build", "/app"},
-	{"node-yarn-berry", []string{"yarn install --immutable hoisted before this COPY", "yarn install --immutable dropped here", "/root/.yarn/berry/cache"}, "build", "/app"},
+	// yarn.lock does not say which dependencies have install scripts: the
+	// install stays after the COPY, with the cache mount.
+	{"node-yarn-berry", []string{"install not hoisted: yarn.lock does not say which dependencies have install scripts", "/root/.yarn/berry/cache"}, "build", "/app"},
 	{"node-pnpm-monorepo", []string{"pnpm install --frozen-lockfile hoisted before this COPY", "packages/web/package.json", "pnpm install --frozen-lockfile dropped here"}, "build", "/app"},
 	{"fullstack", []string{"npm ci hoisted before this COPY", "go mod download hoisted before this COPY"}, "web", "/web"},
 	{"node-npm-install", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when", "cache mounts /root/.npm"}, "build", "/app"},
-	{"node-yarn-release", []string{"node .yarn/releases/yarn-4.18.1.cjs install hoisted before this COPY", "yarn-4.18.1.cjs install after the COPY runs only when", "/root/.yarn/berry/cache"}, "build", "/app"},
+	{"node-yarn-release", []string{"install not hoisted: yarn.lock does not say which dependencies have install scripts", "/root/.yarn/berry/cache"}, "build", "/app"},
 }
 
 // TestNodeExamples builds every Node example through the stock frontend
@@ -189,8 +191,10 @@ func TestNodeExamples(t *testing.T) {
 // stock and hoist and compares the installed projects file by file: a
 // non-frozen npm install whose lockfile is stale (both installs rewrite
 // it), one without a lockfile or .dockerignore (the frontend must see that
-// the context has no node_modules), npm ci with a node_modules in the
-// context, and a pnpm workspace patching a dependency.
+// the context has no node_modules), one without a lockfile whose dependency
+// has an install script (the build reinstalls after the COPY), npm ci with
+// a node_modules in the context, npm ci with a dependency's install script
+// (not hoisted), and a pnpm workspace patching a dependency.
 func TestNodeInstallShapes(t *testing.T) {
 	needEnv(t)
 	for _, tc := range []struct {
@@ -200,10 +204,16 @@ func TestNodeInstallShapes(t *testing.T) {
 		// shape did what it is there for.
 		proof, text string
 	}{
-		{"npm-install-stale", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when"},
+		// A stale lockfile may not mark a dependency npm install adds: the
+		// build checks the lockfile the hoisted install writes.
+		{"npm-install-stale", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
 			"app/package-lock.json", `"node_modules/left-pad"`},
-		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when"},
+		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
 			"app/package-lock.json", `"node_modules/is-number"`},
+		{"npm-install-nolock-script", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
+			"app/node_modules/yorkie/package.json", "bin/install.js"},
+		{"npm-ci-dep-script", []string{"package-lock.json marks dependency yorkie as having an install script"},
+			"app/node_modules/yorkie/package.json", "bin/install.js"},
 		// The frontend's context must show the node_modules directory: if
 		// it did not, npm ci would be dropped and the COPY's stale copy
 		// would stay in the image.

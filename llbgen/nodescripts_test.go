@@ -1,0 +1,104 @@
+package llbgen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
+)
+
+func TestPnpmKeyName(t *testing.T) {
+	for k, want := range map[string]string{
+		"/esbuild@0.19.0":                       "esbuild",
+		"/@prisma/client@5.22.0(prisma@5.22.0)": "@prisma/client",
+		"/esbuild/0.19.0":                       "esbuild",
+		"/@prisma/client/5.22.0":                "@prisma/client",
+	} {
+		if got := pnpmKeyName(k); got != want {
+			t.Errorf("pnpmKeyName(%q) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestNpmLockScripts(t *testing.T) {
+	free := `{"packages":{"":{"hasInstallScript":true},"packages/a":{"hasInstallScript":true},
+		"node_modules/esbuild":{"hasInstallScript":true},
+		"node_modules/fsevents":{"hasInstallScript":true,"os":["darwin"]},
+		"node_modules/a":{"link":true,"hasInstallScript":true}}}`
+	if got := npmLockScripts("package-lock.json", []byte(free)); got != "" {
+		t.Errorf("free lockfile: %q", got)
+	}
+	nested := `{"packages":{"packages/a/node_modules/@prisma/client":{"hasInstallScript":true}}}`
+	if got := npmLockScripts("package-lock.json", []byte(nested)); got == "" {
+		t.Error("nested @prisma/client not named")
+	}
+	if got := npmLockScripts("package-lock.json", []byte(`{"dependencies":{}}`)); got == "" {
+		t.Error("lockfileVersion 1 taken as free of scripts")
+	}
+}
+
+func TestPnpmBuilt(t *testing.T) {
+	v9 := []byte("lockfileVersion: '9.0'\n")
+	p := &nodeProject{pkg: &pkgJSON{}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 9); got == "" {
+		t.Error("pnpm 9 with a lockfile 9 taken as free of scripts")
+	}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+		t.Errorf("pnpm 10, no build allowed: %q", got)
+	}
+	p.pkg.Pnpm = &pnpmPackageField{OnlyBuiltDependencies: []string{"esbuild"}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+		t.Errorf("pnpm 10, esbuild allowed: %q", got)
+	}
+	p.pnpmWS = &pnpmWorkspace{NeverBuiltDependencies: []string{"sharp"}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got == "" {
+		t.Error("pnpm 10 with neverBuiltDependencies taken as free of scripts")
+	}
+	p.pnpmWS = &pnpmWorkspace{AllowBuilds: map[string]any{"@prisma/client@5.22.0": true, "sharp": false}}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 11); !strings.Contains(got, "@prisma/client") {
+		t.Errorf("pnpm 11 allowBuilds @prisma/client not named: %q", got)
+	}
+	v6 := []byte("lockfileVersion: '6.0'\npackages:\n  /esbuild@0.19.0:\n    requiresBuild: true\n  /fsevents@2.3.3:\n    requiresBuild: true\n    os: [darwin]\n")
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); got != "" {
+		t.Errorf("lockfile 6 with esbuild and fsevents: %q", got)
+	}
+	v6 = append(v6, []byte("  /sharp@0.33.0:\n    requiresBuild: true\n")...)
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); !strings.Contains(got, "sharp") {
+		t.Errorf("lockfile 6 with sharp: %q", got)
+	}
+	for v, want := range map[string]int{"latest": 10, "10.34.8": 10, "^9.1": 9, "${V}": 0} {
+		if got := pnpmVersionMajor(v); got != want {
+			t.Errorf("pnpmVersionMajor(%q) = %d, want %d", v, got, want)
+		}
+	}
+}
+
+func TestInertCall(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		inert, git bool
+	}{
+		{"touch", []string{"apps/web/.env"}, true, false},
+		{"touch", []string{".npmrc"}, false, false},
+		{"touch", []string{"packages/a/package.json"}, false, false},
+		{"touch", []string{"node_modules/.keep"}, false, false},
+		{"apt-get", []string{"install", "-y", "--no-install-recommends", "python3", "make", "g++"}, true, false},
+		{"apt-get", []string{"install", "-y", "git", "pkg-config"}, true, true},
+		{"apt-get", []string{"install", "-y", "nodejs"}, false, false},
+		{"apt-get", []string{"install", "-y", "ca-certificates"}, false, false},
+		{"apt-get", []string{"upgrade", "-y"}, false, false},
+		{"apk", []string{"add", "--no-cache", "--virtual", ".build-deps", "python3", "make"}, true, false},
+		{"apk", []string{"add", "npm"}, false, false},
+		{"rm", []string{"-rf", "/var/lib/apt/lists/*"}, true, false},
+		{"rm", []string{"-rf", "/app/node_modules"}, false, false},
+	} {
+		inert, git := inertCall(shellscan.Call{Name: tc.name, Args: tc.args, DirKnown: true})
+		if inert != tc.inert || git != tc.git {
+			t.Errorf("inertCall(%s %v) = %v, %v; want %v, %v", tc.name, tc.args, inert, git, tc.inert, tc.git)
+		}
+	}
+	if inert, _ := inertCall(shellscan.Call{Name: "touch", Args: []string{"x"}, DirKnown: true, Dynamic: true}); inert {
+		t.Error("a dynamic touch taken as inert")
+	}
+}
