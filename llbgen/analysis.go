@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -31,6 +32,7 @@ type analysis struct {
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	steps []*runStep
+	plan  rewritePlan // the rewrite as data (plan.go)
 	// verified are the hoisted downloads that verify a seeded module cache.
 	verified []verifiedDownload
 	// stepFacts caches what each step does to the filesystem (safety.go).
@@ -46,13 +48,12 @@ type runStep struct {
 	line    int
 	env     map[string]string
 	workdir string
-	calls   []Call
+	calls   []shellscan.Call
 	callErr error
 	acc     account
 	accWhy  string
 	off     bool   // # hoist:off
 	envErr  string // why the step's environment is not known
-	mounts  []cacheMount
 	// existing mount targets the user already declared
 	existing map[string]bool
 }
@@ -65,8 +66,6 @@ type cacheMount struct {
 	uid     *int
 	gid     *int
 	mode    string
-	what    string // e.g. "Go module cache"
-	content bool   // its content would otherwise stay in the layer
 	// from and source seed the cache from a directory of an image
 	// (HOIST_CACHE_FROM, cachefrom.go).
 	from, source string
@@ -336,7 +335,7 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 		}
 	}
 	if rs.callErr == nil {
-		rs.calls, rs.callErr = RunCalls(c, s.shell, rs.env)
+		rs.calls, rs.callErr = shellscan.RunCalls(c, s.shell, rs.env)
 	}
 	for _, call := range rs.calls {
 		s.noteUserAdd(call)

@@ -25,9 +25,10 @@ import (
 //     from the image's directory for its id (BuildKit's cache mount
 //     from=/source=).
 //
-// Both work on the mount flags the rules rendered (whatever manager made
-// them), not on Go or Node specifics; only the Go build cache is trimmed on
-// export and stamped on seeding. What runs in the added steps is hoist's own
+// Both work on the plan's cache mounts (rewritePlan: the user's RUNs' and
+// the inserted steps'), whatever ecosystem made them, not on Go or Node
+// specifics; a cache kind that declares keep (the Go build cache) is
+// trimmed on export and stamped on seeding. What runs in the added steps is hoist's own
 // binary (ToolBinary, package cachetool) from hoist's own image
 // (Options.Tool), never a tool of the user's base images, which may have no
 // shell at all.
@@ -76,8 +77,11 @@ const stampFile = "/hoist-cache-stamp/trim.txt"
 // the user's would shift those indexes.
 var numericFrom = regexp.MustCompile(`--from=[0-9]+\b`)
 
-func isGoBuildID(id string) bool {
-	return id == idGoBuild || strings.HasPrefix(id, idGoBuild+"-")
+// trimmed reports whether the cache an id names is trimmed at export and
+// seeded with a trim stamp, and how long its unused entries are kept.
+func trimmed(id string) (time.Duration, bool) {
+	k, ok := cacheKindOf(id)
+	return k.keep, ok && k.keep > 0
 }
 
 // toolRun renders a RUN of hoist's binary in exec form: the stage is
@@ -105,110 +109,18 @@ type appendedLine struct {
 	user int
 }
 
-// parseCacheFlag reads back a flag rendered by cacheMount.flag. Only
-// hoist's own ids (hoist-*) are recognised.
-func parseCacheFlag(tok string) (cacheMount, bool) {
-	rest, ok := strings.CutPrefix(tok, "--mount=type=cache,")
-	if !ok {
-		return cacheMount{}, false
-	}
-	var m cacheMount
-	for kv := range strings.SplitSeq(rest, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return cacheMount{}, false
-		}
-		switch k {
-		case "id":
-			m.id = v
-		case "target":
-			m.target = v
-		case "sharing":
-			m.sharing = v
-		case "uid", "gid":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return cacheMount{}, false
-			}
-			if k == "uid" {
-				m.uid = &n
-			} else {
-				m.gid = &n
-			}
-		case "mode":
-			m.mode = v
-		case "from":
-			m.from = v
-		case "source":
-			m.source = v
-		default:
-			return cacheMount{}, false
-		}
-	}
-	if !strings.HasPrefix(m.id, "hoist-") || m.target == "" {
-		return cacheMount{}, false
-	}
-	return m, true
-}
-
-// hoistLines calls f for every line hoist wrote that may carry its cache
-// mount flags, in the order they appear in the rewritten text: inserted
-// lines before a user line, then that line's added flags, then lines
-// inserted after it.
-func (a *analysis) hoistLines(flags map[int][]string, f func(line int, insert []string, idx int, fl []string)) {
-	lines := map[int]bool{}
-	for l := range flags {
-		lines[l] = true
-	}
-	for l := range a.edits.insert {
-		lines[l] = true
-	}
-	for l := range a.edits.after {
-		lines[l] = true
-	}
-	order := make([]int, 0, len(lines))
-	for l := range lines {
-		order = append(order, l)
-	}
-	sort.Ints(order)
-	for _, l := range order {
-		for i := range a.edits.insert[l] {
-			f(l, a.edits.insert[l], i, nil)
-		}
-		if len(flags[l]) > 0 {
-			f(l, nil, -1, flags[l])
-		}
-		for i := range a.edits.after[l] {
-			f(l, a.edits.after[l], i, nil)
-		}
-	}
-}
-
-// runFlags returns the leading --flags of an inserted RUN line.
-func runFlags(text string) (words []string, nflags int) {
-	words = strings.Split(text, " ")
-	if len(words) == 0 || !strings.EqualFold(words[0], "RUN") {
-		return words, 0
-	}
-	for i := 1; i < len(words); i++ {
-		if !strings.HasPrefix(words[i], "--") {
-			return words, i - 1
-		}
-	}
-	return words, len(words) - 1
-}
-
-// seedCaches adds from=/source= to every cache mount flag hoist wrote
-// whose id the cache image holds.
+// seedCaches adds from=/source= to every cache mount of the plan whose id
+// the cache image holds.
 //
-// A Go build cache is seeded from the image plus a fresh trim stamp
-// (cachetool.WriteStamp says why), made by two stages inserted before the
-// user's first: one runs hoist's binary to write the stamp, the other is
-// the cache image with the stamp copied in, and the mounts name it. The
+// A trimmed cache (cacheKind.keep: the Go build cache) is seeded from the
+// image plus a fresh trim stamp (cachetool.WriteStamp says why), made by
+// two stages inserted before the user's first: one runs hoist's binary to
+// write the stamp, the other is the cache image with the stamp copied in,
+// and the mounts name it. The
 // stamp step's cache key is the cache image's digest, so it runs once per
 // builder and cache image: a persistent builder keeps one seeded cache
 // mount, as with the image itself.
-func (a *analysis) seedCaches(flags map[int][]string) {
+func (a *analysis) seedCaches() {
 	ci := a.opt.CacheFrom
 	if ci == nil || ci.Ref == "" {
 		return
@@ -229,38 +141,28 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 	unstamped := map[int][]string{}
 	var stamped []cacheMount
 	seeded, missing := map[int][]string{}, map[int][]string{}
-	seed := func(line int, tok string) string {
-		m, ok := parseCacheFlag(tok)
-		if !ok || m.from != "" {
-			return tok
+	seed := func(line int, m *cacheMount) {
+		if m.from != "" {
+			return
 		}
 		if !have[m.id] {
 			missing[line] = appendNew(missing[line], m.id)
-			return tok
+			return
 		}
 		m.from, m.source = ci.Ref, "/"+m.id
-		if isGoBuildID(m.id) && seedStage != "" {
+		if _, trim := trimmed(m.id); trim && seedStage != "" {
 			m.from = seedStage
 			if !slicesContainsID(stamped, m.id) {
-				stamped = append(stamped, m)
+				stamped = append(stamped, *m)
 			}
-		} else if isGoBuildID(m.id) {
+		} else if trim {
 			unstamped[line] = appendNew(unstamped[line], m.id)
 		}
 		seeded[line] = appendNew(seeded[line], m.id)
-		return m.flag()
 	}
-	a.hoistLines(flags, func(line int, insert []string, idx int, fl []string) {
-		if insert != nil {
-			words, n := runFlags(insert[idx])
-			for i := 1; i <= n; i++ {
-				words[i] = seed(line, words[i])
-			}
-			insert[idx] = strings.Join(words, " ")
-			return
-		}
-		for i := range fl {
-			fl[i] = seed(line, fl[i])
+	a.plan.eachMounts(func(line int, ms []cacheMount) {
+		for i := range ms {
+			seed(line, &ms[i])
 		}
 	})
 	if len(stamped) > 0 {
@@ -277,7 +179,7 @@ func (a *analysis) seedCaches(flags map[int][]string) {
 	}
 }
 
-// seedStages are the stages Go build caches are seeded from: a stamp
+// seedStages are the stages trimmed caches are seeded from: a stamp
 // written by hoist's binary, on the build platform, copied onto the cache
 // image with each cache's ownership.
 func (a *analysis) seedStages(seedStage string, stamped []cacheMount) []string {
@@ -348,7 +250,7 @@ func sortedLines(m map[int][]string) []int {
 // image and everything else stay cached. (--no-cache-filter would need
 // every CI job to pass it, and a per-build value in the text would make the
 // rewrite differ each time.)
-func (a *analysis) exportCaches(flags map[int][]string) {
+func (a *analysis) exportCaches() {
 	if !strings.EqualFold(a.opt.Target, CacheTarget) {
 		return
 	}
@@ -362,23 +264,12 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 	}
 	var mounts []found
 	seen := map[string]bool{}
-	add := func(line int, tok string) {
-		m, ok := parseCacheFlag(tok)
-		if ok && !seen[m.id] {
-			seen[m.id] = true
-			mounts = append(mounts, found{m, line})
-		}
-	}
-	a.hoistLines(flags, func(line int, insert []string, idx int, fl []string) {
-		if insert != nil {
-			words, n := runFlags(insert[idx])
-			for _, w := range words[1 : n+1] {
-				add(line, w)
+	a.plan.eachMounts(func(line int, ms []cacheMount) {
+		for _, m := range ms {
+			if !seen[m.id] {
+				seen[m.id] = true
+				mounts = append(mounts, found{m, line})
 			}
-			return
-		}
-		for _, f := range fl {
-			add(line, f)
 		}
 	})
 
@@ -405,9 +296,9 @@ func (a *analysis) exportCaches(flags map[int][]string) {
 		src.target = cacheSrc
 		args := []string{cachetool.Export}
 		kept := "all of it"
-		if isGoBuildID(f.m.id) {
-			args = append(args, "-keep", GoBuildCacheKeep.String())
-			kept = "entries used in the last " + strings.TrimSuffix(GoBuildCacheKeep.String(), "0m0s")
+		if keep, trim := trimmed(f.m.id); trim {
+			args = append(args, "-keep", keep.String())
+			kept = "entries used in the last " + strings.TrimSuffix(keep.String(), "0m0s")
 		}
 		args = append(args, cacheSrc, "/hoist-cache/"+f.m.id)
 		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, name)

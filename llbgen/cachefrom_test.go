@@ -50,35 +50,6 @@ func toolOption(opts map[string]string) string {
 	return opts["tool"]
 }
 
-func TestCacheFlagRoundTrip(t *testing.T) {
-	uid, gid := 1000, 1001
-	for _, m := range []cacheMount{
-		{id: "hoist-go-mod", target: "/go/pkg/mod", sharing: "shared"},
-		{id: "hoist-go-build-1000", target: "/tmp/home/.cache/go-build", sharing: "shared", uid: &uid, gid: &gid},
-		{id: "hoist-npm-builder", target: "/home/builder/.npm", sharing: "locked", mode: "0777"},
-		{id: "hoist-go-mod", target: "/go/pkg/mod", sharing: "shared", from: "registry.example.com/c:latest", source: "/hoist-go-mod"},
-	} {
-		got, ok := parseCacheFlag(m.flag())
-		if !ok {
-			t.Fatalf("%s did not parse", m.flag())
-		}
-		if got.flag() != m.flag() {
-			t.Errorf("round trip: %s became %s", m.flag(), got.flag())
-		}
-	}
-	for _, bad := range []string{
-		"--mount=type=cache,id=user-cache,target=/x",           // not hoist's
-		"--mount=type=bind,id=hoist-go-mod,target=/go/pkg/mod", // not a cache
-		"--mount=type=cache,id=hoist-go-mod,target=/x,uid=abc",
-		"--mount=type=cache,id=hoist-go-mod,target=/x,ro",
-		"--mount=type=cache,id=hoist-go-mod",
-	} {
-		if _, ok := parseCacheFlag(bad); ok {
-			t.Errorf("%s parsed as hoist's cache mount", bad)
-		}
-	}
-}
-
 func convertCaseDir(t *testing.T, name, target string) *convertOutput {
 	t.Helper()
 	dir := filepath.Join("testdata", "rewrite", name)

@@ -43,14 +43,13 @@ type verifiedDownload struct {
 // noteUnverifiedSeeds warns about each RUN that mounts a seeded module cache
 // no verifying download runs before (in its stage or one it builds on):
 // such a step reads the cache image's modules as they are.
-func (a *analysis) noteUnverifiedSeeds(flags map[int][]string) {
+func (a *analysis) noteUnverifiedSeeds() {
 	if !a.opt.Config.CacheVerify || a.opt.CacheFrom == nil {
 		return
 	}
 	for _, rs := range a.steps {
-		for _, tok := range flags[rs.line] {
-			m, ok := parseCacheFlag(tok)
-			if !ok || m.from == "" || !isGoModID(m.id) {
+		for _, m := range a.plan.mounts[rs.line] {
+			if m.from == "" || !isGoModID(m.id) {
 				continue
 			}
 			covered := slices.ContainsFunc(a.verified, func(v verifiedDownload) bool {

@@ -4,6 +4,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // GoUse says what one go invocation needs.
@@ -73,7 +75,7 @@ func IsGoTool(name string) bool {
 // and `go clean` load packages (module cache); `go get` and `go mod ...`
 // no longer build; `go generate` is given the build cache because its
 // directives usually `go run` generators, which inherit GOCACHE.
-func ClassifyGo(c Call, env map[string]string) (GoUse, bool) {
+func ClassifyGo(c shellscan.Call, env map[string]string) (GoUse, bool) {
 	if !IsGoTool(c.Name) {
 		return GoUse{}, false
 	}
@@ -239,14 +241,14 @@ var (
 )
 
 // ClassifyNode reports whether c runs a Node package manager and what it does.
-func ClassifyNode(c Call) (NodeUse, bool) {
+func ClassifyNode(c shellscan.Call) (NodeUse, bool) {
 	if path.Base(c.Name) == "node" && len(c.Args) > 0 && IsYarnRelease(c.Args[0]) {
-		inner, _ := ClassifyNode(Call{Name: "yarn", Args: c.Args[1:]})
+		inner, _ := ClassifyNode(shellscan.Call{Name: "yarn", Args: c.Args[1:]})
 		inner.Via, inner.Release = "node", c.Args[0]
 		return inner, true
 	}
 	if IsYarnRelease(c.Name) {
-		inner, _ := ClassifyNode(Call{Name: "yarn", Args: c.Args})
+		inner, _ := ClassifyNode(shellscan.Call{Name: "yarn", Args: c.Args})
 		inner.Release = c.Name
 		return inner, true
 	}
@@ -270,7 +272,7 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 			tool, _, _ := strings.Cut(c.Args[0], "@")
 			switch tool {
 			case "yarn", "pnpm", "npm", "npx", "yarnpkg", "pnpx":
-				inner, _ := ClassifyNode(Call{Name: tool, Args: c.Args[1:]})
+				inner, _ := ClassifyNode(shellscan.Call{Name: tool, Args: c.Args[1:]})
 				inner.Via = "corepack"
 				return inner, true
 			}
@@ -285,7 +287,7 @@ func ClassifyNode(c Call) (NodeUse, bool) {
 			}
 			tool, _, _ := strings.Cut(a, "@")
 			if tool == "pnpm" || tool == "yarn" {
-				inner, _ := ClassifyNode(Call{Name: tool, Args: c.Args[i+1:]})
+				inner, _ := ClassifyNode(shellscan.Call{Name: tool, Args: c.Args[i+1:]})
 				inner.Via = "npx"
 				return inner, true
 			}

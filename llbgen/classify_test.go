@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // callsOf analyses one RUN line with the default shell.
-func callsOf(t *testing.T, run string, env map[string]string) []Call {
+func callsOf(t *testing.T, run string, env map[string]string) []shellscan.Call {
 	t.Helper()
 	runs, shells := runsOf(t, "FROM scratch\n"+run+"\n")
-	calls, err := RunCalls(runs[0], shells[0], env)
+	calls, err := shellscan.RunCalls(runs[0], shells[0], env)
 	if err != nil {
 		t.Fatalf("%s: %v", run, err)
 	}

@@ -2,6 +2,7 @@ package llbgen
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -58,9 +59,10 @@ type Config struct {
 	CacheVerify bool
 }
 
-// rewrites reports whether any rule is on: with none, Rewrite changes nothing.
+// rewrites reports whether any ecosystem is on: with none, Rewrite changes
+// nothing.
 func (c Config) rewrites() bool {
-	return c.Enabled && (c.Go || c.Node)
+	return c.Enabled && slices.ContainsFunc(ecosystems, func(e ecosystem) bool { return e.enabled(c) })
 }
 
 // Default timeouts of image resolution. A pull moves whole layers, so it

@@ -4,6 +4,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // Cache ids are namespaced so hoist's mounts never collide with a user's.
@@ -44,6 +46,8 @@ type goStep struct {
 	// opaque names the call of a step that runs no go hoist can see but
 	// may run it (make build, ./build.sh), in a stage that has Go.
 	opaque string
+	// mounts are the cache mounts the step gets.
+	mounts []cacheMount
 }
 
 // moduleUse is where a module-needing go call runs.
@@ -60,7 +64,7 @@ type moduleUse struct {
 // a stage with Go: it may run go with any subcommand, so it gets both
 // caches at the paths the step's env gives, and a download hoisted for it
 // goes where its directory says.
-func opaqueGo(rs *runStep, c Call) *goStep {
+func opaqueGo(rs *runStep, c shellscan.Call) *goStep {
 	env := cloneMap(rs.env)
 	for k, v := range c.Env {
 		env[k] = v
@@ -233,7 +237,7 @@ func (g *goStep) addUse(dir string, env map[string]string, download bool) {
 }
 
 // goDir is the absolute directory a go call runs in, or "".
-func goDir(rs *runStep, c Call, use GoUse) string {
+func goDir(rs *runStep, c shellscan.Call, use GoUse) string {
 	if !c.DirKnown {
 		return ""
 	}
@@ -293,10 +297,10 @@ func (a *analysis) goMounts(rs *runStep, g *goStep, mod, build bool) []cacheMoun
 	uid, gid, mode, suffix := ownership(rs.acc)
 	var ms []cacheMount
 	if mod && g.modules && mountablePath(g.modcache) {
-		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go module cache", content: true})
+		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode})
 	}
 	if build && g.buildCache && mountablePath(g.gocache) {
-		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode, what: "Go build cache"})
+		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode})
 	}
 	return ms
 }

@@ -33,24 +33,30 @@ type Context interface {
 	Ignored(ctx context.Context, path string) (bool, error)
 }
 
-// ContextPatterns are the only context files hoisting reads (manifests, and
-// shell scripts a RUN may run); a frontend transfers just these, leaving
-// out ContextExcludes.
-var ContextPatterns = []string{
-	"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt",
-	"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
-	"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
-	"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
-	"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
-	// Scripts a RUN may run, which the cache-safety engine reads.
-	"**/*.sh", "**/*.bash",
-	// Only the directories themselves: whether a COPY may bring one.
-	"**/node_modules", "**/.yarn/unplugged",
-}
-
+// ContextPatterns are the only context files hoisting reads (the
+// ecosystems' manifests, and shell scripts a RUN may run); a frontend
+// transfers just these, leaving out ContextExcludes.
+//
 // ContextExcludes keep installed dependencies (thousands of package.json
-// files) out of the manifest transfer; their directory comes empty.
-var ContextExcludes = []string{"**/node_modules/*", "**/.yarn/unplugged/*"}
+// files) out of the manifest transfer: of the ecosystems' dirs, only the
+// directories themselves come, empty (whether a COPY may bring one).
+var ContextPatterns, ContextExcludes = contextPatterns()
+
+func contextPatterns() (include, exclude []string) {
+	var dirs []string
+	for _, e := range ecosystems {
+		files, ds := e.contextFiles()
+		include = append(include, files...)
+		dirs = append(dirs, ds...)
+	}
+	// Scripts a RUN may run, which the cache-safety engine reads.
+	include = append(include, "**/*.sh", "**/*.bash")
+	include = append(include, dirs...)
+	for _, d := range dirs {
+		exclude = append(exclude, d+"/*")
+	}
+	return include, exclude
+}
 
 func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
 	dt, err := a.opt.Context.ReadFile(ctx, p)
@@ -126,7 +132,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
 	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, related: goRelated})
+		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, passOver: isGoSource, related: goRelated})
 	if err != nil {
 		return false, err
 	}
@@ -165,9 +171,10 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	}
 
 	var mod *cacheMount
-	for i := range rs.mounts {
-		if rs.mounts[i].id == idGoMod || strings.HasPrefix(rs.mounts[i].id, idGoMod+"-") {
-			mod = &rs.mounts[i]
+	ms := goSteps[rs].mounts
+	for i := range ms {
+		if ms[i].id == idGoMod || strings.HasPrefix(ms[i].id, idGoMod+"-") {
+			mod = &ms[i]
 		}
 	}
 	if mod == nil && !u.inLayer {
@@ -204,11 +211,6 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		}
 	}
 
-	run := []string{"RUN"}
-	if mod != nil {
-		run = append(run, mod.flag())
-	}
-	run = append(run, a.passFlags(rs)...)
 	cmd := ""
 	dlDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
 	if sc.src == "." {
@@ -237,12 +239,10 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
 		}
 	}
-	run = append(run, cmd)
-	lines = append(lines, strings.Join(run, " "))
-	// The COPYs fail where the user's COPY would; the download where the
-	// user's RUN would have downloaded.
-	owners := make([]int, len(lines))
-	owners[len(lines)-1] = rs.line
+	run := hoistedRun{flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
+	if mod != nil {
+		run.mounts = []cacheMount{*mod}
+	}
 	roots[root] = true
 	rule, inLayer := RuleDownloadHoisted, ""
 	if mod == nil {
@@ -250,11 +250,11 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
 	}
 	if sc.manifests != nil {
-		a.edits.insertAfterFor(endLine(sc.cmd.Location()), owners, lines...)
+		a.plan.insert(&insertion{at: endLine(sc.cmd.Location()), after: true, copies: lines, run: run})
 		a.note(rule, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.line, inLayer)
 		return true, nil
 	}
-	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
 	what := "go mod download"
 	if other {
 		what += " in " + dlDir
@@ -442,6 +442,9 @@ type copyRule struct {
 	// afterManifests returns a manifests-only COPY as the source copy, for
 	// a download inserted after it.
 	afterManifests bool
+	// passOver, when set, recognises sources a download cannot depend on
+	// (Go sources beside go.mod): a COPY of those only is passed over.
+	passOver func(src string) bool
 	// related, when set, reports the paths a download depends on; a COPY
 	// whose source holds no such file is passed over.
 	related func(p string) bool
@@ -521,7 +524,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			if ci.remote {
 				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source", nil
 			}
-			if rule.afterManifests && !ci.parents && ci.only(isGoSource) {
+			if rule.passOver != nil && !ci.parents && ci.only(rule.passOver) {
 				continue
 			}
 			manifestsOnly := rule.manifest != nil && ci.only(rule.manifest)

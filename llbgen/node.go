@@ -12,47 +12,19 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/patternmatcher"
 	"go.yaml.in/yaml/v3"
 )
 
-// Cache ids of the Node package managers' download caches.
-const (
-	idNpm       = "hoist-npm"
-	idYarn      = "hoist-yarn"       // yarn classic (1.x)
-	idYarnBerry = "hoist-yarn-berry" // yarn 2+ global cache
-	idPnpm      = "hoist-pnpm-store"
-)
-
-// Managers as the Node rule tells them apart.
-const (
-	mgrNpm   = "npm"
-	mgrYarn  = "yarn classic"
-	mgrBerry = "yarn berry"
-	mgrPnpm  = "pnpm"
-)
-
-// nodeRun is the Node rule's pass over an analysis; it caches what the
-// context says about each project dir.
-type nodeRun struct {
-	*analysis
-	projects map[string]*nodeProject
-}
-
-// nodeRule adds the Node cache mounts, and hoists installs when
-// a.opt.Config.Steps, recording the mount flags per user line.
-func (a *analysis) nodeRule(ctx context.Context, flags map[int][]string) error {
-	return (&nodeRun{analysis: a, projects: map[string]*nodeProject{}}).run(ctx, flags)
-}
-
 // nodeCall is one package-manager invocation of a RUN.
 type nodeCall struct {
-	call  Call
+	call  shellscan.Call
 	use   NodeUse
-	mgr   string // one of mgr*, "" when unknown
-	dir   string // absolute project dir, "" when unknown
-	cwd   string // absolute dir the call runs in (before --prefix and the like)
+	mgr   *packageManager // nil when unknown
+	dir   string          // absolute project dir, "" when unknown
+	cwd   string          // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
 	mount *cacheMount
 	why   string // why it gets no mount
@@ -457,7 +429,7 @@ func toString(v any) string {
 }
 
 // nodeDir is the absolute directory a package manager works in, or "".
-func nodeDir(rs *runStep, c Call, use NodeUse) string {
+func nodeDir(rs *runStep, c shellscan.Call, use NodeUse) string {
 	if !c.DirKnown {
 		return ""
 	}
@@ -593,37 +565,18 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			}
 		}
 		nc.proj = proj
-		switch use.Manager {
-		case "npm", "npx":
-			nc.mgr = mgrNpm
-		case "pnpm":
-			nc.mgr = mgrPnpm
-		case "yarn":
-			switch major := releaseMajor(use.Release); {
-			case major == 1:
-				nc.mgr = mgrYarn
-			case major >= 2:
-				nc.mgr = mgrBerry
-			case proj != nil && proj.yarnMajor() == 1:
-				nc.mgr = mgrYarn
-			case proj != nil && proj.yarnMajor() >= 2:
-				nc.mgr = mgrBerry
-			case hasArg(c.Args, "--immutable"):
-				nc.mgr = mgrBerry
-			case hasArg(c.Args, "--frozen-lockfile"):
-				nc.mgr = mgrYarn
-			default:
-				if ok, err := a.imageYarnClassic(ctx, rs, c, proj); err != nil {
-					return nil, err
-				} else if ok {
-					nc.mgr = mgrYarn
-					break
-				}
-				nc.why = "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context"
-			}
-		default:
+		mgr, why, ok := managerOf(use, c.Args, proj)
+		if !ok {
 			continue // corepack enable/prepare: installs package managers, which the image keeps
 		}
+		if mgr == nil && use.Manager == "yarn" {
+			if ok, err := a.imageYarnClassic(ctx, rs, c, proj); err != nil {
+				return nil, err
+			} else if ok {
+				mgr, why = mgrYarn, ""
+			}
+		}
+		nc.mgr, nc.why = mgr, why
 		if c.Dynamic {
 			nc.why = "its command line is not static"
 		}
@@ -642,26 +595,13 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			nc.why = proj.err
 			continue
 		}
-		var target, id, sharing, what, why string
-		switch nc.mgr {
-		case mgrNpm:
-			target, why = npmCache(nc, proj, rs.acc)
-			id, sharing, what = idNpm, "shared", "npm cache"
-		case mgrYarn:
-			target, why = yarnClassicCache(nc, proj, rs.acc)
-			// yarn 1 does not lock its cache against concurrent writers.
-			id, sharing, what = idYarn, "locked", "yarn cache"
-		case mgrBerry:
-			target, why = berryCache(nc, proj, rs.acc)
-			id, sharing, what = idYarnBerry, "shared", "yarn global cache"
+		target, why := nc.mgr.cacheDir(nc, proj, rs.acc)
+		if nc.mgr == mgrBerry {
 			linker := nc.env["YARN_NODE_LINKER"]
 			if linker == "" && proj != nil {
 				linker = toString(proj.berry["nodeLinker"])
 			}
 			nc.pnp = linker == "" || linker == "pnp"
-		case mgrPnpm:
-			target, why = pnpmStore(nc, proj, rs.acc)
-			id, sharing, what = idPnpm, "shared", "pnpm store"
 		}
 		if why == "" && !mountablePath(target) {
 			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
@@ -671,12 +611,13 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			continue
 		}
 		uid, gid, mode, suffix := ownership(rs.acc)
-		nc.mount = &cacheMount{id: id + suffix, target: target, sharing: sharing, uid: uid, gid: gid, mode: mode, what: what}
+		m := nc.mgr
+		nc.mount = &cacheMount{id: m.cacheID + suffix, target: target, sharing: m.sharing, uid: uid, gid: gid, mode: mode}
 	}
 	return n, nil
 }
 
-func sameCall(x, y Call) bool {
+func sameCall(x, y shellscan.Call) bool {
 	return x.Name == y.Name && x.Line == y.Line && strings.Join(x.Args, "\x00") == strings.Join(y.Args, "\x00")
 }
 
@@ -692,17 +633,11 @@ func hasArg(args []string, a string) bool {
 }
 
 // needsCache reports whether a call reads or fills its manager's cache.
-// Every npm command writes its logs into the cache directory.
 func needsCache(c *nodeCall) bool {
-	u := c.use
-	switch c.mgr {
-	case mgrNpm:
-		return !(u.Sub == "cache" && hasArg(u.Args, "clean"))
-	case mgrPnpm:
-		return u.Install || u.Fetch || u.Global || u.Sub == "dlx"
-	default:
-		return (u.Install || u.Global || u.Sub == "dlx") && u.Sub != "cache"
+	if c.mgr == nil {
+		return yarnNeedsCache(c.use)
 	}
+	return c.mgr.needsCache(c.use)
 }
 
 // cleansCache reports a call that empties its cache: a shared mount would
@@ -716,97 +651,6 @@ func cleansCache(c *nodeCall) bool {
 		return hasArg(u.Args, "prune")
 	}
 	return false
-}
-
-func (a *nodeRun) run(ctx context.Context, flags map[int][]string) error {
-	steps := map[*runStep]*nodeStep{}
-	var order []*runStep
-	for _, rs := range a.steps {
-		n, err := a.analyseNode(ctx, rs)
-		if err != nil {
-			return err
-		}
-		if n == nil {
-			continue
-		}
-		if rs.off {
-			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
-			continue
-		}
-		steps[rs] = n
-		order = append(order, rs)
-		clean := false
-		for _, c := range n.calls {
-			clean = clean || cleansCache(c)
-		}
-		for _, c := range n.calls {
-			if clean && c.mount != nil {
-				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
-			}
-			if c.mount != nil {
-				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr + " cache", target: c.mount.target}); !v.ok {
-					c.mount, c.why, c.rule = nil, v.why, v.rule
-				}
-			}
-			if c.mount != nil && c.pnp {
-				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
-					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
-					c.mount = nil
-				}
-			}
-		}
-		seen := map[string]bool{}
-		for _, c := range n.calls {
-			// A call that needs no cache (yarn run build) has nothing to miss.
-			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
-				seen[c.why] = true
-				rule := c.rule
-				if rule.Name == "" {
-					rule = RuleNoCacheMount
-				}
-				a.note(rule, rs.line, false, "no %s cache mount: %s", orUnknown(c.mgr, c.use.Manager), c.why)
-			}
-		}
-	}
-
-	if a.opt.Config.Steps {
-		done := map[*stage]bool{}
-		for _, rs := range order {
-			s := rs.stage
-			if done[s] {
-				continue
-			}
-			n := steps[rs]
-			i := firstInstall(n)
-			if i < 0 {
-				continue
-			}
-			done[s] = true
-			if err := a.hoistNode(ctx, rs, n, i); err != nil {
-				return err
-			}
-		}
-	}
-
-	for _, rs := range order {
-		n := steps[rs]
-		ms := n.mounts()
-		if len(ms) == 0 {
-			continue
-		}
-		for _, m := range ms {
-			flags[rs.line] = append(flags[rs.line], m.flag())
-		}
-		a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
-	}
-	return nil
-}
-
-func orUnknown(mgr, tool string) string {
-	if mgr != "" {
-		return mgr
-	}
-	return tool
 }
 
 // firstInstall is the index of the call that installs the project's
@@ -889,7 +733,7 @@ func nodeEnvMatters(k string) bool {
 // reading the project (corepack, global installs, npm config set): a
 // hoisted install must run it too. quiet reports calls that change
 // nothing an install sees (echo, npm --version).
-func setupCall(o Call) (setup, quiet bool) {
+func setupCall(o shellscan.Call) (setup, quiet bool) {
 	switch o.Name {
 	case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
 		return false, true
@@ -920,12 +764,12 @@ func setupCall(o Call) (setup, quiet bool) {
 // line of one installing git goes to *gitLine), and the
 // setup ones are recorded in *setup, latest first, to run before the
 // hoisted install.
-func installRuns(setup *[]Call, gitLine *int) func(o *runStep) bool {
+func installRuns(setup *[]shellscan.Call, gitLine *int) func(o *runStep) bool {
 	return func(o *runStep) bool {
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
-		var calls []Call
+		var calls []shellscan.Call
 		for _, c := range o.calls {
 			if inert, git := inertCall(c); inert {
 				if git {
@@ -946,14 +790,6 @@ func installRuns(setup *[]Call, gitLine *int) func(o *runStep) bool {
 	}
 }
 
-// lockfiles each manager's frozen install needs.
-var lockfiles = map[string][]string{
-	mgrNpm:   {"package-lock.json", "npm-shrinkwrap.json"},
-	mgrYarn:  {"yarn.lock"},
-	mgrBerry: {"yarn.lock"},
-	mgrPnpm:  {"pnpm-lock.yaml"},
-}
-
 // hoistNode inserts, before the COPY that brings the project's sources,
 // a COPY of its manifests and the install with its cache mount. When the
 // user's install is then provably redundant it is dropped from the RUN.
@@ -962,7 +798,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	notHoisted := func(format string, args ...any) {
 		a.note(RuleNotHoisted, rs.line, false, "install not hoisted: "+format, args...)
 	}
-	if c.mgr == "" {
+	if c.mgr == nil {
 		return nil // noted with the mounts
 	}
 	if c.mount == nil && c.rule.Name != "" && c.why != "" {
@@ -1008,7 +844,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if rs.envErr == "" {
 		replay = rs.env
 	}
-	var between []Call // setup RUNs between the source COPY and the install
+	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
 		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &gitLine), what: "install",
@@ -1183,7 +1019,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
 	}
 	if !frozen && keep == "" && rs.cmd.PrependShell {
-		lock = path.Join(c.dir, lockfileWritten(c.mgr, p))
+		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
@@ -1203,12 +1039,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return nil
 	}
 
-	run := []string{"RUN"}
+	run := hoistedRun{flags: append(a.passFlags(rs), a.userCacheMounts(rs)...), serves: rs.line}
 	if c.mount != nil {
-		run = append(run, c.mount.flag())
+		run.mounts = []cacheMount{*c.mount}
 	}
-	run = append(run, a.passFlags(rs)...)
-	run = append(run, a.userCacheMounts(rs)...)
 	cmd := ""
 	calls := append(append(between, setup...), c.call)
 	if !rs.cmd.PrependShell {
@@ -1260,12 +1094,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			cmd += " && " + yarnScriptsCheck(scriptsMarker, unplugged, written[:1+len(members)])
 		}
 	}
-	lines = append(lines, strings.Join(append(run, cmd), " "))
-	// The COPYs fail where the user's COPY would; the install where the
-	// user's RUN would have installed.
-	owners := make([]int, len(lines))
-	owners[len(lines)-1] = rs.line
-	a.edits.insertBeforeFor(sc.line, owners, lines...)
+	run.cmd = cmd
+	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
 	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
 
 	if !frozen {
@@ -1286,7 +1116,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return nil
 	}
 	if scriptsMarker != "" {
-		a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(lockfileWritten(c.mgr, p)))
+		a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
 		return nil
 	}
 	if keep != "" {
@@ -1455,27 +1285,12 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 	return full, true
 }
 
-// lockfileWritten is the lockfile a non-frozen install of the project
-// writes.
-func lockfileWritten(mgr string, p *nodeProject) string {
-	switch mgr {
-	case mgrNpm:
-		if p.has["npm-shrinkwrap.json"] {
-			return "npm-shrinkwrap.json"
-		}
-		return "package-lock.json"
-	case mgrPnpm:
-		return "pnpm-lock.yaml"
-	}
-	return "yarn.lock"
-}
-
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set), or why it cannot run without another one. Inert calls (inertCall)
 // are left out; the line of one installing git goes to *gitLine.
-func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]Call, string) {
-	var setup []Call
+func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]shellscan.Call, string) {
+	var setup []shellscan.Call
 	for _, o := range rs.calls {
 		if sameCall(o, c.call) {
 			return setup, ""
@@ -1502,38 +1317,7 @@ func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]Call, string) {
 // lockfile: npm ci, --frozen-lockfile, --immutable, and pnpm and yarn berry
 // configured so or run on CI, which both detect as ci-info does.
 func frozenInstall(c *nodeCall) bool {
-	if c.use.Frozen || c.mgr == mgrNpm && c.use.Sub == "ci" {
-		return true
-	}
-	switch c.mgr {
-	case mgrPnpm:
-		if hasArg(c.use.Args, "--no-frozen-lockfile") || hasArg(c.use.Args, "--frozen-lockfile=false") {
-			return false
-		}
-		if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "frozen-lockfile"); ok {
-			return v == "true"
-		}
-		if c.proj != nil {
-			if v, ok := c.proj.npmrc["frozen-lockfile"]; ok {
-				return v == "true"
-			}
-		}
-	case mgrBerry:
-		if hasArg(c.use.Args, "--no-immutable") {
-			return false
-		}
-		if v, ok := c.env["YARN_ENABLE_IMMUTABLE_INSTALLS"]; ok {
-			return v == "true" || v == "1"
-		}
-		if c.proj != nil {
-			if v, ok := c.proj.berry["enableImmutableInstalls"]; ok {
-				return strings.ToLower(toString(v)) == "true"
-			}
-		}
-	default:
-		return false
-	}
-	return onCI(c.env)
+	return c.use.Frozen || c.mgr != nil && c.mgr.frozen(c)
 }
 
 // onCI is ci-info's test (used by pnpm and yarn berry) without the
@@ -1558,26 +1342,10 @@ func bareInstall(c *nodeCall) bool {
 	if !u.Install || u.Global {
 		return false
 	}
-	var valueFlags map[string]bool
-	switch c.mgr {
-	case mgrNpm:
-		valueFlags = npmValueFlags
-		if u.Sub != "install" {
-			return false
-		}
-	case mgrYarn, mgrBerry:
-		valueFlags = yarnValueFlags
-		if u.Sub != "" && u.Sub != "install" {
-			return false
-		}
-	case mgrPnpm:
-		valueFlags = pnpmValueFlags
-		if u.Sub != "install" {
-			return false
-		}
-	default:
+	if c.mgr == nil || !c.mgr.isInstallSub(u.Sub) {
 		return false
 	}
+	valueFlags := c.mgr.valueFlags
 	ops := 0
 	for i := 0; i < len(u.Args); i++ {
 		a := u.Args[i]
@@ -1628,7 +1396,7 @@ func relTo(p, dir string) string {
 }
 
 // runWords is a call as a command line.
-func runWords(c Call) string {
+func runWords(c shellscan.Call) string {
 	w := make([]string, 0, len(c.Args)+1)
 	w = append(w, shellQuote(c.Name))
 	for _, a := range c.Args {
@@ -1650,11 +1418,11 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		return nil, nil, path.Join(p.dir, "package.json") + " is not in the build context", nil
 	}
 	lock := false
-	for _, f := range lockfiles[c.mgr] {
+	for _, f := range c.mgr.lockfiles {
 		lock = lock || p.has[f]
 	}
 	if !lock && frozen {
-		return nil, nil, "no " + strings.Join(lockfiles[c.mgr], " or ") + " in " + p.dir, nil
+		return nil, nil, "no " + strings.Join(c.mgr.lockfiles, " or ") + " in " + p.dir, nil
 	}
 	for _, f := range nodeProjectFiles {
 		if p.has[f] {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -63,7 +64,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 	if err != nil || why == "" || c.mgr != mgrNpm || frozenInstall(c) || len(members) > 0 {
 		return why, false, err
 	}
-	for _, f := range lockfiles[mgrNpm] {
+	for _, f := range mgrNpm.lockfiles {
 		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
 		if err != nil {
 			return "", false, err
@@ -89,7 +90,7 @@ func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeC
 	}
 	switch c.mgr {
 	case mgrNpm:
-		for _, f := range lockfiles[mgrNpm] {
+		for _, f := range mgrNpm.lockfiles {
 			dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
 			if err != nil || !ok {
 				if err != nil {
@@ -221,7 +222,7 @@ func (a *nodeRun) pnpmMajor(rs *runStep, c *nodeCall, p *nodeProject) int {
 			return pnpmVersionMajor(v)
 		}
 	}
-	var calls []Call // the stage's calls before the install, latest last
+	var calls []shellscan.Call // the stage's calls before the install, latest last
 	for _, o := range a.steps {
 		if o == rs {
 			for _, oc := range o.calls {
@@ -393,7 +394,7 @@ func allowBuildsName(k string) string {
 // which depInstallScript keeps from any hoisted install. git reports a
 // system install of git, which git-hosted dependencies need: the caller
 // checks the lockfile for them.
-func inertCall(o Call) (inert, git bool) {
+func inertCall(o shellscan.Call) (inert, git bool) {
 	if o.Dynamic || o.Opaque || len(o.Unset) > 0 || !o.DirKnown {
 		return false, false
 	}
@@ -491,7 +492,7 @@ func inertPath(p string) bool {
 
 // gitDependency names a lockfile entry fetched with git, "" when none.
 func (a *nodeRun) gitDependency(ctx context.Context, c *nodeCall, p *nodeProject) (string, error) {
-	for _, f := range lockfiles[c.mgr] {
+	for _, f := range c.mgr.lockfiles {
 		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
 		if err != nil {
 			return "", err
@@ -601,7 +602,7 @@ func depTarballs(dir string, p *pkgJSON) []string {
 // call switches yarn (corepack, yarn set version or policies, a global
 // install of yarn), and no .yarnrc.yml in the project or above it names a
 // release yarn 1 would hand over to.
-func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c Call, proj *nodeProject) (bool, error) {
+func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c shellscan.Call, proj *nodeProject) (bool, error) {
 	if proj == nil {
 		return false, nil
 	}
@@ -642,7 +643,7 @@ func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c Call, pro
 }
 
 // switchesYarn reports a call that may put another yarn on PATH.
-func switchesYarn(c Call) bool {
+func switchesYarn(c shellscan.Call) bool {
 	switch path.Base(c.Name) {
 	case "corepack":
 		return true

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 func TestPnpmKeyName(t *testing.T) {
@@ -94,12 +96,12 @@ func TestInertCall(t *testing.T) {
 		{"rm", []string{"-rf", "/var/lib/apt/lists/*"}, true, false},
 		{"rm", []string{"-rf", "/app/node_modules"}, false, false},
 	} {
-		inert, git := inertCall(Call{Name: tc.name, Args: tc.args, DirKnown: true})
+		inert, git := inertCall(shellscan.Call{Name: tc.name, Args: tc.args, DirKnown: true})
 		if inert != tc.inert || git != tc.git {
 			t.Errorf("inertCall(%s %v) = %v, %v; want %v, %v", tc.name, tc.args, inert, git, tc.inert, tc.git)
 		}
 	}
-	if inert, _ := inertCall(Call{Name: "touch", Args: []string{"x"}, DirKnown: true, Dynamic: true}); inert {
+	if inert, _ := inertCall(shellscan.Call{Name: "touch", Args: []string{"x"}, DirKnown: true, Dynamic: true}); inert {
 		t.Error("a dynamic touch taken as inert")
 	}
 }

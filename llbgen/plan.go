@@ -15,173 +15,128 @@ func (a *analysis) rewrite(ctx context.Context) error {
 	if err := a.readScripts(ctx); err != nil {
 		return err
 	}
-	flags := map[int][]string{}         // user line of a RUN -> mount flags to add
-	firstMod := map[*stage][]*runStep{} // steps with the module cache mounted
-	// steps whose module cache stays in the layer only because their
-	// stage is exported: their download is hoisted with no mount, unless
-	// another Go step of the stage keeps the cache for another reason
-	inLayerMod := map[*stage][]*runStep{}
-	inLayerNo := map[*stage]bool{}
-	goSteps := map[*runStep]*goStep{}
-
-	if a.opt.Config.Go {
-		for _, rs := range a.steps {
-			g := analyseGo(rs)
-			if g == nil && len(a.facts(rs).opaque) > 0 && a.hasGo(rs) {
-				g = opaqueGo(rs, a.facts(rs).opaque[0])
-			}
-			if g != nil {
-				goSteps[rs] = g
-				f := a.facts(rs)
-				for _, p := range g.cleans {
-					if p != "" {
-						f.removes = append(f.removes, pathRef{abs: p, line: rs.line})
-					}
-				}
-				for _, p := range g.cleanWrites {
-					if p != "" {
-						f.writes = append(f.writes, pathRef{abs: p, line: rs.line})
-					}
-				}
-			}
+	a.plan.mounts = map[int][]cacheMount{}
+	for _, e := range ecosystems {
+		if !e.enabled(a.opt.Config) {
+			continue
 		}
-		users := func(o *runStep) bool { return goSteps[o] != nil }
-		for _, rs := range a.steps {
-			g := goSteps[rs]
-			if g == nil {
-				continue
-			}
-			if rs.off {
-				a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
-				continue
-			}
-			if len(g.why) > 0 {
-				a.note(RuleNoCacheMount, rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
-				continue
-			}
-			modOK, buildOK := g.modules && g.modcache != "", g.buildCache
-			if modOK {
-				spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
-				v := a.stepVerdict(rs, spec)
-				stepV := v
-				if v.ok {
-					v = a.contentVerdict(rs, spec, users)
-				}
-				if !v.ok {
-					modOK = false
-					if g.project && !g.vendor && isExported(a, rs.stage) {
-						if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
-							inLayerMod[rs.stage] = append(inLayerMod[rs.stage], rs)
-						} else if why != "" {
-							inLayerNo[rs.stage] = true
-							if a.opt.Config.Steps {
-								a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
-							}
-						}
-					}
-					if v.why == "" {
-						// the user's own mount of it
-					} else if v.rule == RuleUserMount {
-						a.note(v.rule, rs.line, false, "no mount of the Go module cache %s: %s", g.modcache, v.why)
-					} else {
-						a.note(v.rule, rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, v.why)
-					}
-				}
-			}
-			if buildOK && g.gocache != "" {
-				v := a.stepVerdict(rs, cacheSpec{what: "Go build cache", target: g.gocache})
-				buildOK = v.ok
-				if !v.ok && v.why != "" {
-					a.note(v.rule, rs.line, false, "no mount of the Go build cache %s: %s", g.gocache, v.why)
-				}
-			}
-			ms := a.goMounts(rs, g, modOK, buildOK)
-			if len(ms) == 0 {
-				continue
-			}
-			rs.mounts = ms
-			for _, m := range ms {
-				flags[rs.line] = append(flags[rs.line], m.flag())
-			}
-			if g.opaque != "" {
-				a.note(RuleOpaqueStep, rs.line, true, "cache mounts %s added to RUN %s: %s may run go, which this stage has", targets(ms), runSummary(rs), g.opaque)
-			} else {
-				a.note(RuleCacheMount, rs.line, true, "cache mounts %s added to RUN %s", targets(ms), runSummary(rs))
-			}
-			if g.modules && g.project && !g.vendor && modOK {
-				firstMod[rs.stage] = append(firstMod[rs.stage], rs)
-			}
-		}
-	}
-
-	if a.opt.Config.Steps {
-		hoisted := map[*stage]bool{}
-		for _, s := range a.stages {
-			cands, inLayer := firstMod[s], false
-			if len(cands) == 0 && !inLayerNo[s] {
-				cands, inLayer = inLayerMod[s], true
-			}
-			if len(cands) == 0 {
-				continue
-			}
-			if hoisted[s.parent] {
-				// modules were downloaded in the stage this one builds on
-				hoisted[s] = true
-				continue
-			}
-			hoisted[s] = true
-			// One download per module the stage's go commands use: the
-			// first step's, then each other directory's. The first step
-			// hoist knows runs go decides; opaque steps before it are
-			// tried quietly, as they may run go or not.
-			roots := map[string]bool{}
-			rs := cands[0]
-			for _, c := range cands {
-				cg := goSteps[c]
-				quiet := cg.opaque != ""
-				done, err := a.hoistGo(ctx, c, goSteps, moduleUse{dir: cg.dir, goEnv: cg.goEnv, download: cg.download, inLayer: inLayer}, roots, false, quiet)
-				if err != nil {
-					return err
-				}
-				rs = c
-				if done || !quiet {
-					break
-				}
-			}
-			g := goSteps[rs]
-			for _, o := range a.steps {
-				og := goSteps[o]
-				if o.stage != s || o.line < rs.line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.off {
-					continue
-				}
-				for _, u := range og.uses {
-					if u.dir == "" || u.dir == g.dir {
-						continue
-					}
-					u.inLayer = inLayer
-					if _, err := a.hoistGo(ctx, o, goSteps, u, roots, true, false); err != nil {
-						return err
-					}
-				}
-			}
-		}
-	}
-
-	if a.opt.Config.Node {
-		if err := a.nodeRule(ctx, flags); err != nil {
+		p := e.start(a)
+		if err := p.analyse(ctx); err != nil {
 			return err
 		}
+		p.mount()
+		if a.opt.Config.Steps {
+			if err := p.hoist(ctx); err != nil {
+				return err
+			}
+		}
+		for _, sm := range p.done() {
+			a.plan.mounts[sm.step.line] = append(a.plan.mounts[sm.step.line], sm.mounts...)
+		}
 	}
 
-	// CI caches (cachefrom.go) work on the flags every rule rendered.
-	a.seedCaches(flags)
-	a.noteUnverifiedSeeds(flags)
-	a.exportCaches(flags)
+	// CI caches (cachefrom.go) work on the plan's mounts.
+	a.seedCaches()
+	a.noteUnverifiedSeeds()
+	a.exportCaches()
 
-	for line, fl := range flags {
-		a.addFlags(line, fl)
-	}
+	a.render()
 	return nil
+}
+
+// rewritePlan is the rewrite as data: the cache mounts added to the
+// user's RUNs and the steps hoist inserts. render is the only code that
+// turns it into Dockerfile text.
+type rewritePlan struct {
+	mounts  map[int][]cacheMount // user line of a RUN -> cache mounts added to it
+	inserts []*insertion
+}
+
+// insertion is a hoisted download: COPYs of the manifests, then the RUN.
+type insertion struct {
+	at     int      // the user line it is inserted at
+	after  bool     // after that line (a COPY of the manifests), not before
+	copies []string // the COPY lines, rendered
+	run    hoistedRun
+}
+
+// hoistedRun is an inserted RUN.
+type hoistedRun struct {
+	mounts []cacheMount
+	flags  []string // the user's RUN flags it passes through (secrets, network)
+	cmd    string
+	serves int // the user's RUN it downloads for: its failure is reported there
+}
+
+func (r hoistedRun) text() string {
+	words := []string{"RUN"}
+	for _, m := range r.mounts {
+		words = append(words, m.flag())
+	}
+	words = append(words, r.flags...)
+	return strings.Join(append(words, r.cmd), " ")
+}
+
+func (p *rewritePlan) insert(ins *insertion) { p.inserts = append(p.inserts, ins) }
+
+// eachMounts calls f with every set of cache mounts of the plan, in the
+// order they appear in the rewritten text: RUNs inserted before a user
+// line, then that line's mounts, then RUNs inserted after it. f may change
+// the mounts in place.
+func (p *rewritePlan) eachMounts(f func(line int, ms []cacheMount)) {
+	lines := map[int]bool{}
+	for l := range p.mounts {
+		lines[l] = true
+	}
+	for _, ins := range p.inserts {
+		lines[ins.at] = true
+	}
+	order := make([]int, 0, len(lines))
+	for l := range lines {
+		order = append(order, l)
+	}
+	sort.Ints(order)
+	for _, l := range order {
+		for _, ins := range p.inserts {
+			if ins.at == l && !ins.after {
+				f(l, ins.run.mounts)
+			}
+		}
+		if len(p.mounts[l]) > 0 {
+			f(l, p.mounts[l])
+		}
+		for _, ins := range p.inserts {
+			if ins.at == l && ins.after {
+				f(l, ins.run.mounts)
+			}
+		}
+	}
+}
+
+// render writes the plan into the edits: the inserted steps, each mapped
+// to the user's RUN it serves (its COPYs to where they sit, as they fail
+// where the user's COPY would), and the mount flags on the user's RUNs.
+func (a *analysis) render() {
+	for _, ins := range a.plan.inserts {
+		lines := append(append([]string(nil), ins.copies...), ins.run.text())
+		owners := make([]int, len(lines))
+		owners[len(lines)-1] = ins.run.serves
+		if ins.after {
+			a.edits.insertAfterFor(ins.at, owners, lines...)
+		} else {
+			a.edits.insertBeforeFor(ins.at, owners, lines...)
+		}
+	}
+	for line, ms := range a.plan.mounts {
+		if len(ms) == 0 {
+			continue
+		}
+		flags := make([]string, len(ms))
+		for i, m := range ms {
+			flags[i] = m.flag()
+		}
+		a.addFlags(line, flags)
+	}
 }
 
 func targets(ms []cacheMount) string {

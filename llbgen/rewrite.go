@@ -148,10 +148,19 @@ func FormatNote(n Note) string {
 	return fmt.Sprintf("hoist: line %d: %s [%s]", n.Line, n.Message, n.Rule)
 }
 
-// tools are the commands hoist has rules for, and the build runners that
+// tools are the commands of every ecosystem, and the build runners that
 // may run them (an opaque step in a Go stage gets the Go caches).
-var tools = map[string]bool{"go": true, "npm": true, "npx": true, "yarn": true, "pnpm": true, "corepack": true,
-	"gotip": true, "make": true, "gmake": true, "task": true, "mage": true, "just": true}
+var tools = toolNames()
+
+func toolNames() map[string]bool {
+	m := map[string]bool{"make": true, "gmake": true, "task": true, "mage": true, "just": true}
+	for _, e := range ecosystems {
+		for _, t := range e.tools() {
+			m[t] = true
+		}
+	}
+	return m
+}
 
 // mayRunTools is a cheap filter: a Dockerfile none of whose RUN words names
 // a tool hoist knows needs no image lookups and no analysis.

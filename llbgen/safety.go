@@ -4,6 +4,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // The cache-safety engine. Every ecosystem asks it before mounting a cache
@@ -45,7 +47,7 @@ type stepFacts struct {
 	// readsUnknown: a reading command has an argument hoist cannot
 	// resolve, taken from `go env` (cp -r $(go env GOMODCACHE)/x /out).
 	readsUnknown bool
-	opaque       []Call // calls that may run anything
+	opaque       []shellscan.Call // calls that may run anything
 }
 
 // pathRef is a path a call names: absolute (abs) or, when the call's
@@ -118,7 +120,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 					shifted[i+j] = callWords(sc.call)
 				}
 				via = shifted
-				if slices.ContainsFunc(sc.calls, func(c Call) bool { return isOpaque(c) || isToolCall(c) }) {
+				if slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
 					f.opaque = append(f.opaque, sc.call)
 				}
 				break
@@ -225,7 +227,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 }
 
 // resolveRef makes p, as call c names it, absolute where its directory is known.
-func resolveRef(rs *runStep, c Call, p string) pathRef {
+func resolveRef(rs *runStep, c shellscan.Call, p string) pathRef {
 	r := pathRef{line: rs.line}
 	// HOME is not in the step's env unless the Dockerfile sets it; the
 	// shell analysis leaves it as ${HOME} (also for ~), runc sets the
@@ -291,38 +293,29 @@ func flagValue(args []string, names ...string) (string, bool) {
 	return "", false
 }
 
-// isToolCall reports calls an ecosystem rule understands.
-func isToolCall(c Call) bool {
-	if IsGoTool(c.Name) {
-		return true
+// isToolCall reports calls an ecosystem understands.
+func isToolCall(c shellscan.Call) bool {
+	for _, e := range ecosystems {
+		if known, _ := e.knows(c); known {
+			return true
+		}
 	}
-	_, ok := ClassifyNode(c)
-	return ok
+	return false
 }
 
 // isOpaque reports a call that may run anything, the tools hoist has rules
 // for included: a script, make and its kind, a package-manager script, a
 // program hoist does not know.
-func isOpaque(c Call) bool {
+func isOpaque(c shellscan.Call) bool {
 	if c.Opaque {
 		return true
 	}
-	if IsGoTool(c.Name) {
-		return false
-	}
-	if u, ok := ClassifyNode(c); ok {
-		return !u.Install && !u.Fetch && !u.Global && !nodeKnownSubs[u.Sub]
+	for _, e := range ecosystems {
+		if known, opaque := e.knows(c); known {
+			return opaque
+		}
 	}
 	return !knownCommands[path.Base(c.Name)]
-}
-
-// nodeKnownSubs are package-manager subcommands that run no project code.
-var nodeKnownSubs = map[string]bool{
-	"ci": true, "install": true, "config": true, "cache": true, "set": true, "version": true,
-	"store": true, "prune": true, "audit": true, "ls": true, "list": true, "pack": true, "view": true,
-	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
-	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
-	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
 // knownCommands are programs that run no tool hoist has rules for and
@@ -489,7 +482,7 @@ func (a *analysis) comesAfter(o, rs *runStep) bool {
 
 // callWords names a call's program as a note does: a script by the path
 // it is run with, anything else by its name.
-func callWords(c Call) string {
+func callWords(c shellscan.Call) string {
 	if p := scriptPath(c); p != "" {
 		return p
 	}
@@ -497,59 +490,4 @@ func callWords(c Call) string {
 		return c.Name
 	}
 	return path.Base(c.Name)
-}
-
-// hasGo reports whether the go command is known to be installed where rs
-// runs: a golang-family base image, go on the image's PATH, GOROOT or
-// GOLANG_VERSION set, or an earlier step of the stage's chain installed or
-// ran it.
-func (a *analysis) hasGo(rs *runStep) bool {
-	root := rs.stage.root()
-	img := root.image
-	if i := strings.LastIndex(img, "/"); i >= 0 {
-		img = img[i+1:]
-	}
-	name, _, _ := strings.Cut(img, ":")
-	name, _, _ = strings.Cut(name, "@")
-	if name == "golang" || name == "go" || strings.HasPrefix(name, "golang-") {
-		return true
-	}
-	if rs.env["GOROOT"] != "" || rs.env["GOLANG_VERSION"] != "" || rs.env["GO_VERSION"] != "" {
-		return true
-	}
-	for _, d := range strings.Split(rs.env["PATH"], ":") {
-		if strings.HasSuffix(d, "/go/bin") && d != "/go/bin" {
-			return true
-		}
-	}
-	for _, o := range a.steps {
-		if o == rs {
-			break
-		}
-		if !isAncestorOrSelf(o.stage, rs.stage) {
-			continue
-		}
-		for _, c := range o.calls {
-			if IsGoTool(c.Name) || installsGo(c) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// installsGo reports a package-manager install of the Go toolchain.
-func installsGo(c Call) bool {
-	switch path.Base(c.Name) {
-	case "apk", "apt-get", "apt", "yum", "dnf", "microdnf", "zypper", "pacman":
-	default:
-		return false
-	}
-	for _, a := range operands(c.Args) {
-		a, _, _ = strings.Cut(a, "=")
-		if a == "go" || a == "golang" || strings.HasPrefix(a, "golang-") || strings.HasPrefix(a, "golang1") {
-			return true
-		}
-	}
-	return false
 }

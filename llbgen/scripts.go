@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
@@ -14,8 +15,8 @@ const maxScript = 256 << 10
 // scriptCall is a call of a RUN that runs a script file from the build
 // context, with the calls the same shell analysis finds in it.
 type scriptCall struct {
-	call  Call
-	calls []Call
+	call  shellscan.Call
+	calls []shellscan.Call
 }
 
 // readScripts reads, for every RUN, the scripts it runs that a COPY of the
@@ -53,7 +54,7 @@ func (a *analysis) readScripts(ctx context.Context) error {
 				env[k] = v
 			}
 			run := &instructions.RunCommand{ShellDependantCmdLine: instructions.ShellDependantCmdLine{CmdLine: []string{string(dt)}, PrependShell: true}}
-			calls, err := RunCalls(run, []string{"/bin/sh", "-c"}, env)
+			calls, err := shellscan.RunCalls(run, []string{"/bin/sh", "-c"}, env)
 			if err != nil {
 				continue
 			}
@@ -77,8 +78,8 @@ func (a *analysis) readScripts(ctx context.Context) error {
 
 // scriptPath is the script file a call runs: ./build.sh, scripts/x.sh,
 // /src/build.sh, or the file operand of sh/bash. "" for anything else.
-func scriptPath(c Call) string {
-	if _, ok := shellLang(path.Base(c.Name)); ok {
+func scriptPath(c shellscan.Call) string {
+	if shellscan.IsShell(path.Base(c.Name)) {
 		if !c.Opaque {
 			return ""
 		}

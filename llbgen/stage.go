@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -203,7 +204,7 @@ func parsePasswd(dt []byte) map[string]account {
 
 // noteUserAdd records a user created by useradd or adduser in a RUN step.
 // Its home is certain when given or defaulted; its uid only when given.
-func (s *stage) noteUserAdd(c Call) {
+func (s *stage) noteUserAdd(c shellscan.Call) {
 	base := path.Base(c.Name)
 	if base != "useradd" && base != "adduser" {
 		return

@@ -1,0 +1,157 @@
+package llbgen
+
+import (
+	"context"
+
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
+)
+
+// nodeEcosystem is Node's package managers (npm, yarn classic, yarn
+// berry, pnpm): each install's download cache on its step, and the
+// install hoisted before the source COPY.
+type nodeEcosystem struct{}
+
+func (nodeEcosystem) name() string          { return "node" }
+func (nodeEcosystem) enabled(c Config) bool { return c.Node }
+func (nodeEcosystem) caches() []cacheKind {
+	ks := make([]cacheKind, len(packageManagers))
+	for i, m := range packageManagers {
+		ks[i] = cacheKind{id: m.cacheID}
+	}
+	return ks
+}
+
+func (nodeEcosystem) contextFiles() (files, dirs []string) {
+	return []string{
+			"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
+			"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
+			"**/.yarn/releases", "**/.yarn/plugins", "**/.pnp.cjs", "**/.pnp.loader.mjs",
+			"**/.yarn/install-state.gz", "**/.yarn/build-state.yml", "**/*.patch",
+		},
+		[]string{"**/node_modules", "**/.yarn/unplugged"}
+}
+
+func (nodeEcosystem) tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
+
+// knows: a package-manager call other than an install, a fetch, a global
+// install or a subcommand of nodeKnownSubs may run a package.json script.
+func (nodeEcosystem) knows(c shellscan.Call) (known, opaque bool) {
+	u, ok := ClassifyNode(c)
+	if !ok {
+		return false, false
+	}
+	return true, !u.Install && !u.Fetch && !u.Global && !nodeKnownSubs[u.Sub]
+}
+
+// nodeKnownSubs are package-manager subcommands that run no project code.
+var nodeKnownSubs = map[string]bool{
+	"ci": true, "install": true, "config": true, "cache": true, "set": true, "version": true,
+	"store": true, "prune": true, "audit": true, "ls": true, "list": true, "pack": true, "view": true,
+	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
+	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
+	"plugin": true, "enable": true, "prepare": true, "help": true,
+}
+
+func (nodeEcosystem) start(a *analysis) ecosystemPass {
+	return &nodeRun{analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*runStep]*nodeStep{}}
+}
+
+// nodeRun is the Node ecosystem's pass over an analysis; it caches what
+// the context says about each project dir.
+type nodeRun struct {
+	*analysis
+	projects  map[string]*nodeProject
+	nodeSteps map[*runStep]*nodeStep
+	order     []*runStep // the steps of nodeSteps, in order
+}
+
+func (a *nodeRun) analyse(ctx context.Context) error {
+	for _, rs := range a.steps {
+		n, err := a.analyseNode(ctx, rs)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			continue
+		}
+		if rs.off {
+			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
+			continue
+		}
+		a.nodeSteps[rs] = n
+		a.order = append(a.order, rs)
+	}
+	return nil
+}
+
+func (a *nodeRun) mount() {
+	for _, rs := range a.order {
+		n := a.nodeSteps[rs]
+		clean := false
+		for _, c := range n.calls {
+			clean = clean || cleansCache(c)
+		}
+		for _, c := range n.calls {
+			if clean && c.mount != nil {
+				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
+			}
+			if c.mount != nil {
+				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr.name + " cache", target: c.mount.target}); !v.ok {
+					c.mount, c.why, c.rule = nil, v.why, v.rule
+				}
+			}
+			if c.mount != nil && c.pnp {
+				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
+					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
+					c.mount = nil
+				}
+			}
+		}
+		seen := map[string]bool{}
+		for _, c := range n.calls {
+			// A call that needs no cache (yarn run build) has nothing to miss.
+			if c.mount == nil && c.why != "" && needsCache(c) && !seen[c.why] {
+				seen[c.why] = true
+				rule := c.rule
+				if rule.Name == "" {
+					rule = RuleNoCacheMount
+				}
+				a.note(rule, rs.line, false, "no %s cache mount: %s", mgrName(c.mgr, c.use.Manager), c.why)
+			}
+		}
+	}
+}
+
+// hoist hoists the first install of each stage.
+func (a *nodeRun) hoist(ctx context.Context) error {
+	done := map[*stage]bool{}
+	for _, rs := range a.order {
+		s := rs.stage
+		if done[s] {
+			continue
+		}
+		n := a.nodeSteps[rs]
+		i := firstInstall(n)
+		if i < 0 {
+			continue
+		}
+		done[s] = true
+		if err := a.hoistNode(ctx, rs, n, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *nodeRun) done() []stepMounts {
+	var out []stepMounts
+	for _, rs := range a.order {
+		ms := a.nodeSteps[rs].mounts()
+		if len(ms) == 0 {
+			continue
+		}
+		out = append(out, stepMounts{step: rs, mounts: ms})
+		a.noteMounts(rs, ms, "", "")
+	}
+	return out
+}

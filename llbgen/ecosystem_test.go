@@ -1,0 +1,24 @@
+package llbgen
+
+import "testing"
+
+func TestCacheKindOf(t *testing.T) {
+	for id, want := range map[string]string{
+		"hoist-go-build":        "hoist-go-build",
+		"hoist-go-build-1000":   "hoist-go-build",
+		"hoist-go-mod-builder":  "hoist-go-mod",
+		"hoist-yarn-berry":      "hoist-yarn-berry",
+		"hoist-yarn-berry-1000": "hoist-yarn-berry",
+		"hoist-yarn-1000":       "hoist-yarn",
+		"hoist-pnpm-store":      "hoist-pnpm-store",
+		"user-cache":            "",
+	} {
+		k, ok := cacheKindOf(id)
+		if ok != (want != "") || k.id != want {
+			t.Errorf("cacheKindOf(%q) = %q, %v; want %q", id, k.id, ok, want)
+		}
+	}
+	if k, _ := cacheKindOf("hoist-go-build-0"); k.keep != GoBuildCacheKeep {
+		t.Errorf("the Go build cache is kept %v, want %v", k.keep, GoBuildCacheKeep)
+	}
+}
