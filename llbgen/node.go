@@ -984,32 +984,59 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// lockfile differs from the one the hoisted install left, kept for the
 	// comparison in node_modules and removed by the user's RUN either way.
 	lock, marker, guarded := "", "", false
-	// With the lockfile written at build time (atBuild), the hoisted
-	// install also leaves a marker when it marks an install script; the
+	// With the lockfile written at build time (npm) or what the install
+	// wrote (yarn) checked at build time (atBuild), the hoisted install
+	// also leaves a marker when it may have run an install script; the
 	// user's install then reinstalls from scratch after the COPY.
-	scriptsMarker := ""
+	scriptsMarker, checkWhat := "", "the lockfile npm install writes"
+	if c.mgr != mgrNpm {
+		checkWhat = "the packages the install wrote"
+	}
 	if atBuild && (keep != "" || !rs.cmd.PrependShell) {
-		notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
+		notHoisted("%s; hoist checks %s only for an install it can guard", scriptsWhy, checkWhat)
 		return nil
+	}
+	// What the hoisted install wrote and stock's install would write anew
+	// (a COPY bringing any of it sets keep).
+	var written []string
+	if atBuild {
+		scriptsMarker = path.Join(c.dir, "node_modules", ".hoist-install-scripts")
+		written = append(written, path.Join(c.dir, "node_modules"))
+		for _, m := range members {
+			written = append(written, path.Join(c.dir, relTo(m, ctxDir), "node_modules"))
+		}
+		if c.mgr == mgrBerry {
+			for _, f := range []string{".pnp.cjs", ".pnp.loader.mjs", ".pnp.data.json", ".yarn/unplugged", ".yarn/install-state.gz", ".yarn/build-state.yml"} {
+				written = append(written, path.Join(c.dir, f))
+			}
+		}
+	}
+	reinstall := func(words string) string {
+		var q []string
+		for _, w := range written {
+			q = append(q, shellQuote(w))
+		}
+		return "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
 	}
 	if !frozen && keep == "" && rs.cmd.PrependShell {
 		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
 		m, l := shellQuote(marker), shellQuote(lock)
-		if atBuild {
-			scriptsMarker = path.Join(c.dir, "node_modules", ".hoist-install-scripts")
-		}
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
 			g := "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
 			if scriptsMarker != "" {
-				g = "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + shellQuote(path.Join(c.dir, "node_modules")) + " && " + words + "; el" + g
+				g = reinstall(words) + "el" + g
 			}
 			return g
 		})
-		if atBuild && !guarded {
-			notHoisted("%s; hoist checks the lockfile npm install writes only for an install it can guard", scriptsWhy)
-			return nil
-		}
+	} else if frozen && scriptsMarker != "" {
+		// Without the marker the user's install would find everything
+		// done, as when it is dropped.
+		guarded = a.guardCall(rs, n, idx, func(words string) string { return reinstall(words) + "fi" })
+	}
+	if atBuild && !guarded {
+		notHoisted("%s; hoist checks %s only for an install it can guard", scriptsWhy, checkWhat)
+		return nil
 	}
 
 	run := hoistedRun{flags: append(a.passFlags(rs), a.userCacheMounts(rs)...), serves: rs.line}
@@ -1053,11 +1080,18 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			cmd += runWords(call) + " && "
 		}
 		cmd = strings.TrimSuffix(cmd, " && ")
-		if guarded {
+		if guarded && !frozen {
 			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
-			if scriptsMarker != "" {
-				cmd += " && " + guardNpmScripts(lock, scriptsMarker)
+		}
+		switch {
+		case scriptsMarker != "" && c.mgr == mgrNpm:
+			cmd += " && " + guardNpmScripts(lock, scriptsMarker)
+		case scriptsMarker != "":
+			unplugged := ""
+			if c.mgr == mgrBerry {
+				unplugged = path.Join(c.dir, ".yarn", "unplugged")
 			}
+			cmd += " && " + yarnScriptsCheck(scriptsMarker, unplugged, written[:1+len(members)])
 		}
 	}
 	run.cmd = cmd
@@ -1066,8 +1100,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 
 	if !frozen {
 		switch {
-		case guarded && scriptsMarker != "":
+		case guarded && scriptsMarker != "" && c.mgr == mgrNpm:
 			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", runWords(c.call), path.Base(lock), scriptsWhy)
+		case guarded && scriptsMarker != "":
+			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(lock), path.Base(lock))
 		case guarded:
 			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
 		case keep != "":
@@ -1077,6 +1113,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			// finding node_modules complete.
 			a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
 		}
+		return nil
+	}
+	if scriptsMarker != "" {
+		a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
 		return nil
 	}
 	if keep != "" {

@@ -50,8 +50,17 @@ var projectFreeScripts = map[string]bool{
 // Where they do not (or there is no lockfile), npm install writes a new
 // one, whose marks the build can check: atBuild then says the install may
 // be hoisted with that check (guardNpmScripts), why saying why it needs it.
+// yarn's lockfiles carry no marks at all: a yarn install is checked at
+// build time from what it installed (yarnScriptsCheck).
 func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (why string, atBuild bool, err error) {
 	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members)
+	if err == nil && why != "" && (c.mgr == mgrYarn || c.mgr == mgrBerry) {
+		// The hoisted install checks what it installed (yarnScriptsCheck).
+		if s := yarnUncheckable(c, p); s != "" {
+			return why + ", and " + s, false, nil
+		}
+		return why, true, nil
+	}
 	if err != nil || why == "" || c.mgr != mgrNpm || frozenInstall(c) || len(members) > 0 {
 		return why, false, err
 	}
@@ -659,4 +668,82 @@ func switchesYarn(c shellscan.Call) bool {
 func guardNpmScripts(lock, marker string) string {
 	return "{ grep -qsE " + shellQuote(`"hasInstallScript": true|"lockfileVersion": 1,`) + " " + shellQuote(lock) +
 		"; [ $? -eq 1 ] || [ ! -d " + shellQuote(path.Dir(marker)) + " ] || : > " + shellQuote(marker) + "; }"
+}
+
+// yarnUncheckable says why yarnScriptsCheck cannot see every package a
+// yarn install may run a script for, "" when it can: it reads node_modules
+// of the project and its workspace members, and berry's default unplugged
+// folder.
+func yarnUncheckable(c *nodeCall, p *nodeProject) string {
+	if c.mgr == mgrYarn {
+		for _, a := range c.call.Args {
+			if strings.HasPrefix(a, "--modules-folder") || a == "--pnp" {
+				return "hoist checks the packages it installed only in node_modules (" + a + ")"
+			}
+		}
+		for k := range p.yarnrc {
+			if strings.Contains(k, "modules-folder") || strings.Contains(k, "pnp") {
+				return "hoist checks the packages it installed only in node_modules (.yarnrc sets " + k + ")"
+			}
+		}
+		for k := range c.env {
+			if l := strings.ToLower(k); strings.Contains(l, "modules_folder") || strings.HasSuffix(l, "_pnp") {
+				return "hoist checks the packages it installed only in node_modules (" + k + " is set)"
+			}
+		}
+		return ""
+	}
+	linker := c.env["YARN_NODE_LINKER"]
+	if linker == "" {
+		linker = toString(p.berry["nodeLinker"])
+	}
+	if linker != "" && linker != "pnp" && linker != "node-modules" {
+		return "hoist checks the packages it installed only for the pnp and node-modules linkers (nodeLinker: " + linker + ")"
+	}
+	for _, k := range []string{"pnpUnpluggedFolder", "installStatePath"} {
+		if _, ok := p.berry[k]; ok {
+			return "hoist checks the packages it installed only where yarn puts them by default (.yarnrc.yml sets " + k + ")"
+		}
+	}
+	for _, k := range []string{"PNP_UNPLUGGED_FOLDER", "INSTALL_STATE_PATH"} {
+		if _, ok := envConfig(c.env, []string{"YARN_"}, k); ok {
+			return "hoist checks the packages it installed only where yarn puts them by default (YARN_" + k + " is set)"
+		}
+	}
+	return ""
+}
+
+// yarnScriptsJS exits 1 when a package installed under the node_modules
+// dirs it is given (and, with a non-empty first argument, under
+// <entry>/node_modules of each entry of berry's unplugged folder) may run an install script: a package.json with
+// preinstall, install or postinstall, or a binding.gyp (for which yarn runs
+// node-gyp rebuild). It walks packages as the managers lay them out
+// (node_modules/name, node_modules/@scope/name, nested node_modules),
+// skipping symlinks (workspace members, whose own node_modules it is given)
+// and dot entries (.bin, yarn's state files). Anything it cannot read
+// throws, which exits non-zero too. No single quote or backslash: it is
+// single-quoted in a Dockerfile line.
+const yarnScriptsJS = `const fs=require("fs"),p=require("path");` +
+	`const pkg=d=>{if(fs.existsSync(p.join(d,"binding.gyp")))return 1;let j="{}";` +
+	`try{j=fs.readFileSync(p.join(d,"package.json"),"utf8")}catch(e){if(e.code!=="ENOENT")throw e}` +
+	`const s=JSON.parse(j).scripts||{};return s.preinstall||s.install||s.postinstall?1:nm(p.join(d,"node_modules"))};` +
+	`const nm=d=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch(e){if(e.code==="ENOENT"||e.code==="ENOTDIR")return 0;throw e}` +
+	`for(const e of es){if(!e.isDirectory()||e.name[0]===".")continue;const f=p.join(d,e.name);if(e.name[0]==="@"?nm(f):pkg(f))return 1}return 0};` +
+	`const up=d=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch(e){if(e.code==="ENOENT")return 0;throw e}` +
+	`return es.some(e=>e.isDirectory()&&nm(p.join(d,e.name,"node_modules")))};` +
+	`const [u,...r]=process.argv.slice(1);process.exit(r.some(nm)||u&&up(u)?1:0)`
+
+// yarnScriptsCheck is the shell the hoisted yarn install ends with: a
+// marker when yarnScriptsJS finds a package that may run an install script
+// or cannot tell (node missing or failing), so that the user's install
+// reinstalls from scratch after the COPY, as stock runs it. node is there:
+// yarn runs on it. NODE_OPTIONS is cleared so that a --require of the
+// project's files cannot fail the check.
+func yarnScriptsCheck(marker, unplugged string, nodeModules []string) string {
+	args := []string{shellQuote(unplugged)}
+	for _, d := range nodeModules {
+		args = append(args, shellQuote(d))
+	}
+	return "{ NODE_OPTIONS= node -e " + shellQuote(yarnScriptsJS) + " " + strings.Join(args, " ") +
+		" || { mkdir -p " + shellQuote(path.Dir(marker)) + " && : > " + shellQuote(marker) + "; }; }"
 }

@@ -1,6 +1,9 @@
 package llbgen
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,5 +103,93 @@ func TestInertCall(t *testing.T) {
 	}
 	if inert, _ := inertCall(shellscan.Call{Name: "touch", Args: []string{"x"}, DirKnown: true, Dynamic: true}); inert {
 		t.Error("a dynamic touch taken as inert")
+	}
+}
+
+// TestYarnScriptsCheck runs the check the hoisted yarn install ends with on
+// trees laid out as yarn lays them out, through sh as the RUN does.
+func TestYarnScriptsCheck(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	type file struct{ path, body string }
+	inert := `{"name":"x","scripts":{"build":"tsc","test":"jest"}}`
+	cases := []struct {
+		name   string
+		files  []file
+		links  map[string]string // link -> target
+		berry  bool
+		marked bool
+	}{
+		{name: "no node_modules"},
+		{name: "inert", files: []file{{"node_modules/a/package.json", inert}, {"node_modules/@s/b/package.json", inert}, {"node_modules/.yarn-integrity", "{}"}}},
+		{name: "postinstall", marked: true, files: []file{{"node_modules/a/package.json", inert}, {"node_modules/b/package.json", `{"scripts":{"postinstall":"node x.js"}}`}}},
+		{name: "preinstall scoped", marked: true, files: []file{{"node_modules/@s/b/package.json", `{"scripts":{"preinstall":"x"}}`}}},
+		{name: "install nested", marked: true, files: []file{{"node_modules/a/package.json", inert}, {"node_modules/a/node_modules/c/package.json", `{"scripts":{"install":"x"}}`}}},
+		{name: "binding.gyp", marked: true, files: []file{{"node_modules/a/package.json", inert}, {"node_modules/a/binding.gyp", "{}"}}},
+		{name: "member node_modules", marked: true, files: []file{{"packages/m/node_modules/a/package.json", `{"scripts":{"postinstall":"x"}}`}}},
+		{name: "malformed package.json", marked: true, files: []file{{"node_modules/a/package.json", `{`}}},
+		{name: "dot dirs and fixtures skipped", files: []file{{"node_modules/.cache/x/package.json", `{"scripts":{"postinstall":"x"}}`}, {"node_modules/a/package.json", inert}, {"node_modules/a/test/package.json", `{`}}},
+		{name: "workspace link skipped", files: []file{{"packages/m/package.json", `{"scripts":{"postinstall":"x"}}`}}, links: map[string]string{"node_modules/m": "../packages/m"}},
+		{name: "unplugged scoped", berry: true, marked: true, files: []file{{".yarn/unplugged/@s-b-npm-1.0.0-abc/node_modules/@s/b/package.json", `{"scripts":{"postinstall":"x"}}`}}},
+		{name: "unplugged gyp", berry: true, marked: true, files: []file{{".yarn/unplugged/c-npm-1.0.0-abc/node_modules/c/binding.gyp", "{}"}}},
+		{name: "unplugged inert", berry: true, files: []file{{".yarn/unplugged/c-npm-1.0.0-abc/node_modules/c/package.json", inert}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				p := filepath.Join(dir, f.path)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(f.body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for l, target := range tc.links {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, l)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Symlink(target, filepath.Join(dir, l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unplugged := ""
+			if tc.berry {
+				unplugged = filepath.Join(dir, ".yarn/unplugged")
+			}
+			marker := filepath.Join(dir, "node_modules/.hoist-install-scripts")
+			script := yarnScriptsCheck(marker, unplugged, []string{filepath.Join(dir, "node_modules"), filepath.Join(dir, "packages/m/node_modules")})
+			if out, err := exec.Command("sh", "-c", "set -e; "+script).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", script, err, out)
+			}
+			if _, err := os.Stat(marker); (err == nil) != tc.marked {
+				t.Errorf("marker present = %v, want %v", err == nil, tc.marked)
+			}
+		})
+	}
+	// Without node the check cannot tell: the marker is left.
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "node_modules/.hoist-install-scripts")
+	mkdir, err := exec.LookPath("mkdir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(mkdir, filepath.Join(bin, "mkdir")); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(sh, "-c", yarnScriptsCheck(marker, "", []string{filepath.Join(dir, "node_modules")}))
+	cmd.Env = []string{"PATH=" + bin}
+	if out, err := cmd.CombinedOutput(); err != nil && !strings.Contains(string(out), "node") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("no marker without node: %v", err)
 	}
 }

@@ -107,12 +107,13 @@ var nodeExamples = []struct {
 }{
 	{"node-npm", []string{"npm ci hoisted before this COPY", "npm ci dropped here", "cache mounts /root/.npm"}, "build", "/app"},
 	// yarn.lock does not say which dependencies have install scripts: the
-	// install stays after the COPY, with the cache mount.
-	{"node-yarn-berry", []string{"install not hoisted: yarn.lock does not say which dependencies have install scripts", "/root/.yarn/berry/cache"}, "build", "/app"},
+	// hoisted install checks the packages it installed (none has one here),
+	// and the user's install runs only when the check leaves its marker.
+	{"node-yarn-berry", []string{"yarn install --immutable hoisted before this COPY", "yarn install --immutable after the COPY runs only, from scratch, when the hoisted install finds a package", "/root/.yarn/berry/cache"}, "build", "/app"},
 	{"node-pnpm-monorepo", []string{"pnpm install --frozen-lockfile hoisted before this COPY", "packages/web/package.json", "pnpm install --frozen-lockfile dropped here"}, "build", "/app"},
 	{"fullstack", []string{"npm ci hoisted before this COPY", "go mod download hoisted before this COPY"}, "web", "/web"},
 	{"node-npm-install", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when", "cache mounts /root/.npm"}, "build", "/app"},
-	{"node-yarn-release", []string{"install not hoisted: yarn.lock does not say which dependencies have install scripts", "/root/.yarn/berry/cache"}, "build", "/app"},
+	{"node-yarn-release", []string{"install hoisted before this COPY", "install after the COPY runs only when the COPY brings a yarn.lock other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package", "/root/.yarn/berry/cache"}, "build", "/app"},
 }
 
 // TestNodeExamples builds every Node example through the stock frontend
@@ -194,7 +195,9 @@ func TestNodeExamples(t *testing.T) {
 // the context has no node_modules), one without a lockfile whose dependency
 // has an install script (the build reinstalls after the COPY), npm ci with
 // a node_modules in the context, npm ci with a dependency's install script
-// (not hoisted), and a pnpm workspace patching a dependency.
+// (not hoisted), a frozen yarn 1 install with a dependency's install script
+// (the build reinstalls after the COPY), and a pnpm workspace patching a
+// dependency.
 func TestNodeInstallShapes(t *testing.T) {
 	needEnv(t)
 	for _, tc := range []struct {
@@ -214,6 +217,11 @@ func TestNodeInstallShapes(t *testing.T) {
 			"app/node_modules/yorkie/package.json", "bin/install.js"},
 		{"npm-ci-dep-script", []string{"package-lock.json marks dependency yorkie as having an install script"},
 			"app/node_modules/yorkie/package.json", "bin/install.js"},
+		// yarn.lock marks no install script: the hoisted install's check
+		// finds yorkie's and the install after the COPY reinstalls, writing
+		// the hooks into the git dir only the source COPY brings.
+		{"yarn-frozen-dep-script", []string{"yarn install --frozen-lockfile hoisted before this COPY", "yarn install --frozen-lockfile after the COPY runs only, from scratch, when the hoisted install finds a package"},
+			"app/gitdata/hooks/pre-commit", "node_modules/yorkie/src/runner.js"},
 		// The frontend's context must show the node_modules directory: if
 		// it did not, npm ci would be dropped and the COPY's stale copy
 		// would stay in the image.
