@@ -1,6 +1,7 @@
 package llbgen
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,13 +14,21 @@ import (
 // its RUN instructions with the SHELL in effect for each.
 func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
 	t.Helper()
+	runs, shells, err := parseRuns(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs, shells
+}
+
+func parseRuns(df string) ([]*instructions.RunCommand, [][]string, error) {
 	res, err := parser.Parse(strings.NewReader(df))
 	if err != nil {
-		t.Fatalf("parse: %v", err)
+		return nil, nil, fmt.Errorf("parse: %w", err)
 	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		t.Fatalf("instructions: %v", err)
+		return nil, nil, fmt.Errorf("instructions: %w", err)
 	}
 	var runs []*instructions.RunCommand
 	var shells [][]string
@@ -35,7 +44,7 @@ func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
 			}
 		}
 	}
-	return runs, shells
+	return runs, shells, nil
 }
 
 // FuzzClassify feeds the calls of every RUN of arbitrary Dockerfile text
@@ -55,28 +64,16 @@ func FuzzClassify(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, df string) {
-		res, err := parser.Parse(strings.NewReader(df))
-		if err != nil {
-			return
-		}
-		stages, _, err := instructions.Parse(res.AST, nil)
+		runs, shells, err := parseRuns(df)
 		if err != nil {
 			return
 		}
 		env := map[string]string{"HOME": "/root", "GOFLAGS": "-mod=mod", "V": "1"}
-		for _, st := range stages {
-			var shell []string
-			for _, c := range st.Commands {
-				switch c := c.(type) {
-				case *instructions.ShellCommand:
-					shell = c.Shell
-				case *instructions.RunCommand:
-					calls, _ := shellscan.RunCalls(c, shell, env)
-					for _, call := range calls {
-						ClassifyGo(call, env)
-						ClassifyNode(call)
-					}
-				}
+		for i, run := range runs {
+			calls, _ := shellscan.RunCalls(run, shells[i], env)
+			for _, call := range calls {
+				ClassifyGo(call, env)
+				ClassifyNode(call)
 			}
 		}
 	})
