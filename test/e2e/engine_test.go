@@ -74,13 +74,7 @@ func TestGoOpaqueBuildStep(t *testing.T) {
 			}
 
 			p := filepath.Join(dir, "main.go")
-			src, err := os.ReadFile(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			appendEdit(t, p)
 			proxy.take()
 			out = bx(t, e, dir, append(args, "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=cacheonly")...)
 			if stepCached(out, c.step) {

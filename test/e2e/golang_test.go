@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -171,13 +170,7 @@ func TestGoExportedDownloadInLayer(t *testing.T) {
 	}
 
 	p := filepath.Join(dir, "main.go")
-	src, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	appendEdit(t, p)
 	proxy.take()
 	out = bx(t, e, dir, append(args, "--build-arg", "BUILDKIT_SYNTAX="+e.HoistImage, "--output", "type=cacheonly")...)
 	if !stepCached(out, "go mod download") {
@@ -255,13 +248,7 @@ func editRebuild(t *testing.T, example, file string) string {
 	}
 	build()
 	p := filepath.Join(dir, file)
-	src, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	appendEdit(t, p)
 	return build()
 }
 

@@ -235,3 +235,16 @@ func errorReport(stderr string) string {
 	}
 	return strings.Join(lines[start:], "\n")
 }
+
+// appendEdit appends a comment line to the source file p: a one-line edit
+// that invalidates every step copying it.
+func appendEdit(t *testing.T, p string) {
+	t.Helper()
+	src, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, append(src, []byte("\n// edited\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
