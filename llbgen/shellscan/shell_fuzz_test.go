@@ -2,11 +2,7 @@ package shellscan
 
 import (
 	"path"
-	"strings"
 	"testing"
-
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // FuzzRunCalls feeds every RUN of arbitrary Dockerfile text through
@@ -26,40 +22,28 @@ func FuzzRunCalls(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, df string) {
-		res, err := parser.Parse(strings.NewReader(df))
-		if err != nil {
-			return
-		}
-		stages, _, err := instructions.Parse(res.AST, nil)
+		runs, shells, err := parseRuns(df)
 		if err != nil {
 			return
 		}
 		env := map[string]string{"HOME": "/root", "GOFLAGS": "-mod=mod", "V": "1"}
-		for _, st := range stages {
-			var shell []string
-			for _, c := range st.Commands {
-				switch c := c.(type) {
-				case *instructions.ShellCommand:
-					shell = c.Shell
-				case *instructions.RunCommand:
-					calls, err := RunCalls(c, shell, env)
-					if err != nil {
-						if calls != nil {
-							t.Fatalf("calls %v returned with error %v", calls, err)
-						}
-						continue
-					}
-					for _, call := range calls {
-						if !call.DirKnown && call.Dir != "" {
-							t.Fatalf("unknown dir with a value: %+v", call)
-						}
-						if call.Dir != "" && path.Clean(call.Dir) != call.Dir {
-							t.Fatalf("dir not clean: %+v", call)
-						}
-						if call.Line < 0 {
-							t.Fatalf("negative line: %+v", call)
-						}
-					}
+		for i, run := range runs {
+			calls, err := RunCalls(run, shells[i], env)
+			if err != nil {
+				if calls != nil {
+					t.Fatalf("calls %v returned with error %v", calls, err)
+				}
+				continue
+			}
+			for _, call := range calls {
+				if !call.DirKnown && call.Dir != "" {
+					t.Fatalf("unknown dir with a value: %+v", call)
+				}
+				if call.Dir != "" && path.Clean(call.Dir) != call.Dir {
+					t.Fatalf("dir not clean: %+v", call)
+				}
+				if call.Line < 0 {
+					t.Fatalf("negative line: %+v", call)
 				}
 			}
 		}

@@ -16,13 +16,21 @@ import (
 // its RUN instructions with the SHELL in effect for each.
 func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
 	t.Helper()
+	runs, shells, err := parseRuns(df)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs, shells
+}
+
+func parseRuns(df string) ([]*instructions.RunCommand, [][]string, error) {
 	res, err := parser.Parse(strings.NewReader(df))
 	if err != nil {
-		t.Fatalf("parse: %v", err)
+		return nil, nil, fmt.Errorf("parse: %w", err)
 	}
 	stages, _, err := instructions.Parse(res.AST, nil)
 	if err != nil {
-		t.Fatalf("instructions: %v", err)
+		return nil, nil, fmt.Errorf("instructions: %w", err)
 	}
 	var runs []*instructions.RunCommand
 	var shells [][]string
@@ -38,7 +46,7 @@ func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
 			}
 		}
 	}
-	return runs, shells
+	return runs, shells, nil
 }
 
 // summary renders the fields of a call a test cares about on one line:
