@@ -1623,7 +1623,7 @@ func localDeps(dir string, p *pkgJSON) string {
 // bin, which the install links and makes executable.
 func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
 	for _, s := range lifecycleScripts {
-		if v, ok := root.Scripts[s]; ok && scripts {
+		if v, ok := root.Scripts[s]; ok && scripts && !sourceFree(v) {
 			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 		}
 	}
@@ -1637,7 +1637,7 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if v, ok := mp.Scripts[s]; ok && scripts {
+			if v, ok := mp.Scripts[s]; ok && scripts && !sourceFree(v) {
 				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
 			}
 		}
@@ -1646,6 +1646,19 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 		}
 	}
 	return "", nil
+}
+
+// sourceFree reports a lifecycle script known to read nothing of the
+// project: only-allow checks which package manager runs the install.
+func sourceFree(v any) bool {
+	f := strings.Fields(toString(v))
+	if len(f) > 0 && f[0] == "npx" {
+		f = f[1:]
+		if len(f) > 0 && (f[0] == "-y" || f[0] == "--yes") {
+			f = f[1:]
+		}
+	}
+	return len(f) == 2 && f[0] == "only-allow" && slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1])
 }
 
 // scriptText is a package.json script as a note quotes it.

@@ -238,6 +238,16 @@ func TestRunCallsEnv(t *testing.T) {
 			want: []string{"1:true", "1:go build @/a"}},
 		{name: "declare -x", df: "SHELL [\"/bin/bash\", \"-c\"]\nRUN declare -x A=1 && local B=2; go build\n",
 			want: []string{"1:go build +A=1 %B=2"}},
+		{name: "known test takes one branch", df: "RUN if [ \"$CI\" != true ]; then npm ci; else echo skip; fi; go build\n", env: map[string]string{"CI": ""},
+			want: []string{"1:npm ci", "1:go build"}},
+		{name: "known test false", df: "RUN if [ \"$BUILD_JS\" = 1 ]; then yarn install; elif test -n \"$X\"; then npm ci; else mkdir -p b; fi\n", env: map[string]string{"BUILD_JS": "0", "X": ""},
+			want: []string{"1:mkdir -p b"}},
+		{name: "known test in a chain", df: "RUN [ \"$A\" -eq 1 ] && npm ci; [ -z \"$A\" ] || go build; ! [ a = b ] && go vet\n", env: map[string]string{"A": "2"},
+			want: []string{"1:go build", "1:go vet"}},
+		{name: "unknown test both branches", df: "RUN if [ \"$U\" = 1 ]; then npm ci; fi; if [ a == a ]; then go build; fi\n",
+			want: []string{"1:[ ${U} = 1 ] dyn", "1:npm ci", "1:[ a == a ]", "1:go build"}},
+		{name: "test shadowed by a function", df: "RUN test() { :; }; test a = b && go build\n",
+			want: []string{"1::", "1:go build"}},
 	})
 }
 

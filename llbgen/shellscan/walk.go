@@ -6,6 +6,7 @@ package shellscan
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -42,6 +43,9 @@ func orClone(f, st *shState) *shState {
 }
 
 func (a *analyzer) stmt(s *syntax.Stmt, st *shState, fr *frame) *shState {
+	if st.dead {
+		return nil // after exit, or behind a test known to fail
+	}
 	a.work++
 	if a.work > maxWork {
 		a.fail(errors.New("RUN script is too complex to analyse"))
@@ -479,6 +483,17 @@ func (a *analyzer) callExpr(c *syntax.CallExpr, s *syntax.Stmt, st *shState, fr 
 			pre[as.Name.Value] = v
 		}
 	}
+	if res, ok := staticTest(args, st); ok && pre == nil {
+		// A test of known words runs nothing: only the path it takes is
+		// followed, so `if [ "$CI" != true ]; then npm ci; fi` with CI
+		// known runs npm ci or does not.
+		if res {
+			return neverFails()
+		}
+		fail := st.clone()
+		st.dead = true
+		return fail
+	}
 	a.exec(args, pre, st, fr, line, s, nil, execOpts{})
 	if len(args) > 0 && !args[0].dyn && cannotFail[args[0].s] {
 		return neverFails()
@@ -500,4 +515,89 @@ func (a *analyzer) assignWord(as *syntax.Assign, st *shState, fr *frame) {
 		val, dyn = a.literal(as.Value, st, fr)
 	}
 	a.assign(st, as.Name.Value, val, !dyn, as.Append, false)
+}
+
+// staticTest evaluates a `[`/`test` call whose words are all known and
+// whose operators compare strings or integers; ok is false for anything
+// else (file tests, unknown words, a function of that name).
+func staticTest(args []field, st *shState) (res, ok bool) {
+	if len(args) == 0 || slices.ContainsFunc(args, func(f field) bool { return f.dyn }) {
+		return false, false
+	}
+	name := args[0].s
+	if _, fn := st.funcs[name]; fn {
+		return false, false
+	}
+	var ops []string
+	for _, f := range args[1:] {
+		ops = append(ops, f.s)
+	}
+	switch name {
+	case "[":
+		if len(ops) == 0 || ops[len(ops)-1] != "]" {
+			return false, false
+		}
+		ops = ops[:len(ops)-1]
+	case "test":
+	default:
+		return false, false
+	}
+	return testExpr(ops)
+}
+
+// testExpr is POSIX test's rule by argument count, for the string and
+// integer operators.
+func testExpr(ops []string) (res, ok bool) {
+	switch len(ops) {
+	case 0:
+		return false, true
+	case 1:
+		return ops[0] != "", true
+	case 2:
+		switch ops[0] {
+		case "!":
+			return ops[1] == "", true
+		case "-n":
+			return ops[1] != "", true
+		case "-z":
+			return ops[1] == "", true
+		}
+	case 3:
+		x, op, y := ops[0], ops[1], ops[2]
+		switch op {
+		case "=": // not ==: dash's test rejects it
+			return x == y, true
+		case "!=":
+			return x != y, true
+		case "-eq", "-ne", "-lt", "-le", "-gt", "-ge":
+			i, err1 := strconv.Atoi(x)
+			j, err2 := strconv.Atoi(y)
+			if err1 != nil || err2 != nil {
+				return false, false
+			}
+			switch op {
+			case "-eq":
+				return i == j, true
+			case "-ne":
+				return i != j, true
+			case "-lt":
+				return i < j, true
+			case "-le":
+				return i <= j, true
+			case "-gt":
+				return i > j, true
+			}
+			return i >= j, true
+		}
+		if x == "!" {
+			r, ok := testExpr(ops[1:])
+			return !r, ok
+		}
+	case 4:
+		if ops[0] == "!" {
+			r, ok := testExpr(ops[1:])
+			return !r, ok
+		}
+	}
+	return false, false
 }
