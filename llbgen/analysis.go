@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,10 @@ type analysis struct {
 	stepFacts map[*runStep]*stepFacts
 	// scripts are the build-context scripts each RUN runs (scripts.go).
 	scripts map[*runStep][]scriptCall
+	// argNames are the names the Dockerfile declares with ARG, and the
+	// automatic platform args: outside an ARG's scope a RUN does not have
+	// them in its environment, as no shell or runtime sets such a name.
+	argNames map[string]bool
 }
 
 // runStep is one RUN instruction with what analysis learnt about it.
@@ -142,8 +147,22 @@ func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 	for k, v := range platformArgs("BUILD", bp) {
 		global[k] = v
 	}
+	a.argNames = map[string]bool{}
+	for k := range global {
+		a.argNames[k] = true
+	}
+	for _, st := range stages {
+		for _, c := range st.Commands {
+			if ac, ok := c.(*instructions.ArgCommand); ok {
+				for _, kv := range ac.Args {
+					a.argNames[kv.Key] = true
+				}
+			}
+		}
+	}
 	for _, ma := range metaArgs {
 		for _, kv := range ma.Args {
+			a.argNames[kv.Key] = true
 			v, ok := a.opt.BuildArgs[kv.Key]
 			if !ok {
 				if kv.Value == nil {
@@ -307,6 +326,33 @@ func (a *analysis) passwd(ctx context.Context, s *stage) map[string]account {
 	return root.passwd
 }
 
+// unsetArgs are the declared ARG names a RUN's environment env lacks,
+// known to be unset when the base image's config is known (it may set
+// any name). dockerfile2llb passes the proxy args without an ARG.
+func (a *analysis) unsetArgs(s *stage, env map[string]string) []string {
+	if s.root().imageErr != nil {
+		return nil
+	}
+	var unset []string
+	for n := range a.argNames {
+		if _, ok := env[n]; !ok && !proxyArg(n) {
+			unset = append(unset, n)
+		}
+	}
+	slices.Sort(unset)
+	return unset
+}
+
+// proxyArg reports dockerfile2llb's predefined proxy args, which reach
+// RUN as build args without being declared.
+func proxyArg(n string) bool {
+	switch strings.ToUpper(n) {
+	case "HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY":
+		return true
+	}
+	return false
+}
+
 // run records a RUN step's state and the commands it runs.
 func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand) error {
 	line := startLine(c.Location())
@@ -335,7 +381,7 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 		}
 	}
 	if rs.callErr == nil {
-		rs.calls, rs.callErr = shellscan.RunCalls(c, s.shell, rs.env)
+		rs.calls, rs.callErr = shellscan.RunCallsUnset(c, s.shell, rs.env, a.unsetArgs(s, rs.env))
 	}
 	for _, call := range rs.calls {
 		s.noteUserAdd(call)

@@ -282,6 +282,9 @@ func absCache(p, what string, env map[string]string, acc account) (string, strin
 	if strings.Contains(p, "$") {
 		return "", what + " " + p + " uses a variable hoist does not expand"
 	}
+	if p == "" {
+		return "", what + " is empty"
+	}
 	if !path.IsAbs(p) {
 		return "", what + " " + p + " is not absolute"
 	}
@@ -911,7 +914,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members, projectScripts); err != nil {
 		return err
 	} else if s != "" {
-		notHoisted("%s, which may need the sources; the install stays after the COPY, with the cache mount", s)
+		notHoisted("%s; the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
 	scriptsWhy, atBuild, err := a.depInstallScript(ctx, rs, c, p, members)
@@ -1623,8 +1626,12 @@ func localDeps(dir string, p *pkgJSON) string {
 // bin, which the install links and makes executable.
 func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
 	for _, s := range lifecycleScripts {
-		if v, ok := root.Scripts[s]; ok && scripts && !sourceFree(v) {
-			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
+		v, ok := root.Scripts[s]
+		if !ok || !scripts {
+			continue
+		}
+		if free, err := a.sourceFree(ctx, dir, v); err != nil || !free {
+			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + "), which may need the sources", err
 		}
 	}
 	for _, m := range members {
@@ -1637,20 +1644,27 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 			continue
 		}
 		for _, s := range lifecycleScripts {
-			if v, ok := mp.Scripts[s]; ok && scripts && !sourceFree(v) {
-				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + ")", nil
+			v, ok := mp.Scripts[s]
+			if !ok || !scripts {
+				continue
+			}
+			if free, err := a.sourceFree(ctx, m, v); err != nil || !free {
+				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + "), which may need the sources", err
 			}
 		}
 		if len(mp.Bin) > 0 || mp.Directories["bin"] != nil {
-			return path.Join(m, "package.json") + " has bin entries, which the install links to member sources", nil
+			return path.Join(m, "package.json") + " has bin entries, which the install links to member sources the COPY brings later", nil
 		}
 	}
 	return "", nil
 }
 
 // sourceFree reports a lifecycle script known to read nothing of the
-// project: only-allow checks which package manager runs the install.
-func sourceFree(v any) bool {
+// project, run before the sources as after them: only-allow checks which
+// package manager runs the install; husky (husky install) sets up git hooks
+// only in a git work tree, so with no .git brought by the COPY it does
+// nothing in either place.
+func (a *nodeRun) sourceFree(ctx context.Context, dir string, v any) (bool, error) {
 	f := strings.Fields(toString(v))
 	if len(f) > 0 && f[0] == "npx" {
 		f = f[1:]
@@ -1658,7 +1672,30 @@ func sourceFree(v any) bool {
 			f = f[1:]
 		}
 	}
-	return len(f) == 2 && f[0] == "only-allow" && slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1])
+	switch {
+	case len(f) == 2 && f[0] == "only-allow":
+		return slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1]), nil
+	case len(f) == 1 && f[0] == "husky", len(f) == 2 && f[0] == "husky" && f[1] == "install":
+		for _, d := range []string{".", dir} {
+			g := path.Join(d, ".git")
+			ign, err := a.opt.Context.Ignored(ctx, g)
+			if err != nil {
+				return false, err
+			}
+			if ign {
+				continue
+			}
+			names, err := a.opt.Context.ReadDir(ctx, d)
+			if err != nil && !isNotExist(err) {
+				return false, err
+			}
+			if slices.Contains(names, ".git/") || slices.Contains(names, ".git") {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // scriptText is a package.json script as a note quotes it.

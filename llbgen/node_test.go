@@ -149,3 +149,41 @@ func TestBerryPatches(t *testing.T) {
 		t.Errorf("got %v %q, want %s", got, why, want)
 	}
 }
+
+// TestHuskyPrepare: husky's prepare script sets up git hooks only in a git
+// work tree. Without a .git in the context it does nothing before the
+// sources or after them, and the install is hoisted; with one, the COPY
+// brings it and only the install after the COPY may write the hooks.
+func TestHuskyPrepare(t *testing.T) {
+	dt := []byte("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n")
+	for _, c := range []struct {
+		name   string
+		prep   string
+		git    bool
+		hoists bool
+	}{
+		{"husky install, no .git", "husky install", false, true},
+		{"husky 9, no .git", "husky", false, true},
+		{"husky with .git", "husky", true, false},
+		{"husky with another command", "husky install && node gen.js", false, false},
+		{"only-allow", "npx only-allow npm", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := memContext{
+				"package.json":      `{"name":"app","scripts":{"prepare":"` + c.prep + `","build":"tsc"}}`,
+				"package-lock.json": `{"name":"app","lockfileVersion":3,"packages":{}}`,
+			}
+			if c.git {
+				ctx[".git/HEAD"] = "ref: refs/heads/main\n"
+			}
+			rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Contains(string(rw.Dockerfile), "COPY package-lock.json package.json")
+			if got != c.hoists {
+				t.Errorf("hoisted %v, want %v:\n%s\n%v", got, c.hoists, rw.Dockerfile, rw.Notes)
+			}
+		})
+	}
+}

@@ -78,6 +78,13 @@ const (
 // merged with the state without them, so later calls see them as unknown
 // unless both paths agree.
 func RunCalls(run *instructions.RunCommand, shell []string, env map[string]string) ([]Call, error) {
+	return RunCallsUnset(run, shell, env, nil)
+}
+
+// RunCallsUnset is RunCalls where the variables named in unset are known
+// to be absent from the environment: they expand to nothing, as the
+// shell expands them, instead of making words Dynamic.
+func RunCallsUnset(run *instructions.RunCommand, shell []string, env map[string]string, unset []string) ([]Call, error) {
 	if run == nil {
 		return nil, errors.New("nil RUN command")
 	}
@@ -86,6 +93,11 @@ func RunCalls(run *instructions.RunCommand, shell []string, env map[string]strin
 	}
 	a := &analyzer{files: map[string]string{}}
 	st := newState(env)
+	for _, n := range unset {
+		if _, ok := env[n]; !ok {
+			st.vars[n] = sv{known: true, exported: true} // unset, and so in every child
+		}
+	}
 	top := &frame{lang: syntax.LangPOSIX}
 
 	if !run.PrependShell {

@@ -97,8 +97,10 @@ type runCase struct {
 	name string
 	df   string // Dockerfile text after FROM; every RUN is analysed in order
 	env  map[string]string
-	want []string // summaries of all calls of all RUNs, in order
-	err  string   // substring of the expected error (of the first failing RUN)
+	// unset are variables known to be absent from env (RunCallsUnset).
+	unset []string
+	want  []string // summaries of all calls of all RUNs, in order
+	err   string   // substring of the expected error (of the first failing RUN)
 }
 
 func checkRunCases(t *testing.T, cases []runCase) {
@@ -112,7 +114,7 @@ func checkRunCases(t *testing.T, cases []runCase) {
 			var got []string
 			var gotErr error
 			for i, r := range runs {
-				calls, err := RunCalls(r, shells[i], tc.env)
+				calls, err := RunCallsUnset(r, shells[i], tc.env, tc.unset)
 				if err != nil {
 					gotErr = err
 					break
@@ -246,6 +248,9 @@ func TestRunCallsEnv(t *testing.T) {
 			want: []string{"1:go build", "1:go vet"}},
 		{name: "unknown test both branches", df: "RUN if [ \"$U\" = 1 ]; then npm ci; fi; if [ a == a ]; then go build; fi\n",
 			want: []string{"1:[ ${U} = 1 ] dyn", "1:npm ci", "1:[ a == a ]", "1:go build"}},
+		{name: "known unset variable", df: "RUN arch=${TARGETARCH} yarn install --arch=$TARGETARCH ${GOOS-linux} && sh -c 'go build -o ${TARGETOS}x'\n",
+			unset: []string{"TARGETARCH", "TARGETOS", "GOOS"}, env: map[string]string{"GOOS": "darwin"},
+			want: []string{"1:yarn install --arch= darwin +arch=", "1:go build -o x <sh -c>"}},
 		{name: "test shadowed by a function", df: "RUN test() { :; }; test a = b && go build\n",
 			want: []string{"1::", "1:go build"}},
 	})
