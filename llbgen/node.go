@@ -764,19 +764,26 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 
 // installRuns returns the rule for RUNs between the source COPY and the
 // install: those of only setup, quiet and inert calls may run there (the
-// line of one installing git goes to *gitLine), and the
-// setup ones are recorded in *setup, latest first, to run before the
-// hoisted install.
-func installRuns(setup *[]shellscan.Call, gitLine *int) func(o *runStep) bool {
+// lines of inert ones go to skipped), and the setup ones are recorded in
+// *setup, latest first, to run before the hoisted install.
+func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *runStep) bool {
 	return func(o *runStep) bool {
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
 		var calls []shellscan.Call
+		system := systemTools(o.calls, nil)
 		for _, c := range o.calls {
+			if system && systemStep(c) {
+				calls = append(calls, c)
+				continue
+			}
 			if inert, git := inertCall(c); inert {
 				if git {
-					*gitLine = o.line
+					skipped.git = o.line
+				}
+				if _, _, _, sys := systemCall(c); sys {
+					skipped.system = o.line
 				}
 				continue
 			}
@@ -835,8 +842,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
-	gitLine := 0 // a step before the install installs git
-	setup, why := installSetup(rs, c, &gitLine)
+	var skipped skippedLines
+	setup, why := installSetup(rs, c, &skipped)
 	if why != "" {
 		notHoisted("%s", why)
 		return nil
@@ -850,7 +857,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &gitLine), what: "install",
+		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &skipped), what: "install",
 			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
 	}
 	if err != nil {
@@ -925,13 +932,19 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s; such a script must run after the source COPY, and an install finding node_modules complete does not run it again: the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
-	if gitLine != 0 {
+	if skipped.git != 0 {
 		if s, err := a.gitDependency(ctx, c, p); err != nil {
 			return err
 		} else if s != "" {
-			notHoisted("line %d installs git, and %s", gitLine, s)
+			notHoisted("line %d installs git, and %s", skipped.git, s)
 			return nil
 		}
+	}
+	if atBuild && skipped.system != 0 {
+		// The hoisted install would run a dependency's script (node-gyp,
+		// say) without what the system install brings.
+		notHoisted("%s, and line %d installs system packages such a script may need", scriptsWhy, skipped.system)
+		return nil
 	}
 
 	// One COPY per destination directory keeps the layout without --parents.
@@ -1288,19 +1301,31 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 	return full, true
 }
 
+// skippedLines are the lines of inert calls left out of the hoisted
+// install: one installing git, one installing system packages.
+type skippedLines struct{ git, system int }
+
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
-// set), or why it cannot run without another one. Inert calls (inertCall)
-// are left out; the line of one installing git goes to *gitLine.
-func installSetup(rs *runStep, c *nodeCall, gitLine *int) ([]shellscan.Call, string) {
+// set, apk add npm), or why it cannot run without another one. Inert calls
+// (inertCall) are left out and their lines recorded in skipped.
+func installSetup(rs *runStep, c *nodeCall, skipped *skippedLines) ([]shellscan.Call, string) {
 	var setup []shellscan.Call
+	system := systemTools(rs.calls, func(o shellscan.Call) bool { return sameCall(o, c.call) })
 	for _, o := range rs.calls {
 		if sameCall(o, c.call) {
 			return setup, ""
 		}
+		if system && systemStep(o) {
+			setup = append(setup, o)
+			continue
+		}
 		if inert, git := inertCall(o); inert {
 			if git {
-				*gitLine = rs.line
+				skipped.git = rs.line
+			}
+			if _, _, _, sys := systemCall(o); sys {
+				skipped.system = rs.line
 			}
 			continue
 		}
@@ -1815,7 +1840,10 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, sta
 	lead := 0
 	for lead < len(rs.calls) && !sameCall(rs.calls[lead], c) {
 		o := rs.calls[lead]
-		if su, quiet := setupCall(o); !su && !quiet || o.Line != 1 || o.Heredoc != "" {
+		su, quiet := setupCall(o)
+		inert, _ := inertCall(o)
+		_, _, tool, _ := systemCall(o)
+		if !su && !quiet && !inert && !tool || o.Line != 1 || o.Heredoc != "" {
 			return "", 0, 0, false
 		}
 		lead++

@@ -424,18 +424,18 @@ func inertCall(o shellscan.Call) (inert, git bool) {
 			paths++
 		}
 		return paths > 0, false
-	case "apt-get", "apt":
-		return systemInstall(o.Args, map[string]bool{"update": true, "install": true, "clean": true}, "install", []string{"-o", "-t", "--target-release"})
-	case "apk":
-		return systemInstall(o.Args, map[string]bool{"update": true, "add": true}, "add", []string{"-t", "--virtual", "-X", "--repository"})
+	case "apt-get", "apt", "apk":
+		inert, git, _, _ := systemCall(o)
+		return inert, git
 	}
 	return false, false
 }
 
 // systemInstall checks a system package manager's command line: a known
 // subcommand, and for the one that installs, packages that are not Node
-// tools, certificates or TLS libraries.
-func systemInstall(args []string, subs map[string]bool, install string, valueFlags []string) (inert, git bool) {
+// tools, certificates or TLS libraries (inert), or that are (tool: the
+// hoisted install needs the call run before it).
+func systemInstall(args []string, subs map[string]bool, install string, valueFlags []string) (inert, git, tool bool) {
 	sub := ""
 	var pkgs []string
 	for i := 0; i < len(args); i++ {
@@ -453,20 +453,64 @@ func systemInstall(args []string, subs map[string]bool, install string, valueFla
 		pkgs = append(pkgs, a)
 	}
 	if !subs[sub] || sub != install && len(pkgs) > 0 {
-		return false, false
+		return false, false, false
 	}
 	for _, p := range pkgs {
 		name := strings.ToLower(strings.FieldsFunc(p, func(r rune) bool { return r == '=' || r == '~' || r == '>' || r == '<' || r == ':' })[0])
 		for _, bad := range []string{"node", "npm", "yarn", "pnpm", "corepack", "ca-cert", "ssl"} {
 			if strings.Contains(name, bad) {
-				return false, false
+				tool = true
 			}
 		}
 		if strings.HasPrefix(name, "git") {
 			git = true
 		}
 	}
-	return true, git
+	return !tool, git, tool
+}
+
+// systemCall parses an apt-get/apt/apk call; ok is false for another
+// command or one hoist cannot follow.
+func systemCall(o shellscan.Call) (inert, git, tool, ok bool) {
+	if o.Dynamic || o.Opaque || len(o.Unset) > 0 || !o.DirKnown {
+		return false, false, false, false
+	}
+	switch path.Base(o.Name) {
+	case "apt-get", "apt":
+		inert, git, tool = systemInstall(o.Args, map[string]bool{"update": true, "install": true, "clean": true}, "install", []string{"-o", "-t", "--target-release"})
+	case "apk":
+		inert, git, tool = systemInstall(o.Args, map[string]bool{"update": true, "add": true}, "add", []string{"-t", "--virtual", "-X", "--repository"})
+	default:
+		return false, false, false, false
+	}
+	return inert, git, tool, true
+}
+
+// systemTools reports whether calls, up to the one that stops, install a
+// Node tool, certificates or a TLS library with the system package
+// manager. The hoisted install then runs those system calls first (and
+// the updates and index clean-ups around them): it would run without the
+// tool otherwise.
+func systemTools(calls []shellscan.Call, stop func(shellscan.Call) bool) bool {
+	for _, o := range calls {
+		if stop != nil && stop(o) {
+			return false
+		}
+		if _, _, tool, ok := systemCall(o); ok && tool {
+			return true
+		}
+	}
+	return false
+}
+
+// systemStep reports a call of the system package manager, or the removal
+// of the package index one leaves, that hoist can follow.
+func systemStep(o shellscan.Call) bool {
+	if _, _, _, ok := systemCall(o); ok {
+		return true
+	}
+	inert, _ := inertCall(o)
+	return inert && path.Base(o.Name) == "rm"
 }
 
 // inertPath reports a path no package manager reads or writes during an
