@@ -476,6 +476,17 @@ func goRunHarmless(rs *runStep) bool {
 	return g != nil && g.modules
 }
 
+// emptyRun reports a RUN that runs no command: its script only assigns
+// variables, or its tests known from the build args take no branch that
+// runs one (RUN if [ "$BUILD_JS" = 1 ]; then ...; fi with BUILD_JS=0). A
+// script with a redirection may write a file without a command: not empty.
+func emptyRun(rs *runStep) bool {
+	if rs.callErr != nil || len(rs.calls) > 0 || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 {
+		return false
+	}
+	return !strings.ContainsAny(strings.Join(rs.cmd.CmdLine, " "), "<>")
+}
+
 // findSourceCopy finds the COPY that brings the directory dir into the
 // stage before rs, and checks nothing between them changes what a
 // download would see.
@@ -510,7 +521,7 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
-			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !rule.harmless(rs) {
+			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !emptyRun(rs) && !rule.harmless(rs) {
 				if !slices.ContainsFunc(s.cmds[:i], func(cmd instructions.Command) bool {
 					ci := copyInfoOf(cmd)
 					return ci.SourcePaths != nil && ci.from == "" && len(ci.SourceContents) == 0

@@ -768,6 +768,9 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 // *setup, latest first, to run before the hoisted install.
 func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *runStep) bool {
 	return func(o *runStep) bool {
+		if emptyRun(o) && !o.off {
+			return true
+		}
 		if len(o.calls) == 0 || o.callErr != nil || o.off {
 			return false
 		}
