@@ -111,9 +111,13 @@ var nodeProjectFiles = []string{
 }
 
 // lifecycleScripts run during an install, in the project and in every
-// workspace member; they may need the sources hoisting leaves out.
+// workspace member (npm's order; pnpm runs pnpm:devPreinstall first).
 var lifecycleScripts = []string{"preinstall", "install", "postinstall", "prepublish", "preprepare", "prepare",
 	"postprepare", "dependencies", "pnpm:devPreinstall"}
+
+// berryLifecycle are the ones yarn berry runs on install: it runs no
+// prepare or prepublish of a workspace.
+var berryLifecycle = []string{"preinstall", "install", "postinstall"}
 
 func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, error) {
 	if p, ok := a.projects[dir]; ok {
@@ -921,13 +925,13 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// --ignore-scripts and the like skip the project's scripts too (yarn
 	// berry's enableScripts only the dependencies').
 	projectScripts := c.mgr == mgrBerry || !scriptsIgnored(c, p)
-	if s, err := a.lifecycle(ctx, p.dir, p.pkg, members, projectScripts); err != nil {
+	if s, err := a.lifecycle(ctx, c.mgr, p.dir, p.pkg, members, projectScripts); err != nil {
 		return err
 	} else if s != "" {
 		notHoisted("%s; the install stays after the COPY, with the cache mount", s)
 		return nil
 	}
-	scriptsWhy, atBuild, err := a.depInstallScript(ctx, rs, c, p, members)
+	scriptsWhy, atBuild, err := a.depInstallScript(ctx, rs, c, p, members, skipped.system)
 	if err != nil {
 		return err
 	}
@@ -1652,8 +1656,12 @@ func localDeps(dir string, p *pkgJSON) string {
 // lifecycle names the first install-time script of the project or a
 // workspace member (when the install runs them: scripts), or a member's
 // bin, which the install links and makes executable.
-func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
-	for _, s := range lifecycleScripts {
+func (a *nodeRun) lifecycle(ctx context.Context, mgr *packageManager, dir string, root *pkgJSON, members []string, scripts bool) (string, error) {
+	lifecycle := lifecycleScripts
+	if mgr == mgrBerry {
+		lifecycle = berryLifecycle
+	}
+	for _, s := range lifecycle {
 		v, ok := root.Scripts[s]
 		if !ok || !scripts {
 			continue
@@ -1671,7 +1679,7 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 		if json.Unmarshal(dt, &mp) != nil {
 			continue
 		}
-		for _, s := range lifecycleScripts {
+		for _, s := range lifecycle {
 			v, ok := mp.Scripts[s]
 			if !ok || !scripts {
 				continue
@@ -1688,42 +1696,62 @@ func (a *nodeRun) lifecycle(ctx context.Context, dir string, root *pkgJSON, memb
 }
 
 // sourceFree reports a lifecycle script known to read nothing of the
-// project, run before the sources as after them: only-allow checks which
-// package manager runs the install; husky (husky install) sets up git hooks
-// only in a git work tree, so with no .git brought by the COPY it does
-// nothing in either place.
+// project, run before the sources as after them. The script runs in sh
+// and the same shell analysis reads it: every command it may run must be
+// a test or an echo, only-allow (checks which package manager runs the
+// install) or husky (husky install), which sets up git hooks only in a git
+// work tree: with no .git brought by the COPY it does nothing in either
+// place.
 func (a *nodeRun) sourceFree(ctx context.Context, dir string, v any) (bool, error) {
-	f := strings.Fields(toString(v))
-	if len(f) > 0 && f[0] == "npx" {
-		f = f[1:]
-		if len(f) > 0 && (f[0] == "-y" || f[0] == "--yes") {
+	run := &instructions.RunCommand{ShellDependantCmdLine: instructions.ShellDependantCmdLine{CmdLine: []string{toString(v)}, PrependShell: true}}
+	calls, err := shellscan.RunCalls(run, nil, nil)
+	if err != nil || len(calls) == 0 {
+		return false, nil
+	}
+	husky := false
+	for _, c := range calls {
+		if c.Opaque || len(c.Writes) > 0 {
+			return false, nil
+		}
+		f := append([]string{path.Base(c.Name)}, c.Args...)
+		if f[0] == "npx" {
 			f = f[1:]
+			if len(f) > 0 && (f[0] == "-y" || f[0] == "--yes") {
+				f = f[1:]
+			}
+		}
+		switch {
+		case len(f) == 0:
+			return false, nil
+		case f[0] == "test" || f[0] == "[" || f[0] == "echo" || f[0] == "true" || f[0] == ":":
+		case len(f) == 2 && f[0] == "only-allow" && slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1]) && !c.Dynamic:
+		case (len(f) == 1 || len(f) == 2 && f[1] == "install") && f[0] == "husky" && !c.Dynamic:
+			husky = true
+		default:
+			return false, nil
 		}
 	}
-	switch {
-	case len(f) == 2 && f[0] == "only-allow":
-		return slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1]), nil
-	case len(f) == 1 && f[0] == "husky", len(f) == 2 && f[0] == "husky" && f[1] == "install":
-		for _, d := range []string{".", dir} {
-			g := path.Join(d, ".git")
-			ign, err := a.opt.Context.Ignored(ctx, g)
-			if err != nil {
-				return false, err
-			}
-			if ign {
-				continue
-			}
-			names, err := a.opt.Context.ReadDir(ctx, d)
-			if err != nil && !isNotExist(err) {
-				return false, err
-			}
-			if slices.Contains(names, ".git/") || slices.Contains(names, ".git") {
-				return false, nil
-			}
-		}
+	if !husky {
 		return true, nil
 	}
-	return false, nil
+	for _, d := range []string{".", dir} {
+		g := path.Join(d, ".git")
+		ign, err := a.opt.Context.Ignored(ctx, g)
+		if err != nil {
+			return false, err
+		}
+		if ign {
+			continue
+		}
+		names, err := a.opt.Context.ReadDir(ctx, d)
+		if err != nil && !isNotExist(err) {
+			return false, err
+		}
+		if slices.Contains(names, ".git/") || slices.Contains(names, ".git") {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // scriptText is a package.json script as a note quotes it.

@@ -150,11 +150,11 @@ func TestBerryPatches(t *testing.T) {
 	}
 }
 
-// TestHuskyPrepare: husky's prepare script sets up git hooks only in a git
+// TestSourceFreeScripts: husky's prepare script sets up git hooks only in a git
 // work tree. Without a .git in the context it does nothing before the
 // sources or after them, and the install is hoisted; with one, the COPY
 // brings it and only the install after the COPY may write the hooks.
-func TestHuskyPrepare(t *testing.T) {
+func TestSourceFreeScripts(t *testing.T) {
 	dt := []byte("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n")
 	for _, c := range []struct {
 		name   string
@@ -167,6 +167,9 @@ func TestHuskyPrepare(t *testing.T) {
 		{"husky with .git", "husky", true, false},
 		{"husky with another command", "husky install && node gen.js", false, false},
 		{"only-allow", "npx only-allow npm", true, true},
+		{"husky behind tests", `if test \"$NODE_ENV\" != \"production\" && test \"$CI\" != \"true\" ; then husky ; fi`, false, true},
+		{"husky behind tests with .git", `if test \"$CI\" != \"true\" ; then husky ; fi`, true, false},
+		{"echo into a file", "echo done > .installed", false, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := memContext{
@@ -181,6 +184,38 @@ func TestHuskyPrepare(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := strings.Contains(string(rw.Dockerfile), "COPY package-lock.json package.json")
+			if got != c.hoists {
+				t.Errorf("hoisted %v, want %v:\n%s\n%v", got, c.hoists, rw.Dockerfile, rw.Notes)
+			}
+		})
+	}
+}
+
+// TestBerryLifecycle: yarn berry runs a workspace's preinstall, install
+// and postinstall on install, not its prepublish or prepare, which npm
+// runs: only the former keep the install after the COPY.
+func TestBerryLifecycle(t *testing.T) {
+	dt := []byte("FROM node:20\nWORKDIR /app\nCOPY . .\nRUN yarn install --immutable && yarn build\n")
+	for _, c := range []struct {
+		script string
+		hoists bool
+	}{
+		{"prepublish", true},
+		{"prepare", true},
+		{"postinstall", false},
+	} {
+		t.Run(c.script, func(t *testing.T) {
+			ctx := memContext{
+				"package.json":         `{"name":"app","packageManager":"yarn@4.5.0","workspaces":["commons"]}`,
+				"commons/package.json": `{"name":"commons","scripts":{"` + c.script + `":"yarn build"}}`,
+				"yarn.lock":            "__metadata:\n  version: 8\n",
+				".yarnrc.yml":          "nodeLinker: node-modules\n",
+			}
+			rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Contains(string(rw.Dockerfile), "COPY .yarnrc.yml package.json yarn.lock")
 			if got != c.hoists {
 				t.Errorf("hoisted %v, want %v:\n%s\n%v", got, c.hoists, rw.Dockerfile, rw.Notes)
 			}

@@ -17,7 +17,8 @@ import (
 // nothing of the project, so running it before the sources exist gives the
 // same files as running it after. Each entry was checked against the
 // script the registry serves (esbuild 0.28.2, core-js 3.51.0, es5-ext
-// 0.10.64, the latest releases):
+// 0.10.64, the latest releases; @tailwindcss/oxide 4.1.13 and 4.1.18,
+// sharp 0.34.5, osx-temperature-sensor 1.0.8):
 //
 //   - esbuild: postinstall "node install.js" reads ESBUILD_BINARY_PATH and its
 //     own package.json, resolves the @esbuild/<platform> binary package and
@@ -28,14 +29,42 @@ import (
 //     content wherever it runs.
 //   - es5-ext: postinstall prints a message when the time zone is Russian;
 //     it reads and writes no file.
+//   - @tailwindcss/oxide: 4.1.x's postinstall resolves its platform package
+//     from its own directory and, when missing, downloads it into its own
+//     node_modules; 4.1.18 and later have no install script.
+//   - sharp: install "node install/check.js || npm run build" asks
+//     pkg-config for a system libvips and, when one is there, builds its
+//     own binding against it (system).
+//   - osx-temperature-sensor: a binding.gyp of its own sources, and macOS
+//     only (system).
 //
-// None needs anything a system package brings (a compiler, a library):
-// inertCall relies on it.
-var projectFreeScripts = map[string]bool{
-	"esbuild":      true,
-	"core-js":      true,
-	"core-js-pure": true,
-	"es5-ext":      true,
+// The system ones depend on what system packages are installed, so they
+// are project-free only while the hoisted install skips no system install
+// (inertCall); the others need nothing a system package brings.
+var projectFreeScripts = map[string]freeScript{
+	"esbuild":                {},
+	"core-js":                {},
+	"core-js-pure":           {},
+	"es5-ext":                {},
+	"@tailwindcss/oxide":     {},
+	"sharp":                  {system: true},
+	"osx-temperature-sensor": {system: true},
+}
+
+type freeScript struct{ system bool }
+
+// scriptBlocks says why dependency n's install script keeps the install
+// after the COPY, "" when it does not; sys is the line of a system install
+// the hoisted install skips (0: none).
+func scriptBlocks(n string, sys int) string {
+	f, ok := projectFreeScripts[n]
+	switch {
+	case !ok:
+		return "which may read the project"
+	case f.system && sys != 0:
+		return "which depends on the system packages line " + itoa(sys) + " installs"
+	}
+	return ""
 }
 
 // depInstallScript says why a dependency's install script may run during
@@ -52,8 +81,8 @@ var projectFreeScripts = map[string]bool{
 // be hoisted with that check (guardNpmScripts), why saying why it needs it.
 // yarn's lockfiles carry no marks at all: a yarn install is checked at
 // build time from what it installed (yarnScriptsCheck).
-func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (why string, atBuild bool, err error) {
-	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members)
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string, sys int) (why string, atBuild bool, err error) {
+	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members, sys)
 	if err == nil && why != "" && (c.mgr == mgrYarn || c.mgr == mgrBerry) {
 		// The hoisted install checks what it installed (yarnScriptsCheck).
 		if s := yarnUncheckable(c, p); s != "" {
@@ -76,7 +105,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 		if err != nil || stale == "" {
 			return why, false, err // the lockfile's marks decide
 		}
-		if named := npmLockScripts(path.Join(p.dir, f), dt); named != "" {
+		if named := npmLockScripts(path.Join(p.dir, f), dt, sys); named != "" {
 			return named, false, nil
 		}
 		return why, true, nil
@@ -84,7 +113,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 	return why, true, nil
 }
 
-func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string) (string, error) {
+func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string, sys int) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
@@ -103,7 +132,7 @@ func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeC
 					return why, err
 				}
 			}
-			return npmLockScripts(path.Join(p.dir, f), dt), nil
+			return npmLockScripts(path.Join(p.dir, f), dt, sys), nil
 		}
 		return "there is no package-lock.json to tell which dependencies have install scripts", nil
 	case mgrPnpm:
@@ -124,7 +153,7 @@ func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeC
 		if major < 10 && !frozenInstall(c) {
 			return "a non-frozen pnpm install before pnpm 10 may add dependencies whose install scripts " + f + " does not mark", nil
 		}
-		return pnpmLockScripts(f, dt, p, major), nil
+		return pnpmLockScripts(f, dt, p, major, sys), nil
 	case mgrYarn:
 		return "yarn.lock (yarn 1) does not say which dependencies have install scripts", nil
 	case mgrBerry:
@@ -158,7 +187,7 @@ func scriptsIgnored(c *nodeCall, p *nodeProject) bool {
 // npmLockScripts names the first dependency package-lock.json marks with
 // hasInstallScript (the project's and its workspaces' own scripts are
 // checked from their package.json).
-func npmLockScripts(f string, dt []byte) string {
+func npmLockScripts(f string, dt []byte, sys int) string {
 	var lock struct {
 		Packages map[string]struct {
 			HasInstallScript bool     `json:"hasInstallScript"`
@@ -180,13 +209,13 @@ func npmLockScripts(f string, dt []byte) string {
 		}
 		names = append(names, k[i+len("node_modules/"):])
 	}
-	return scriptsWhy(f, names)
+	return scriptsWhy(f, names, sys)
 }
 
 // pnpmLockScripts names the first dependency pnpm-lock.yaml marks with
 // requiresBuild (lockfile 5 and 6). Lockfile 9 carries no such mark: pnpm
 // 10 builds only onlyBuiltDependencies, older pnpm builds every one.
-func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
+func pnpmLockScripts(f string, dt []byte, p *nodeProject, major, sys int) string {
 	var lock struct {
 		LockfileVersion any `yaml:"lockfileVersion"`
 		Packages        map[string]struct {
@@ -199,7 +228,7 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
 	}
 	v := toString(lock.LockfileVersion)
 	if lv, _, _ := strings.Cut(v, "."); lv == "" || lv >= "9" || len(lv) > 1 {
-		return pnpmBuilt(f, p, major)
+		return pnpmBuilt(f, p, major, sys)
 	}
 	var names []string
 	for k, e := range lock.Packages {
@@ -208,7 +237,7 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major int) string {
 		}
 		names = append(names, pnpmKeyName(k))
 	}
-	return scriptsWhy(f, names)
+	return scriptsWhy(f, names, sys)
 }
 
 // pnpmMajor is the pnpm major version the call runs: the one it names
@@ -294,7 +323,7 @@ func pnpmVersionMajor(v string) int {
 
 // pnpmBuilt decides for a lockfile without build marks from the pnpm
 // version: pnpm 10 and later run the scripts of onlyBuiltDependencies only.
-func pnpmBuilt(f string, p *nodeProject, major int) string {
+func pnpmBuilt(f string, p *nodeProject, major, sys int) string {
 	if major < 10 {
 		return f + " does not say which dependencies have install scripts, and pnpm before 10 (or a version hoist cannot tell) runs them all"
 	}
@@ -328,8 +357,8 @@ func pnpmBuilt(f string, p *nodeProject, major int) string {
 	}
 	sort.Strings(names)
 	for _, n := range slices.Compact(names) {
-		if !projectFreeScripts[n] {
-			return "onlyBuiltDependencies lets dependency " + n + " run its install script, which may read the project"
+		if why := scriptBlocks(n, sys); why != "" {
+			return "onlyBuiltDependencies lets dependency " + n + " run its install script, " + why
 		}
 	}
 	return ""
@@ -367,11 +396,11 @@ func notOnLinux(os []string) bool {
 	return true
 }
 
-func scriptsWhy(f string, names []string) string {
+func scriptsWhy(f string, names []string, sys int) string {
 	sort.Strings(names)
 	for _, n := range slices.Compact(names) {
-		if !projectFreeScripts[n] {
-			return f + " marks dependency " + n + " as having an install script, which may read the project"
+		if why := scriptBlocks(n, sys); why != "" {
+			return f + " marks dependency " + n + " as having an install script, " + why
 		}
 	}
 	return ""

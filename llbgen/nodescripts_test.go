@@ -28,14 +28,14 @@ func TestNpmLockScripts(t *testing.T) {
 		"node_modules/esbuild":{"hasInstallScript":true},
 		"node_modules/fsevents":{"hasInstallScript":true,"os":["darwin"]},
 		"node_modules/a":{"link":true,"hasInstallScript":true}}}`
-	if got := npmLockScripts("package-lock.json", []byte(free)); got != "" {
+	if got := npmLockScripts("package-lock.json", []byte(free), 0); got != "" {
 		t.Errorf("free lockfile: %q", got)
 	}
 	nested := `{"packages":{"packages/a/node_modules/@prisma/client":{"hasInstallScript":true}}}`
-	if got := npmLockScripts("package-lock.json", []byte(nested)); got == "" {
+	if got := npmLockScripts("package-lock.json", []byte(nested), 0); got == "" {
 		t.Error("nested @prisma/client not named")
 	}
-	if got := npmLockScripts("package-lock.json", []byte(`{"dependencies":{}}`)); got == "" {
+	if got := npmLockScripts("package-lock.json", []byte(`{"dependencies":{}}`), 0); got == "" {
 		t.Error("lockfileVersion 1 taken as free of scripts")
 	}
 }
@@ -43,31 +43,40 @@ func TestNpmLockScripts(t *testing.T) {
 func TestPnpmBuilt(t *testing.T) {
 	v9 := []byte("lockfileVersion: '9.0'\n")
 	p := &nodeProject{pkg: &pkgJSON{}}
-	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 9); got == "" {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 9, 0); got == "" {
 		t.Error("pnpm 9 with a lockfile 9 taken as free of scripts")
 	}
-	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10, 0); got != "" {
 		t.Errorf("pnpm 10, no build allowed: %q", got)
 	}
 	p.pkg.Pnpm = &pnpmPackageField{OnlyBuiltDependencies: []string{"esbuild"}}
-	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got != "" {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10, 0); got != "" {
 		t.Errorf("pnpm 10, esbuild allowed: %q", got)
 	}
 	p.pnpmWS = &pnpmWorkspace{NeverBuiltDependencies: []string{"sharp"}}
-	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10); got == "" {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 10, 0); got == "" {
 		t.Error("pnpm 10 with neverBuiltDependencies taken as free of scripts")
 	}
 	p.pnpmWS = &pnpmWorkspace{AllowBuilds: map[string]any{"@prisma/client@5.22.0": true, "sharp": false}}
-	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 11); !strings.Contains(got, "@prisma/client") {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v9, p, 11, 0); !strings.Contains(got, "@prisma/client") {
 		t.Errorf("pnpm 11 allowBuilds @prisma/client not named: %q", got)
 	}
 	v6 := []byte("lockfileVersion: '6.0'\npackages:\n  /esbuild@0.19.0:\n    requiresBuild: true\n  /fsevents@2.3.3:\n    requiresBuild: true\n    os: [darwin]\n")
-	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); got != "" {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0, 0); got != "" {
 		t.Errorf("lockfile 6 with esbuild and fsevents: %q", got)
 	}
+	// sharp builds against a system libvips when one is installed: free
+	// unless the hoisted install skips a system install (line 7).
 	v6 = append(v6, []byte("  /sharp@0.33.0:\n    requiresBuild: true\n")...)
-	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0); !strings.Contains(got, "sharp") {
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0, 0); got != "" {
 		t.Errorf("lockfile 6 with sharp: %q", got)
+	}
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0, 7); !strings.Contains(got, "sharp") || !strings.Contains(got, "line 7") {
+		t.Errorf("lockfile 6 with sharp after a skipped system install: %q", got)
+	}
+	v6 = append(v6, []byte("  /bcrypt@5.1.1:\n    requiresBuild: true\n")...)
+	if got := pnpmLockScripts("pnpm-lock.yaml", v6, &nodeProject{}, 0, 0); !strings.Contains(got, "bcrypt") {
+		t.Errorf("lockfile 6 with bcrypt: %q", got)
 	}
 	for v, want := range map[string]int{"latest": 10, "10.34.8": 10, "^9.1": 9, "${V}": 0} {
 		if got := pnpmVersionMajor(v); got != want {
