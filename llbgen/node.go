@@ -691,19 +691,17 @@ func (a *analysis) pnpKeep(rs *runStep, cache string) string {
 	return ""
 }
 
-// scriptStart returns the RUN's first line and where its script starts.
-func (a *analysis) scriptStart(rs *runStep) (string, int, bool) {
-	if rs.line < 1 || rs.line > len(a.lines) {
-		return "", 0, false
+// scriptStart returns the Dockerfile line where the RUN's script starts
+// (its first, or the next when the first holds only flags and a line
+// continuation), the line's text and the script's offset in it.
+func (a *analysis) scriptStart(rs *runStep) (int, string, int, bool) {
+	text, ok := a.lineText(rs.line)
+	if !ok {
+		return 0, "", 0, false
 	}
-	text := a.lines[rs.line-1]
-	if r, ok := a.edits.replace[rs.line]; ok {
-		text = r
-	}
-	text = strings.TrimSuffix(text, "\r")
 	i := len(text) - len(strings.TrimLeft(text, " \t"))
 	if len(text) < i+3 || !strings.EqualFold(text[i:i+3], "RUN") {
-		return "", 0, false
+		return 0, "", 0, false
 	}
 	i += 3
 	for {
@@ -712,17 +710,39 @@ func (a *analysis) scriptStart(rs *runStep) (string, int, bool) {
 			j++
 		}
 		if j == i || j >= len(text) {
-			return "", 0, false
+			return 0, "", 0, false
+		}
+		if rest := text[j:]; rest == "\\" || rest == "`" {
+			// RUN --mount=... \ with the script on the next line.
+			node := a.nodes[rs.line]
+			next, ok := a.lineText(rs.line + 1)
+			t := strings.TrimLeft(next, " \t")
+			if !ok || node == nil || node.EndLine <= rs.line || t == "" || strings.HasPrefix(t, "#") {
+				return 0, "", 0, false
+			}
+			return rs.line + 1, next, len(next) - len(t), true
 		}
 		if !strings.HasPrefix(text[j:], "--") {
-			return text, j, true
+			return rs.line, text, j, true
 		}
 		k := strings.IndexAny(text[j:], " \t")
 		if k < 0 {
-			return "", 0, false
+			return 0, "", 0, false
 		}
 		i = j + k
 	}
+}
+
+// lineText is Dockerfile line n as edited so far.
+func (a *analysis) lineText(n int) (string, bool) {
+	if n < 1 || n > len(a.lines) {
+		return "", false
+	}
+	text := a.lines[n-1]
+	if r, ok := a.edits.replace[n]; ok {
+		text = r
+	}
+	return strings.TrimSuffix(text, "\r"), true
 }
 
 // nodeEnvMatters are the variables that change what an install does.
@@ -1811,25 +1831,25 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
 func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
-	line, start, i, ok := a.callSpan(rs, n, idx)
+	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
 	}
 	rest := line[i:]
 	node := a.nodes[rs.line]
-	single := node != nil && node.EndLine == node.StartLine
+	single := node != nil && node.EndLine == ln // the script's line ends the RUN
 	switch {
 	case rest == "" && single:
-		a.edits.replaceLine(rs.line, line[:start]+"true")
+		a.edits.replaceLine(ln, line[:start]+"true")
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
 		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(rest, "&&"), ";"), " \t")
 		if rest == "" {
 			return false
 		}
-		a.edits.replaceLine(rs.line, line[:start]+rest)
-	case (rest == "\\" || rest == "`") && !single && rs.line < len(a.lines):
-		next := strings.TrimSuffix(a.lines[rs.line], "\r")
-		if _, replaced := a.edits.replace[rs.line+1]; replaced {
+		a.edits.replaceLine(ln, line[:start]+rest)
+	case (rest == "\\" || rest == "`") && !single && ln < len(a.lines):
+		next := strings.TrimSuffix(a.lines[ln], "\r")
+		if _, replaced := a.edits.replace[ln+1]; replaced {
 			return false
 		}
 		t := strings.TrimLeft(next, " \t")
@@ -1845,8 +1865,8 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 		if strings.TrimSpace(after) == "" {
 			return false
 		}
-		a.edits.replaceLine(rs.line, line[:start]+rest)
-		a.edits.replaceLine(rs.line+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
+		a.edits.replaceLine(ln, line[:start]+rest)
+		a.edits.replaceLine(ln+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
 	default:
 		return false
 	}
@@ -1855,16 +1875,17 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 }
 
 // callSpan finds the install at idx written literally as the first
-// command of a shell-form RUN's first line: the line, where the install
-// starts, and where what follows it starts.
-func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, start, end int, ok bool) {
+// command of a shell-form RUN's script, on the line the script starts:
+// that line's number and text, where the install starts, and where what
+// follows it starts.
+func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
 	c := n.calls[idx].call
-	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Env) > 0 || len(c.Wrappers) > 0 {
-		return "", 0, 0, false
+	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
+		return 0, "", 0, 0, false
 	}
-	line, start, ok = a.scriptStart(rs)
+	lineNo, line, start, ok = a.scriptStart(rs)
 	if !ok {
-		return "", 0, 0, false
+		return 0, "", 0, 0, false
 	}
 	// Setup before the install (corepack enable && pnpm install ...) stays:
 	// the install must follow it on the first line, after &&, once.
@@ -1875,21 +1896,21 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, sta
 		inert, _ := inertCall(o)
 		_, _, tool, _ := systemCall(o)
 		if !su && !quiet && !inert && !tool || o.Line != 1 || o.Heredoc != "" {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		lead++
 	}
-	if lead == len(rs.calls) || idx != firstInstall(n) {
-		return "", 0, 0, false
+	if lead == len(rs.calls) || idx != firstInstall(n) || len(c.Env) > 0 && (lead > 0 || c.Dir != "") {
+		return 0, "", 0, 0, false
 	}
 	if lead > 0 {
 		if c.Dir != "" {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		w := "&& " + runWords(c)
 		k := strings.Index(line[start:], w)
 		if k < 0 || strings.Count(line[start:], w) != 1 {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		start += k + 3
 	}
@@ -1899,39 +1920,61 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (line string, sta
 		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
 		t := strings.TrimLeft(rest, " \t")
 		if !ok || shellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		t = strings.TrimLeft(t[2:], " \t")
 		start = len(line) - len(t)
 	}
 	words := append([]string{c.Name}, c.Args...)
 	i := start
+	if len(c.Env) > 0 {
+		// Prefix assignments (npm_config_arch=$TARGETARCH yarn install)
+		// belong to the install: every variable it sees from the script.
+		seen := 0
+		for {
+			name, n := prefixAssignment(line[i:])
+			if n == 0 {
+				break
+			}
+			if _, ok := c.Env[name]; !ok {
+				return 0, "", 0, 0, false
+			}
+			seen++
+			i += n
+			for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+				i++
+			}
+		}
+		if seen != len(c.Env) {
+			return 0, "", 0, 0, false
+		}
+	}
 	for _, w := range words {
 		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		i += len(w)
 		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return "", 0, 0, false
+			return 0, "", 0, 0, false
 		}
 		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
 			i++
 		}
 	}
-	return line, start, i, true
+	return lineNo, line, start, i, true
 }
 
 // guardCall puts the install at idx under a shell condition: guard(words)
 // replaces its words, the rest of the RUN stays. Same conditions as
 // dropCall; a RUN of only the install is fine.
 func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words string) string) bool {
-	line, start, i, ok := a.callSpan(rs, n, idx)
+	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
 	}
 	rest := line[i:]
 	node := a.nodes[rs.line]
-	single := node != nil && node.EndLine == node.StartLine
+	single := node != nil && node.EndLine == ln
 	switch {
 	case rest == "" && single:
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
@@ -1943,8 +1986,40 @@ func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words
 	if rest != "" {
 		g += " " + rest
 	}
-	a.edits.replaceLine(rs.line, line[:start]+g)
+	a.edits.replaceLine(ln, line[:start]+g)
 	return true
+}
+
+// prefixAssignment reads a NAME=value word at the start of s whose value
+// is plain text and parameter expansions: the name and the word's length,
+// 0 when s starts with none (or with a value quoted or substituted).
+func prefixAssignment(s string) (string, int) {
+	eq := strings.IndexByte(s, '=')
+	if eq <= 0 || !isShellName(s[:eq]) {
+		return "", 0
+	}
+	n := eq + 1
+	for n < len(s) && s[n] != ' ' && s[n] != '\t' {
+		r := s[n]
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.IndexByte("_./:,@%+-={}", r) >= 0:
+		case r == '$' && n+1 < len(s) && s[n+1] != '(':
+		default:
+			return "", 0
+		}
+		n++
+	}
+	return s[:eq], n
+}
+
+// isShellName reports a valid shell variable name.
+func isShellName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // maxMembers bounds workspace glob expansion.
