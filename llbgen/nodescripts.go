@@ -3,6 +3,7 @@ package llbgen
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -734,14 +735,22 @@ func switchesYarn(c shellscan.Call) bool {
 
 // guardNpmScripts is the shell the hoisted npm install ends with when its
 // lockfile is written at build time: a marker in node_modules when the
-// lockfile marks an install script (or cannot tell: lockfileVersion 1, no
-// lockfile, no grep), so that the user's install reruns from scratch after
-// the COPY, as stock runs it.
-// Without node_modules nothing was installed, and no marker is needed.
+// lockfile marks an install script of a dependency not in
+// projectFreeScripts (or cannot tell: lockfileVersion 1, no lockfile, node
+// failing), so that the user's install reruns from scratch after the
+// COPY, as stock runs it. Without node_modules nothing was installed, and
+// no marker is needed. NODE_OPTIONS is cleared as for yarnScriptsCheck.
 func guardNpmScripts(lock, marker string) string {
-	return "{ grep -qsE " + shellQuote(`"hasInstallScript": true|"lockfileVersion": 1,`) + " " + shellQuote(lock) +
-		"; [ $? -eq 1 ] || [ ! -d " + shellQuote(path.Dir(marker)) + " ] || : > " + shellQuote(marker) + "; }"
+	return "{ NODE_OPTIONS= node -e " + shellQuote(npmScriptsJS) + " " + shellQuote(lock) +
+		" || [ ! -d " + shellQuote(path.Dir(marker)) + " ] || : > " + shellQuote(marker) + "; }"
 }
+
+// npmScriptsJS exits 0 only when the package-lock.json it is given marks
+// no dependency outside projectFreeScripts with hasInstallScript (as
+// npmLockScripts reads it, links skipped).
+var npmScriptsJS = `const l=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")),free=new Set(` + freeNamesJS() + `);` +
+	`process.exit(l.packages&&!Object.entries(l.packages).some(([k,v])=>{const i=k.lastIndexOf("node_modules/");` +
+	`return i>=0&&!v.link&&v.hasInstallScript&&!free.has(k.slice(i+13))})?0:1)`
 
 // yarnUncheckable says why yarnScriptsCheck cannot see every package a
 // yarn install may run a script for, "" when it can: it reads node_modules
@@ -788,23 +797,36 @@ func yarnUncheckable(c *nodeCall, p *nodeProject) string {
 
 // yarnScriptsJS exits 1 when a package installed under the node_modules
 // dirs it is given (and, with a non-empty first argument, under
-// <entry>/node_modules of each entry of berry's unplugged folder) may run an install script: a package.json with
-// preinstall, install or postinstall, or a binding.gyp (for which yarn runs
-// node-gyp rebuild). It walks packages as the managers lay them out
+// <entry>/node_modules of each entry of berry's unplugged folder) may run
+// an install script that is not one of projectFreeScripts: a package.json
+// with preinstall, install or postinstall, or a binding.gyp (for which yarn
+// runs node-gyp rebuild). It walks packages as the managers lay them out
 // (node_modules/name, node_modules/@scope/name, nested node_modules),
 // skipping symlinks (workspace members, whose own node_modules it is given)
 // and dot entries (.bin, yarn's state files). Anything it cannot read
 // throws, which exits non-zero too. No single quote or backslash: it is
-// single-quoted in a Dockerfile line.
-const yarnScriptsJS = `const fs=require("fs"),p=require("path");` +
-	`const pkg=d=>{if(fs.existsSync(p.join(d,"binding.gyp")))return 1;let j="{}";` +
+// single-quoted in a Dockerfile line. The system-dependent free scripts
+// count as free: an install that skips a system install is not checked
+// at build time (hoistNode).
+var yarnScriptsJS = `const fs=require("fs"),p=require("path"),free=new Set(` + freeNamesJS() + `);` +
+	`const pkg=(d,n)=>{if(free.has(n))return nm(p.join(d,"node_modules"),"");if(fs.existsSync(p.join(d,"binding.gyp")))return 1;let j="{}";` +
 	`try{j=fs.readFileSync(p.join(d,"package.json"),"utf8")}catch(e){if(e.code!=="ENOENT")throw e}` +
-	`const s=JSON.parse(j).scripts||{};return s.preinstall||s.install||s.postinstall?1:nm(p.join(d,"node_modules"))};` +
-	`const nm=d=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch(e){if(e.code==="ENOENT"||e.code==="ENOTDIR")return 0;throw e}` +
-	`for(const e of es){if(!e.isDirectory()||e.name[0]===".")continue;const f=p.join(d,e.name);if(e.name[0]==="@"?nm(f):pkg(f))return 1}return 0};` +
+	`const s=JSON.parse(j).scripts||{};return s.preinstall||s.install||s.postinstall?1:nm(p.join(d,"node_modules"),"")};` +
+	`const nm=(d,s)=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch(e){if(e.code==="ENOENT"||e.code==="ENOTDIR")return 0;throw e}` +
+	`for(const e of es){if(!e.isDirectory()||e.name[0]===".")continue;const f=p.join(d,e.name);if(e.name[0]==="@"&&!s?nm(f,e.name):pkg(f,s?s+"/"+e.name:e.name))return 1}return 0};` +
 	`const up=d=>{let es;try{es=fs.readdirSync(d,{withFileTypes:true})}catch(e){if(e.code==="ENOENT")return 0;throw e}` +
-	`return es.some(e=>e.isDirectory()&&nm(p.join(d,e.name,"node_modules")))};` +
-	`const [u,...r]=process.argv.slice(1);process.exit(r.some(nm)||u&&up(u)?1:0)`
+	`return es.some(e=>e.isDirectory()&&nm(p.join(d,e.name,"node_modules"),""))};` +
+	`const [u,...r]=process.argv.slice(1);process.exit(r.some(d=>nm(d,""))||u&&up(u)?1:0)`
+
+// freeNamesJS is the names of projectFreeScripts as a JavaScript array.
+func freeNamesJS() string {
+	names := slices.Sorted(maps.Keys(projectFreeScripts))
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return "[" + strings.Join(q, ",") + "]"
+}
 
 // yarnScriptsCheck is the shell the hoisted yarn install ends with: a
 // marker when yarnScriptsJS finds a package that may run an install script

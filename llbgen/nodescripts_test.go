@@ -143,6 +143,12 @@ func TestYarnScriptsCheck(t *testing.T) {
 		{name: "unplugged scoped", berry: true, marked: true, files: []file{{".yarn/unplugged/@s-b-npm-1.0.0-abc/node_modules/@s/b/package.json", `{"scripts":{"postinstall":"x"}}`}}},
 		{name: "unplugged gyp", berry: true, marked: true, files: []file{{".yarn/unplugged/c-npm-1.0.0-abc/node_modules/c/binding.gyp", "{}"}}},
 		{name: "unplugged inert", berry: true, files: []file{{".yarn/unplugged/c-npm-1.0.0-abc/node_modules/c/package.json", inert}}},
+		{name: "project-free scripts", files: []file{{"node_modules/esbuild/package.json", `{"scripts":{"postinstall":"node install.js"}}`},
+			{"node_modules/@tailwindcss/oxide/package.json", `{"scripts":{"postinstall":"node ./scripts/install.js"}}`}, {"node_modules/sharp/binding.gyp", "{}"}}},
+		{name: "under a project-free package", marked: true, files: []file{{"node_modules/esbuild/package.json", `{"scripts":{"postinstall":"x"}}`},
+			{"node_modules/esbuild/node_modules/b/package.json", `{"scripts":{"install":"x"}}`}}},
+		{name: "free name in another scope", marked: true, files: []file{{"node_modules/@s/esbuild/package.json", `{"scripts":{"postinstall":"x"}}`}}},
+		{name: "unplugged free", berry: true, files: []file{{".yarn/unplugged/esbuild-npm-0.19.0-abc/node_modules/esbuild/package.json", `{"scripts":{"postinstall":"x"}}`}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,5 +206,47 @@ func TestYarnScriptsCheck(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err != nil {
 		t.Errorf("no marker without node: %v", err)
+	}
+}
+
+// TestGuardNpmScripts runs the check the hoisted npm install ends with on
+// lockfiles npm could write: a marker unless every dependency marked with
+// hasInstallScript is project-free.
+func TestGuardNpmScripts(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	for _, tc := range []struct {
+		name, lock string // lock "" = no lockfile
+		marked     bool
+	}{
+		{"no scripts", `{"lockfileVersion":3,"packages":{"":{"hasInstallScript":true},"node_modules/a":{}}}`, false},
+		{"project-free", `{"lockfileVersion":3,"packages":{"node_modules/esbuild":{"hasInstallScript":true},"node_modules/x/node_modules/core-js":{"hasInstallScript":true}}}`, false},
+		{"a script", `{"lockfileVersion":3,"packages":{"node_modules/esbuild":{"hasInstallScript":true},"node_modules/@prisma/client":{"hasInstallScript":true}}}`, true},
+		{"linked member", `{"lockfileVersion":3,"packages":{"node_modules/m":{"link":true,"hasInstallScript":true}}}`, false},
+		{"lockfile 1", `{"lockfileVersion":1,"dependencies":{}}`, true},
+		{"no lockfile", "", true},
+		{"malformed", `{`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			lock := filepath.Join(dir, "package-lock.json")
+			if tc.lock != "" {
+				if err := os.WriteFile(lock, []byte(tc.lock), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(dir, "node_modules"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			marker := filepath.Join(dir, "node_modules/.hoist-install-scripts")
+			script := guardNpmScripts(lock, marker)
+			if out, err := exec.Command("sh", "-c", "set -e; "+script).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v\n%s", script, err, out)
+			}
+			if _, err := os.Stat(marker); (err == nil) != tc.marked {
+				t.Errorf("marker present = %v, want %v", err == nil, tc.marked)
+			}
+		})
 	}
 }
