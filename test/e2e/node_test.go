@@ -193,7 +193,8 @@ func TestNodeExamples(t *testing.T) {
 // non-frozen npm install whose lockfile is stale (both installs rewrite
 // it), one without a lockfile or .dockerignore (the frontend must see that
 // the context has no node_modules), one without a lockfile whose dependency
-// has an install script (the build reinstalls after the COPY), npm ci with
+// has an install script (the build reinstalls after the COPY), one whose
+// dependency's install script is project-free (npm installs once), npm ci with
 // a node_modules in the context, npm ci with a dependency's install script
 // (not hoisted), a frozen yarn 1 install with a dependency's install script
 // (the build reinstalls after the COPY), and a pnpm workspace patching a
@@ -206,30 +207,37 @@ func TestNodeInstallShapes(t *testing.T) {
 		// proof is a file of stock's project holding text, showing the
 		// shape did what it is there for.
 		proof, text string
+		// once, when set, appears exactly once in hoist's build log: the
+		// install after the COPY did not run again.
+		once string
 	}{
 		// A stale lockfile may not mark a dependency npm install adds: the
 		// build checks the lockfile the hoisted install writes.
 		{"npm-install-stale", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
-			"app/package-lock.json", `"node_modules/left-pad"`},
+			"app/package-lock.json", `"node_modules/left-pad"`, ""},
 		{"npm-install-nolock", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
-			"app/package-lock.json", `"node_modules/is-number"`},
+			"app/package-lock.json", `"node_modules/is-number"`, ""},
 		{"npm-install-nolock-script", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
-			"app/node_modules/yorkie/package.json", "bin/install.js"},
+			"app/node_modules/yorkie/package.json", "bin/install.js", ""},
 		{"npm-ci-dep-script", []string{"package-lock.json marks dependency yorkie as having an install script"},
-			"app/node_modules/yorkie/package.json", "bin/install.js"},
+			"app/node_modules/yorkie/package.json", "bin/install.js", ""},
+		// esbuild's install script reads nothing of the project: the
+		// hoisted install's check passes it and npm installs once.
+		{"npm-install-nolock-free", []string{"npm install hoisted before this COPY", "or, from scratch, when that one marks a dependency with an install script"},
+			"app/node_modules/esbuild/package.json", `"postinstall"`, "added "},
 		// yarn.lock marks no install script: the hoisted install's check
 		// finds yorkie's and the install after the COPY reinstalls, writing
 		// the hooks into the git dir only the source COPY brings.
 		{"yarn-frozen-dep-script", []string{"yarn install --frozen-lockfile hoisted before this COPY", "yarn install --frozen-lockfile after the COPY runs only, from scratch, when the hoisted install finds a package"},
-			"app/gitdata/hooks/pre-commit", "node_modules/yorkie/src/runner.js"},
+			"app/gitdata/hooks/pre-commit", "node_modules/yorkie/src/runner.js", ""},
 		// The frontend's context must show the node_modules directory: if
 		// it did not, npm ci would be dropped and the COPY's stale copy
 		// would stay in the image.
 		{"npm-ci-context-modules", []string{"npm ci hoisted before this COPY", "npm ci kept after the COPY, installing from the cache mount: node_modules is in the build context"},
-			"app/node_modules/is-number/package.json", `"version": "7.0.0"`},
+			"app/node_modules/is-number/package.json", `"version": "7.0.0"`, ""},
 		{"pnpm-patched", []string{"copies package.json, pnpm-lock.yaml, pnpm-workspace.yaml, packages/app/package.json, packages/lib/package.json, patches/is-number@7.0.0.patch first",
 			"pnpm install --frozen-lockfile dropped here"},
-			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace"},
+			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			stockDir, hoistDir := t.TempDir(), t.TempDir()
@@ -239,6 +247,9 @@ func TestNodeInstallShapes(t *testing.T) {
 				if !strings.Contains(res.stderr, n) {
 					t.Errorf("hoist did not report %q:\n%s", n, tail(res.stderr))
 				}
+			}
+			if tc.once != "" && strings.Count(res.stderr, tc.once) != 1 {
+				t.Errorf("%q appears %d times in hoist's build log, want once (the install after the COPY ran again?):\n%s", tc.once, strings.Count(res.stderr, tc.once), tail(res.stderr))
 			}
 			dt, err := os.ReadFile(filepath.Join(stockDir, tc.proof))
 			if err != nil || !strings.Contains(string(dt), tc.text) {
