@@ -761,6 +761,11 @@ func nodeEnvMatters(k string) bool {
 // hoisted install must run it too. quiet reports calls that change
 // nothing an install sees (echo, npm --version).
 func setupCall(o shellscan.Call) (setup, quiet bool) {
+	for _, w := range o.Writes {
+		if !inertPath(w) {
+			return false, false // echo > package.json
+		}
+	}
 	switch o.Name {
 	case "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "env", "printenv", "which", "id", "whoami", "date":
 		return false, true
