@@ -166,6 +166,15 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if roots[root] {
 		return true, nil
 	}
+	if sc.manifests == nil {
+		// COPY go.mod go.sum ./ right before the source COPY, with no
+		// download after it: the download goes there, with no COPY of its
+		// own.
+		if mc := a.manifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.src == sc.src && mc.dest == sc.dest && uncovered(files, mc.manifests) == "" {
+			mc.replay = sc.replay
+			sc = mc
+		}
+	}
 	if f := uncovered(files, sc.manifests); f != "" {
 		return notHoisted(rs.line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
 	}
@@ -757,6 +766,25 @@ func (a *analysis) manifestCopyOf(s *stage, cmd instructions.Command, ci copyInf
 	}
 	return &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: srcDir, dest: path.Clean(dest), workdir: wd,
 		flags: copyFlags(ci.chown, ci.chmod, ci.link), manifests: patterns}
+}
+
+// manifestCopyJustBefore returns the COPY of manifests only (as manifest
+// tells them) that comes right before the source COPY sc, nothing but
+// LABEL or EXPOSE between them; nil when there is none.
+func (a *analysis) manifestCopyJustBefore(s *stage, sc *sourceCopy, manifest func(string) bool) *sourceCopy {
+	i := s.cmdIndex(sc.cmd)
+	for i--; i >= 0; i-- {
+		switch c := s.cmds[i].(type) {
+		case *instructions.LabelCommand, *instructions.ExposeCommand:
+			continue
+		case *instructions.CopyCommand:
+			if ci := copyInfoOf(c); ci.only(manifest) {
+				return a.manifestCopyOf(s, c, ci, i)
+			}
+		}
+		return nil
+	}
+	return nil
 }
 
 // workdirAt replays the stage's WORKDIRs up to command idx.
