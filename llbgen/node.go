@@ -1143,8 +1143,16 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		}
 	}
 	run.cmd = cmd
-	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
-	a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
+	if mc := a.manifestCopyJustBefore(rs.stage, sc, isNodeManifest); mc != nil && sc.manifests == nil && sc.pieces == nil &&
+		mc.src == sc.src && mc.dest == sc.dest && len(dirCopies) == 0 && uncovered(files, mc.manifests) == "" {
+		// COPY package*.json ./ right before the source COPY: the install
+		// goes after it, with no COPY of its own.
+		a.plan.insert(&insertion{at: endLine(mc.cmd.Location()), after: true, run: run})
+		a.note(RuleDownloadHoisted, mc.line, true, "%s added after this COPY of the manifests (for RUN at line %d)", runWords(c.call), rs.line)
+	} else {
+		a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
+		a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
+	}
 
 	if !frozen {
 		switch {
