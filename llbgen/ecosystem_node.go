@@ -85,6 +85,38 @@ func (a *nodeRun) analyse(ctx context.Context) error {
 }
 
 func (a *nodeRun) mount() {
+	// A step that installs offline reads the cache an earlier step filled:
+	// that cache stays in the layers of the whole FROM family.
+	type famCache struct {
+		root   *stage
+		target string
+	}
+	offline := map[famCache]string{}
+	for _, rs := range a.order {
+		how := offlineStep(rs)
+		if how == "" || !a.fedBefore(rs) {
+			continue
+		}
+		for _, c := range a.nodeSteps[rs].calls {
+			if c.mount != nil {
+				k := famCache{rs.stage.root(), c.mount.target}
+				if _, ok := offline[k]; !ok {
+					offline[k] = "line " + itoa(rs.line) + " " + offlineWhy(how)
+				}
+			}
+		}
+	}
+	for _, rs := range a.order {
+		n := a.nodeSteps[rs]
+		for _, c := range n.calls {
+			if c.mount == nil {
+				continue
+			}
+			if why, ok := offline[famCache{rs.stage.root(), c.mount.target}]; ok {
+				c.mount, c.why, c.rule = nil, why, RuleKeptInLayer
+			}
+		}
+	}
 	for _, rs := range a.order {
 		n := a.nodeSteps[rs]
 		clean := false

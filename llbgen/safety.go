@@ -1,11 +1,13 @@
 package llbgen
 
 import (
+	"maps"
 	"path"
 	"slices"
 	"strings"
 
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // The cache-safety engine. Every ecosystem asks it before mounting a cache
@@ -419,6 +421,9 @@ func (a *analysis) familyVerdict(rs *runStep, c cacheSpec, users func(*runStep) 
 					return refuse(RuleCacheDestroyer, o.line, "%s uses it and then removes %s", r.where(), refName(r, c.target))
 				}
 			}
+			if why := offlineStep(o); why != "" && a.fedBefore(o) {
+				return refuse(RuleKeptInLayer, o.line, "line %d %s", o.line, offlineWhy(why))
+			}
 			continue
 		}
 		if o == rs {
@@ -457,6 +462,55 @@ func (a *analysis) exportedAt(s *stage, p string) string {
 		}
 	}
 	return ""
+}
+
+// offlineStep says how rs cannot fetch what a cache lacks, "" when it can:
+// RUN --network=none, a package manager told to stay offline (--offline,
+// npm_config_offline) or GOPROXY=off.
+func offlineStep(rs *runStep) string {
+	if instructions.GetNetwork(rs.cmd) == instructions.NetworkNone {
+		return "runs with --network=none"
+	}
+	if rs.env["GOPROXY"] == "off" {
+		return "runs with GOPROXY=off"
+	}
+	for _, c := range rs.calls {
+		if c.Env["GOPROXY"] == "off" {
+			return "runs " + path.Base(c.Name) + " with GOPROXY=off"
+		}
+		if _, ok := ClassifyNode(c); !ok {
+			continue
+		}
+		if hasArg(c.Args, "--offline") {
+			return "runs " + runWords(c)
+		}
+		env := cloneMap(rs.env)
+		maps.Copy(env, c.Env)
+		if v, ok := envConfig(env, []string{"npm_config_"}, "offline"); ok && v != "false" && v != "" {
+			return "runs " + path.Base(c.Name) + " with npm_config_offline set"
+		}
+	}
+	return ""
+}
+
+// offlineWhy is the note's reason for keeping a cache an offline step
+// reads in the layer.
+func offlineWhy(how string) string {
+	return how + " and reads what an earlier step fetched: BuildKit may empty a cache mount (its garbage collection drops unused ones first) while that step's layer stays cached"
+}
+
+// fedBefore reports whether a RUN runs before o in o's stage or a stage
+// it is built on: a step that may have filled a cache o reads.
+func (a *analysis) fedBefore(o *runStep) bool {
+	for _, rs := range a.steps {
+		if rs == o {
+			return false
+		}
+		if isAncestorOrSelf(rs.stage, o.stage) {
+			return true
+		}
+	}
+	return false
 }
 
 // family are the steps of every stage in s's FROM tree, in order.

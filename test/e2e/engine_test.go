@@ -46,9 +46,11 @@ func caseCopy(t *testing.T, name string) string {
 // TestGoOpaqueBuildStep: the user splits the download and builds through a
 // step hoist cannot see into (a make that runs go build, with no network,
 // as a build step without the download's credentials; a build.sh from the
-// context). Stock keeps the modules in the layer; hoist must give that
-// step the module cache mount too: same image, and a rebuild after a
-// source edit fetches no module (the logging Go proxy).
+// context). Stock keeps the modules in the layer; hoist gives the script
+// step the module cache mount too, and keeps the modules in the layer for
+// the step with no network (a mount may be emptied while the download's
+// layer stays cached); both get the build cache: same image, and a rebuild
+// after a source edit fetches no module (the logging Go proxy).
 func TestGoOpaqueBuildStep(t *testing.T) {
 	e := needEnv(t)
 	proxy := startGoProxyLog(t)
