@@ -344,6 +344,40 @@ func yarnClassicCache(c *nodeCall, p *nodeProject, acc account) (string, string)
 	return homeOr(c.env, acc, ".cache", "yarn")
 }
 
+// projectCache is the context directory of the package cache project p
+// keeps for the install c (yarn berry with its global cache off: cacheFolder
+// or .yarn/cache; yarn 1's yarn-offline-mirror), "" when it keeps none, or
+// why hoist cannot copy it.
+func projectCache(c *nodeCall, p *nodeProject) (string, string) {
+	var dir, what string
+	switch c.mgr {
+	case mgrBerry:
+		if _, why := berryCache(c, p, account{}); !strings.HasPrefix(why, "enableGlobalCache is off") && !strings.Contains(why, "keeps its cache in the project") {
+			return "", ""
+		}
+		dir, what = ".yarn/cache", ".yarn/cache"
+		if v := toString(p.berry["cacheFolder"]); v != "" {
+			dir, what = v, ".yarnrc.yml cacheFolder "+v
+		}
+		if v := c.env["YARN_CACHE_FOLDER"]; v != "" {
+			dir, what = v, "YARN_CACHE_FOLDER "+v
+		}
+	case mgrYarn:
+		dir = strings.Trim(p.yarnrc["yarn-offline-mirror"], `"'`)
+		if dir == "" {
+			return "", ""
+		}
+		what = ".yarnrc yarn-offline-mirror " + dir
+	default:
+		return "", ""
+	}
+	clean := path.Clean(dir)
+	if path.IsAbs(clean) || clean == "." || strings.HasPrefix(clean, "..") || strings.ContainsAny(clean, "$~*?[") {
+		return "", "the project keeps its packages in " + what + ", which hoist does not copy from outside the project"
+	}
+	return path.Join(p.dir, clean), ""
+}
+
 // berryCache is yarn 2+'s global cache, or why there is none to mount: a
 // project-local cache (.yarn/cache) is part of the project, not a cache.
 func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
@@ -358,7 +392,11 @@ func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
 	switch global {
 	case "true", "1":
 	case "false", "0":
-		return "", "enableGlobalCache is off: the project's .yarn/cache is part of the project"
+		folder := ".yarn/cache"
+		if p != nil && toString(p.berry["cacheFolder"]) != "" {
+			folder = toString(p.berry["cacheFolder"])
+		}
+		return "", "enableGlobalCache is off: the project's " + folder + " is part of the project"
 	case "":
 		major := 0
 		if p != nil {
@@ -1514,6 +1552,20 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			if d == "releases/" || d == "plugins/" {
 				files = append(files, path.Join(p.dir, ".yarn", d)+"/")
 			}
+		}
+	}
+	// A package cache the project keeps (yarn berry's .yarn/cache or
+	// cacheFolder, yarn 1's offline mirror) is what the install reads its
+	// packages from: it goes with the manifests.
+	if dir, why := projectCache(c, p); why != "" {
+		return nil, nil, why, nil
+	} else if dir != "" {
+		names, err := a.opt.Context.ReadDir(ctx, path.Dir(dir))
+		if err != nil && !isNotExist(err) {
+			return nil, nil, "", err
+		}
+		if slices.Contains(names, path.Base(dir)+"/") {
+			files = append(files, dir+"/")
 		}
 	}
 	var patterns []string
