@@ -499,10 +499,26 @@ func nodeDir(rs *runStep, c shellscan.Call, use NodeUse) string {
 }
 
 // projectInContext maps an absolute dir of the stage to the context dir a
-// preceding COPY of this stage brought it from; "" when none did.
+// preceding COPY of this stage, or of a stage it is built on, brought it
+// from; "" when none did.
 func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, dir string) string {
-	idx := s.cmdIndex(rs.cmd)
-	for i := idx - 1; i >= 0; i-- {
+	// The stages it is built on copied what it starts with.
+	end := s.cmdIndex(rs.cmd)
+	for st := s; st != nil; st = st.parent {
+		if st != s {
+			end = len(st.cmds)
+		}
+		if d, done := a.projectInStage(ctx, st, end, dir); done {
+			return d
+		}
+	}
+	return ""
+}
+
+// projectInStage is projectInContext's search of the COPYs of stage s
+// before command end; done is false when none of them decides.
+func (a *analysis) projectInStage(ctx context.Context, s *stage, end int, dir string) (string, bool) {
+	for i := end - 1; i >= 0; i-- {
 		c, ok := s.cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
 			continue
@@ -512,11 +528,11 @@ func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, 
 		}
 		wd, ok := a.workdirAt(s, i)
 		if !ok {
-			return ""
+			return "", true
 		}
 		dest, err := a.expand(s, c.DestPath)
 		if err != nil {
-			return ""
+			return "", true
 		}
 		if !path.IsAbs(dest) {
 			dest = path.Join(wd, dest)
@@ -526,7 +542,7 @@ func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, 
 		for j, sp := range c.SourcePaths {
 			src, err := a.expand(s, sp)
 			if err != nil || strings.ContainsAny(src, "*?[") && !(matchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
-				return ""
+				return "", true
 			}
 			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
 			if src == "" {
@@ -537,7 +553,7 @@ func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, 
 				d = path.Dir(src) // files copied into dest
 			}
 			if j > 0 && d != srcDir {
-				return ""
+				return "", true
 			}
 			srcDir = d
 		}
@@ -545,9 +561,9 @@ func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, 
 			continue
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(dir, dest), "/")
-		return path.Clean(path.Join(srcDir, rel))
+		return path.Clean(path.Join(srcDir, rel)), true
 	}
-	return ""
+	return "", false
 }
 
 // bringsNoManifest reports COPY sources that are all context paths holding
