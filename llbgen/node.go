@@ -1098,6 +1098,17 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s; hoist checks %s only for an install it can guard", scriptsWhy, checkWhat)
 		return nil
 	}
+	if atBuild {
+		// The user split the install already, with a few files copied
+		// before it: hoisting above those would gain little and, when the
+		// check finds an install script, install twice.
+		if line, err := a.splitWithFiles(ctx, rs, sc); err != nil {
+			return err
+		} else if line != 0 {
+			notHoisted("the manifests are copied on their own at line %d already, and only files come between, while %s: a hoisted install would run again from scratch after the COPY whenever the check finds one", line, scriptsWhy)
+			return nil
+		}
+	}
 	// What the hoisted install wrote and stock's install would write anew
 	// (a COPY bringing any of it sets keep).
 	var written []string
@@ -2198,13 +2209,60 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 
 // fromElsewhere passes over ADDs, COPY --from and heredocs when looking
 // for the COPY of Node manifests.
+// splitWithFiles is the line of a COPY of only Node manifests from the
+// build context before the source COPY sc, when the COPYs from there to
+// the install rs bring only files (tsconfig.json, bin/x), no directory;
+// 0 otherwise.
+func (a *nodeRun) splitWithFiles(ctx context.Context, rs *runStep, sc *sourceCopy) (int, error) {
+	s := rs.stage
+	start := -1
+	for i := s.cmdIndex(sc.cmd) - 1; i >= 0; i-- {
+		c := s.cmds[i]
+		if ci := copyInfoOf(c); !fromElsewhere(c, ci) && ci.only(isNodeManifest) {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return 0, nil
+	}
+	for i := start + 1; i < s.cmdIndex(rs.cmd); i++ {
+		c := s.cmds[i]
+		ci := copyInfoOf(c)
+		if len(ci.SourcePaths) == 0 {
+			continue
+		}
+		if fromElsewhere(c, ci) || ci.only(isNodeManifest) {
+			continue
+		}
+		for _, sp := range ci.SourcePaths {
+			src, err := a.expand(s, sp)
+			if err != nil || strings.ContainsAny(src, "*?[") {
+				return 0, nil
+			}
+			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
+			if src == "." || src == "" {
+				return 0, nil
+			}
+			names, err := a.opt.Context.ReadDir(ctx, path.Dir(src))
+			if err != nil && !isNotExist(err) {
+				return 0, err
+			}
+			if !slices.Contains(names, path.Base(src)) {
+				return 0, nil // a directory, or not there to tell
+			}
+		}
+	}
+	return startLine(s.cmds[start].Location()), nil
+}
+
 func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
 	_, add := cmd.(*instructions.AddCommand)
 	return add || ci.from != "" || len(ci.SourceContents) > 0
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || strings.HasSuffix(src, ".patch") ||
+	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || path.Base(src) == ".yarn" || strings.HasSuffix(src, ".patch") ||
 		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 

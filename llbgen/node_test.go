@@ -222,3 +222,16 @@ func TestBerryLifecycle(t *testing.T) {
 		})
 	}
 }
+
+// TestIsNodeManifest: what a COPY of only manifests may bring.
+func TestIsNodeManifest(t *testing.T) {
+	for p, want := range map[string]bool{
+		"package.json": true, "web/yarn.lock": true, ".yarn": true, ".yarn/releases": true, "./.yarn/plugins/x.cjs": true,
+		"patches/a.patch": true, "vendor/x-1.0.0.tgz": true,
+		"tsconfig.json": false, "src": false, ".yarnrc-extra": false, "bin/package-browser": false,
+	} {
+		if got := isNodeManifest(p); got != want {
+			t.Errorf("isNodeManifest(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
