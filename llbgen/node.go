@@ -1630,10 +1630,10 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	if err != nil || why != "" {
 		return nil, nil, why, err
 	}
-	if why := localDeps(p.dir, p.pkg); why != "" {
+	if why := localDeps(p.dir, p.dir, p.pkg); why != "" {
 		return nil, nil, why, nil
 	}
-	patches = append(patches, depPatches(p.dir, p.pkg)...)
+	patches = append(patches, depPatches(p.dir, p.dir, p.pkg)...)
 	files = append(files, depTarballs(p.dir, p.pkg)...)
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
@@ -1644,10 +1644,10 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		if err := json.Unmarshal(dt, &mp); err != nil {
 			return nil, nil, path.Join(m, "package.json") + " does not parse: " + err.Error(), nil
 		}
-		if why := localDeps(m, &mp); why != "" {
+		if why := localDeps(p.dir, m, &mp); why != "" {
 			return nil, nil, why, nil
 		}
-		patches = append(patches, depPatches(m, &mp)...)
+		patches = append(patches, depPatches(p.dir, m, &mp)...)
 		files = append(files, depTarballs(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
 	}
@@ -1670,12 +1670,13 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 }
 
 // depPatches are the patch files a package.json's patch: dependencies and
-// resolutions name (yarn), as context paths.
-func depPatches(dir string, p *pkgJSON) []string {
+// resolutions name (yarn), as context paths: ~/ is the project root,
+// other paths are relative to the package's dir.
+func depPatches(root, dir string, p *pkgJSON) []string {
 	var out []string
 	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
 		for _, v := range m {
-			if f, ok := patchFile(toString(v), dir, dir); ok {
+			if f, ok := patchFile(toString(v), root, dir); ok {
 				out = append(out, f)
 			}
 		}
@@ -1740,11 +1741,11 @@ func lockPatches(p *nodeProject) ([]string, string) {
 }
 
 // localDeps says why a package's dependencies need more than manifests.
-func localDeps(dir string, p *pkgJSON) string {
+func localDeps(root, dir string, p *pkgJSON) string {
 	for _, m := range []map[string]any{p.Dependencies, p.DevDependencies, p.OptionalDependencies, p.Resolutions} {
 		for name, v := range m {
 			s := toString(v)
-			if _, ok := patchFile(s, dir, dir); ok {
+			if _, ok := patchFile(s, root, dir); ok {
 				continue // its patch file is copied with the manifests
 			}
 			if _, ok := tarballFile(dir, s); ok {

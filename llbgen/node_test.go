@@ -148,6 +148,17 @@ func TestBerryPatches(t *testing.T) {
 	if want := "[app/packages/web/patches/lodash.patch app/.yarn/patches/left-pad.patch]"; fmt.Sprint(got) != want || why != "" {
 		t.Errorf("got %v %q, want %s", got, why, want)
 	}
+	// A member's package.json: ~/ is the project root, ./ the member.
+	member := &pkgJSON{Dependencies: map[string]any{
+		"left-pad": "patch:left-pad@npm%3A1.3.0#~/.yarn/patches/left-pad.patch",
+		"lodash":   "patch:lodash@npm%3A4.17.21#./patches/lodash.patch",
+	}}
+	if got, want := fmt.Sprint(depPatches("app", "app/packages/web", member)), "[app/.yarn/patches/left-pad.patch app/packages/web/patches/lodash.patch]"; got != want {
+		t.Errorf("member patches %s, want %s", got, want)
+	}
+	if why := localDeps("app", "app/packages/web", member); why != "" {
+		t.Errorf("member patches taken for local dependencies: %s", why)
+	}
 }
 
 // TestSourceFreeScripts: husky's prepare script sets up git hooks only in a git
