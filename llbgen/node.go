@@ -1774,14 +1774,20 @@ func (a *nodeRun) lifecycle(ctx context.Context, mgr *packageManager, dir string
 	if mgr == mgrBerry {
 		lifecycle = berryLifecycle
 	}
-	for _, s := range lifecycle {
-		v, ok := root.Scripts[s]
-		if !ok || !scripts {
-			continue
+	needsSources := func(d string, p *pkgJSON) (string, error) {
+		for _, s := range lifecycle {
+			v, ok := p.Scripts[s]
+			if !ok || !scripts {
+				continue
+			}
+			if free, err := a.sourceFree(ctx, d, v); err != nil || !free {
+				return path.Join(d, "package.json") + " has a " + s + " script (" + scriptText(v) + "), which may need the sources", err
+			}
 		}
-		if free, err := a.sourceFree(ctx, dir, v); err != nil || !free {
-			return path.Join(dir, "package.json") + " has a " + s + " script (" + scriptText(v) + "), which may need the sources", err
-		}
+		return "", nil
+	}
+	if why, err := needsSources(dir, root); why != "" || err != nil {
+		return why, err
 	}
 	for _, m := range members {
 		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
@@ -1792,14 +1798,8 @@ func (a *nodeRun) lifecycle(ctx context.Context, mgr *packageManager, dir string
 		if json.Unmarshal(dt, &mp) != nil {
 			continue
 		}
-		for _, s := range lifecycle {
-			v, ok := mp.Scripts[s]
-			if !ok || !scripts {
-				continue
-			}
-			if free, err := a.sourceFree(ctx, m, v); err != nil || !free {
-				return path.Join(m, "package.json") + " has a " + s + " script (" + scriptText(v) + "), which may need the sources", err
-			}
+		if why, err := needsSources(m, &mp); why != "" || err != nil {
+			return why, err
 		}
 		if len(mp.Bin) > 0 || mp.Directories["bin"] != nil {
 			return path.Join(m, "package.json") + " has bin entries, which the install links to member sources the COPY brings later", nil
