@@ -166,6 +166,23 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	if roots[root] {
 		return true, nil
 	}
+	// A download the Dockerfile runs before rs at that module's root
+	// (RUN go mod download, then RUN cd cmd && go build): nothing to add.
+	rootDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
+	if sc.src == "." {
+		rootDir = path.Join(sc.dest, root)
+	}
+	for _, prev := range a.steps {
+		if prev == rs {
+			break
+		}
+		if pg := goSteps[prev]; pg != nil && isAncestorOrSelf(prev.stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
+			return pu.download && pu.dir == rootDir
+		}) {
+			roots[root] = true
+			return true, nil
+		}
+	}
 	if sc.manifests == nil {
 		// COPY go.mod go.sum ./ right before the source COPY, with no
 		// download after it: the download goes there, with no COPY of its
@@ -390,7 +407,10 @@ func uncovered(files, patterns []string) string {
 var goModuleFileNames = []string{"go.mod", "go.sum", "go.work", "go.work.sum"}
 
 func isGoModuleFile(src string) bool {
-	return matchesAny(path.Base(src), goModuleFileNames)
+	b := path.Base(src)
+	// A pattern counts when it matches module files only: go.* does, * and
+	// *.* (which bring the sources too) do not.
+	return matchesAny(b, goModuleFileNames) && !matchesAny(b, []string{"main.go", "Makefile", "x"})
 }
 
 func dedupe(s []string) []string {
