@@ -287,10 +287,11 @@ func idSafe(s string) string {
 }
 
 // mountablePath reports whether p can stand in a --mount flag as it is:
-// the flag is one whitespace-free, comma-separated word of valid text (the
-// Dockerfile parser turns invalid bytes into U+FFFD, which no real path has).
+// the flag is one whitespace-free, comma-separated word of valid text
+// (ContainsRune of RuneError also finds invalid bytes; the Dockerfile parser
+// turns them into U+FFFD, which no real path has).
 func mountablePath(p string) bool {
-	return path.IsAbs(p) && utf8.ValidString(p) && !strings.ContainsRune(p, utf8.RuneError) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
+	return path.IsAbs(p) && !strings.ContainsRune(p, utf8.RuneError) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
 }
 
 // goMounts returns the cache mounts of a Go RUN: the module cache when

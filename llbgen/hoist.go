@@ -238,19 +238,15 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	}
 
 	cmd := ""
-	dlDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
-	if sc.src == "." {
-		dlDir = path.Join(sc.dest, root)
-	}
 	if !rs.cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell.
-		if why := execFormBlocked(dlDir, sc.workdir, u.goEnv); why != "" {
+		if why := execFormBlocked(rootDir, sc.workdir, u.goEnv); why != "" {
 			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
 		}
 		cmd = execForm("go", "mod", "download")
 	} else {
-		if dlDir != sc.workdir {
-			cmd = "cd " + shellQuote(dlDir) + " && "
+		if rootDir != sc.workdir {
+			cmd = "cd " + shellQuote(rootDir) + " && "
 		}
 		env := ""
 		for _, k := range sortedEnvKeys(u.goEnv) {
@@ -283,7 +279,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
 	what := "go mod download"
 	if other {
-		what += " in " + dlDir
+		what += " in " + rootDir
 	}
 	a.note(rule, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(dedupe(names), ", "), rs.line, inLayer)
 	return true, nil

@@ -352,7 +352,7 @@ func projectCache(c *nodeCall, p *nodeProject) (string, string) {
 	var dir, what string
 	switch c.mgr {
 	case mgrBerry:
-		if _, why := berryCache(c, p, account{}); !strings.HasPrefix(why, "enableGlobalCache is off") && !strings.Contains(why, "keeps its cache in the project") {
+		if local, _ := berryLocalCache(c, p); local == "" {
 			return "", ""
 		}
 		dir, what = ".yarn/cache", ".yarn/cache"
@@ -378,9 +378,10 @@ func projectCache(c *nodeCall, p *nodeProject) (string, string) {
 	return path.Join(p.dir, clean), ""
 }
 
-// berryCache is yarn 2+'s global cache, or why there is none to mount: a
-// project-local cache (.yarn/cache) is part of the project, not a cache.
-func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+// berryLocalCache says why yarn berry keeps the packages of c in the
+// project (enableGlobalCache off, or its default before yarn 4), or why
+// that is unknown; both "" when it uses its global cache.
+func berryLocalCache(c *nodeCall, p *nodeProject) (local, unknown string) {
 	global := ""
 	if v := c.env["YARN_ENABLE_GLOBAL_CACHE"]; v != "" {
 		global = v
@@ -396,20 +397,29 @@ func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
 		if p != nil && toString(p.berry["cacheFolder"]) != "" {
 			folder = toString(p.berry["cacheFolder"])
 		}
-		return "", "enableGlobalCache is off: the project's " + folder + " is part of the project"
+		return "enableGlobalCache is off: the project's " + folder + " is part of the project", ""
 	case "":
 		major := 0
 		if p != nil {
 			major = p.yarnMajor()
 		}
+		if major == 0 {
+			return "", "the yarn version is unknown (no packageManager in package.json), so is enableGlobalCache"
+		}
 		if major < 4 {
-			if major == 0 {
-				return "", "the yarn version is unknown (no packageManager in package.json), so is enableGlobalCache"
-			}
-			return "", "yarn " + strconv.Itoa(major) + " keeps its cache in the project (.yarn/cache) unless enableGlobalCache is on"
+			return "yarn " + strconv.Itoa(major) + " keeps its cache in the project (.yarn/cache) unless enableGlobalCache is on", ""
 		}
 	default:
 		return "", "enableGlobalCache is " + global
+	}
+	return "", ""
+}
+
+// berryCache is yarn 2+'s global cache, or why there is none to mount: a
+// project-local cache (.yarn/cache) is part of the project, not a cache.
+func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+	if local, unknown := berryLocalCache(c, p); local != "" || unknown != "" {
+		return "", local + unknown
 	}
 	folder := ""
 	switch {
@@ -864,13 +874,7 @@ func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *runStep
 				calls = append(calls, c)
 				continue
 			}
-			if inert, git := inertCall(c); inert {
-				if git {
-					skipped.git = o.line
-				}
-				if _, _, _, sys := systemCall(c); sys {
-					skipped.system = o.line
-				}
+			if skipped.inert(c, o.line) {
 				continue
 			}
 			su, quiet := setupCall(c)
@@ -1410,6 +1414,23 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 // install: one installing git, one installing system packages.
 type skippedLines struct{ git, system int }
 
+// inert reports an inert call (inertCall) of the RUN at line, which the
+// hoisted install leaves out, and records the line when it installs git
+// or system packages.
+func (sk *skippedLines) inert(c shellscan.Call, line int) bool {
+	inert, git := inertCall(c)
+	if !inert {
+		return false
+	}
+	if git {
+		sk.git = line
+	}
+	if _, _, _, sys := systemCall(c); sys {
+		sk.system = line
+	}
+	return true
+}
+
 // installSetup returns the calls before the install in its RUN that the
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set, apk add npm), or why it cannot run without another one. Inert calls
@@ -1425,13 +1446,7 @@ func installSetup(rs *runStep, c *nodeCall, skipped *skippedLines) ([]shellscan.
 			setup = append(setup, o)
 			continue
 		}
-		if inert, git := inertCall(o); inert {
-			if git {
-				skipped.git = rs.line
-			}
-			if _, _, _, sys := systemCall(o); sys {
-				skipped.system = rs.line
-			}
+		if skipped.inert(o, rs.line) {
 			continue
 		}
 		su, quiet := setupCall(o)
