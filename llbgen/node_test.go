@@ -190,15 +190,21 @@ func TestSourceFreeScripts(t *testing.T) {
 			if c.git {
 				ctx[".git/HEAD"] = "ref: refs/heads/main\n"
 			}
-			rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctx})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := strings.Contains(string(rw.Dockerfile), "COPY package-lock.json package.json")
-			if got != c.hoists {
-				t.Errorf("hoisted %v, want %v:\n%s\n%v", got, c.hoists, rw.Dockerfile, rw.Notes)
-			}
+			checkHoisted(t, dt, ctx, "COPY package-lock.json package.json", c.hoists)
 		})
+	}
+}
+
+// checkHoisted rewrites dt with context ctx and checks that the hoisted
+// COPY (its text) is there exactly when want says so.
+func checkHoisted(t *testing.T, dt []byte, ctx memContext, hoistedCopy string, want bool) {
+	t.Helper()
+	rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Contains(string(rw.Dockerfile), hoistedCopy); got != want {
+		t.Errorf("hoisted %v, want %v:\n%s\n%v", got, want, rw.Dockerfile, rw.Notes)
 	}
 }
 
@@ -222,14 +228,7 @@ func TestBerryLifecycle(t *testing.T) {
 				"yarn.lock":            "__metadata:\n  version: 8\n",
 				".yarnrc.yml":          "nodeLinker: node-modules\n",
 			}
-			rw, err := Rewrite(context.Background(), dt, Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctx})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := strings.Contains(string(rw.Dockerfile), "COPY .yarnrc.yml package.json yarn.lock")
-			if got != c.hoists {
-				t.Errorf("hoisted %v, want %v:\n%s\n%v", got, c.hoists, rw.Dockerfile, rw.Notes)
-			}
+			checkHoisted(t, dt, ctx, "COPY .yarnrc.yml package.json yarn.lock", c.hoists)
 		})
 	}
 }
