@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
@@ -393,4 +394,38 @@ func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand
 	}
 	a.steps = append(a.steps, rs)
 	return nil
+}
+
+// ownership returns the uid/gid/mode options for a cache mount used by acc,
+// and a suffix that keeps caches of different users apart: a cache
+// directory is created once, with the first user's ownership.
+func ownership(acc account) (uid, gid *int, mode, suffix string) {
+	if acc.uidKnown && acc.uid == 0 && acc.gid == 0 {
+		return nil, nil, "", ""
+	}
+	if acc.uidKnown {
+		u, g := acc.uid, acc.gid
+		return &u, &g, "", "-" + strconv.Itoa(acc.uid)
+	}
+	// A user created during the build has no uid hoist can prove: the cache
+	// directory is made writable for it instead.
+	return nil, nil, "0777", "-" + idSafe(acc.name)
+}
+
+// idSafe keeps a user name usable inside a --mount flag's id.
+func idSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// mountablePath reports whether p can stand in a --mount flag as it is:
+// the flag is one whitespace-free, comma-separated word of valid text
+// (ContainsRune of RuneError also finds invalid bytes; the Dockerfile parser
+// turns them into U+FFFD, which no real path has).
+func mountablePath(p string) bool {
+	return path.IsAbs(p) && !strings.ContainsRune(p, utf8.RuneError) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
 }

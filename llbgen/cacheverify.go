@@ -2,7 +2,6 @@ package llbgen
 
 import (
 	"slices"
-	"strings"
 )
 
 // Verifying a seeded Go module cache. A cache image is an input to the
@@ -49,7 +48,7 @@ func (a *analysis) noteUnverifiedSeeds() {
 	}
 	for _, rs := range a.steps {
 		for _, m := range a.plan.mounts[rs.line] {
-			if m.from == "" || !isGoModID(m.id) {
+			if m.from == "" || !verifiedKind(m.id) {
 				continue
 			}
 			covered := slices.ContainsFunc(a.verified, func(v verifiedDownload) bool {
@@ -63,6 +62,8 @@ func (a *analysis) noteUnverifiedSeeds() {
 	}
 }
 
-func isGoModID(id string) bool {
-	return id == idGoMod || strings.HasPrefix(id, idGoMod+"-")
+// verifiedKind reports a cache id whose kind asks for verification.
+func verifiedKind(id string) bool {
+	k, ok := cacheKindOf(id)
+	return ok && k.verify
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/moby/patternmatcher"
@@ -100,4 +102,42 @@ func (d *DirContext) ReadDir(_ context.Context, p string) ([]string, error) {
 
 func (d *DirContext) Ignored(_ context.Context, p string) (bool, error) {
 	return IgnoredPath(d.patterns, p)
+}
+
+// matchesAny reports whether the glob pattern matches one of names.
+func matchesAny(pattern string, names []string) bool {
+	for _, n := range names {
+		if ok, _ := path.Match(pattern, n); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// IgnoredPath reports whether .dockerignore patterns leave p and
+// everything under it out of the context. A negated pattern that could
+// re-include something under p makes the answer false.
+func IgnoredPath(patterns []string, p string) (bool, error) {
+	p = path.Clean(p)
+	var keep []string
+	for _, pat := range patterns {
+		if neg, ok := strings.CutPrefix(pat, "!"); ok {
+			neg = path.Clean(strings.TrimPrefix(neg, "/"))
+			if strings.Contains(neg, "**") || strings.HasPrefix(neg, p+"/") || within(p, neg) {
+				return false, nil
+			}
+			if m, _ := path.Match(neg, p); m {
+				return false, nil
+			}
+		}
+		keep = append(keep, pat)
+	}
+	if len(keep) == 0 {
+		return false, nil
+	}
+	pm, err := patternmatcher.New(patterns)
+	if err != nil {
+		return false, err
+	}
+	return pm.MatchesOrParentMatches(p)
 }

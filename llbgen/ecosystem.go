@@ -29,6 +29,13 @@ type ecosystem interface {
 	// the ecosystem's commands, and whether c may still run code hoist
 	// cannot see (a package.json script): the safety engine's opaque.
 	knows(c shellscan.Call) (known, opaque bool)
+	// queriesPaths reports a call that prints the tool's cache paths
+	// (go env): a later call whose name or arguments the shell analysis
+	// cannot know may then use them.
+	queriesPaths(c shellscan.Call) bool
+	// offline says how a RUN with env and calls cannot fetch what the
+	// ecosystem's caches lack ("runs with GOPROXY=off"), "" when it can.
+	offline(env map[string]string, calls []shellscan.Call) string
 	start(a *analysis) ecosystemPass
 }
 
@@ -67,6 +74,9 @@ type cacheKind struct {
 	// is exported, and seeds the cache with a fresh trim stamp
 	// (cachefrom.go): the cache grows with every build otherwise.
 	keep time.Duration
+	// verify, for a cache seeded from a CI cache image, asks for a
+	// download step to check it before any step uses it (cacheverify.go).
+	verify bool
 }
 
 // ecosystems are the registered ecosystems, in the order they rewrite:

@@ -16,7 +16,7 @@ type goEcosystem struct{}
 func (goEcosystem) name() string          { return "go" }
 func (goEcosystem) enabled(c Config) bool { return c.Go }
 func (goEcosystem) caches() []cacheKind {
-	return []cacheKind{{id: idGoMod}, {id: idGoBuild, keep: GoBuildCacheKeep}}
+	return []cacheKind{{id: idGoMod, verify: true}, {id: idGoBuild, keep: GoBuildCacheKeep}}
 }
 
 func (goEcosystem) contextFiles() (files, dirs []string) {
@@ -28,6 +28,22 @@ func (goEcosystem) tools() []string { return []string{"go", "gotip"} }
 // knows: hoist follows every go command (ClassifyGo); none counts as
 // opaque.
 func (goEcosystem) knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
+
+func (goEcosystem) queriesPaths(c shellscan.Call) bool {
+	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env"
+}
+
+func (goEcosystem) offline(env map[string]string, calls []shellscan.Call) string {
+	if env["GOPROXY"] == "off" {
+		return "runs with GOPROXY=off"
+	}
+	for _, c := range calls {
+		if c.Env["GOPROXY"] == "off" {
+			return "runs " + path.Base(c.Name) + " with GOPROXY=off"
+		}
+	}
+	return ""
+}
 
 func (goEcosystem) start(a *analysis) ecosystemPass {
 	return &goPass{analysis: a, goSteps: map[*runStep]*goStep{}, firstMod: map[*stage][]*runStep{},

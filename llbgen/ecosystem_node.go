@@ -2,6 +2,8 @@ package llbgen
 
 import (
 	"context"
+	"maps"
+	"path"
 
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
@@ -50,6 +52,25 @@ var nodeKnownSubs = map[string]bool{
 	"info": true, "why": true, "bin": true, "root": true, "prefix": true, "ping": true, "doctor": true,
 	"login": true, "logout": true, "whoami": true, "fetch": true, "-v": true, "--version": true,
 	"plugin": true, "enable": true, "prepare": true, "help": true,
+}
+
+func (nodeEcosystem) queriesPaths(shellscan.Call) bool { return false }
+
+func (nodeEcosystem) offline(env map[string]string, calls []shellscan.Call) string {
+	for _, c := range calls {
+		if _, ok := ClassifyNode(c); !ok {
+			continue
+		}
+		if hasArg(c.Args, "--offline") {
+			return "runs " + runWords(c)
+		}
+		env := cloneMap(env)
+		maps.Copy(env, c.Env)
+		if v, ok := envConfig(env, []string{"npm_config_"}, "offline"); ok && v != "false" && v != "" {
+			return "runs " + path.Base(c.Name) + " with npm_config_offline set"
+		}
+	}
+	return ""
 }
 
 func (nodeEcosystem) start(a *analysis) ecosystemPass {

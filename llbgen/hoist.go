@@ -8,12 +8,10 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"golang.org/x/mod/modfile"
 )
 
 // Context reads files of the build context. Hoisting reads manifests
@@ -88,234 +86,6 @@ type sourceCopy struct {
 	pieces []string
 }
 
-// hoistGo inserts, before the COPY that brings a Go module's sources into
-// the stage, a COPY of its module files and a RUN go mod download, so a
-// source edit no longer invalidates the download.
-//
-// u is the go call's directory: the stage's first module-needing call's
-// or, when other is set, another directory's, whose module gets its own
-// download unless its root is one of roots (the roots done so far). It
-// reports whether the modules are downloaded before rs; quiet leaves a
-// failure unnoted (an opaque step that may not run go at all).
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
-	notHoisted := func(line int, format string, args ...any) (bool, error) {
-		if !quiet {
-			a.note(RuleNotHoisted, line, false, format, args...)
-		}
-		return false, nil
-	}
-	s := rs.stage
-	for _, prev := range a.steps {
-		if prev == rs {
-			break
-		}
-		pg := goSteps[prev]
-		if pg == nil || !pg.download || !isAncestorOrSelf(prev.stage, s) {
-			continue
-		}
-		if !other {
-			return true, nil // the Dockerfile already downloads modules before
-		}
-		for _, pu := range pg.uses {
-			if pu.download && pu.dir == u.dir {
-				return true, nil
-			}
-		}
-	}
-	if u.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
-		return true, nil // the user's download already precedes the sources
-	}
-	if a.opt.Context == nil {
-		return notHoisted(rs.line, "go mod download not hoisted: the build context is not available")
-	}
-	if u.dir == "" {
-		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
-	}
-	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, passOver: isGoSource, related: goRelated})
-	if err != nil {
-		return false, err
-	}
-	if sc == nil {
-		if why != "" {
-			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
-		}
-		return false, nil
-	}
-	if u.download && sc.manifests != nil {
-		return true, nil // only COPYs the download does not read come between
-	}
-	if a.hoistOff(sc.line) {
-		where := "before"
-		if sc.manifests != nil {
-			where = "after"
-		}
-		a.note(RuleOff, sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
-		return false, nil
-	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.dest), "/")
-	ctxDir := path.Clean(path.Join(sc.src, rel))
-
-	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
-	if err != nil {
-		return false, err
-	}
-	if why != "" {
-		return notHoisted(rs.line, "go mod download not hoisted: %s", why)
-	}
-	if roots[root] {
-		return true, nil
-	}
-	// A download the Dockerfile runs before rs at that module's root
-	// (RUN go mod download, then RUN cd cmd && go build): nothing to add.
-	rootDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
-	if sc.src == "." {
-		rootDir = path.Join(sc.dest, root)
-	}
-	for _, prev := range a.steps {
-		if prev == rs {
-			break
-		}
-		if pg := goSteps[prev]; pg != nil && isAncestorOrSelf(prev.stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
-			return pu.download && pu.dir == rootDir
-		}) {
-			roots[root] = true
-			return true, nil
-		}
-	}
-	if sc.manifests == nil {
-		// COPY go.mod go.sum ./ right before the source COPY, with no
-		// download after it: the download goes there, with no COPY of its
-		// own.
-		if mc := a.manifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.src == sc.src && mc.dest == sc.dest && uncovered(files, mc.manifests) == "" {
-			mc.replay = sc.replay
-			sc = mc
-		}
-	}
-	if f := uncovered(files, sc.manifests); f != "" {
-		return notHoisted(rs.line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
-	}
-
-	var mod *cacheMount
-	ms := goSteps[rs].mounts
-	for i := range ms {
-		if ms[i].id == idGoMod || strings.HasPrefix(ms[i].id, idGoMod+"-") {
-			mod = &ms[i]
-		}
-	}
-	if mod == nil && !u.inLayer {
-		return false, nil
-	}
-
-	// One COPY per destination directory keeps the layout without --parents.
-	byDir := map[string][]string{}
-	if sc.manifests != nil {
-		files = nil // the user's COPY brings them
-	}
-	for _, f := range files {
-		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
-	}
-	dirs := make([]string, 0, len(byDir))
-	for d := range byDir {
-		dirs = append(dirs, d)
-	}
-	sort.Strings(dirs)
-	var lines []string
-	var names []string
-	for _, d := range dirs {
-		destDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(d, sc.src), "/"))
-		if sc.src == "." {
-			destDir = path.Join(sc.dest, d)
-		}
-		srcs := byDir[d]
-		sort.Strings(srcs)
-		args := append(append([]string{"COPY"}, sc.flags...), srcs...)
-		args = append(args, strings.TrimSuffix(destDir, "/")+"/")
-		lines = append(lines, strings.Join(args, " "))
-		for _, f := range srcs {
-			names = append(names, path.Base(f))
-		}
-	}
-
-	cmd := ""
-	if !rs.cmd.PrependShell {
-		// An exec-form RUN may run in an image without a shell.
-		if why := execFormBlocked(rootDir, sc.workdir, u.goEnv); why != "" {
-			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
-		}
-		cmd = execForm("go", "mod", "download")
-	} else {
-		if rootDir != sc.workdir {
-			cmd = "cd " + shellQuote(rootDir) + " && "
-		}
-		env := ""
-		for _, k := range sortedEnvKeys(u.goEnv) {
-			env += k + "=" + shellQuote(u.goEnv[k]) + " "
-		}
-		cmd += env + "go mod download"
-		if mod == nil {
-			// nothing seeded: the modules come into the layer
-		} else if v := a.verifyDownload(*mod, env); v != "" {
-			cmd += v
-			a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
-			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
-		}
-	}
-	run := hoistedRun{flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
-	if mod != nil {
-		run.mounts = []cacheMount{*mod}
-	}
-	roots[root] = true
-	rule, inLayer := RuleDownloadHoisted, ""
-	if mod == nil {
-		rule = RuleDownloadInLayer
-		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
-	}
-	if sc.manifests != nil {
-		a.plan.insert(&insertion{at: endLine(sc.cmd.Location()), after: true, copies: lines, run: run})
-		a.note(rule, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.line, inLayer)
-		return true, nil
-	}
-	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
-	what := "go mod download"
-	if other {
-		what += " in " + rootDir
-	}
-	a.note(rule, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(dedupe(names), ", "), rs.line, inLayer)
-	return true, nil
-}
-
-// downloadInLayer reports whether a Go download can be hoisted into the
-// layer, with no module cache mount, for rs in an exported stage, or why
-// not ("" when the user mounts the cache: nothing to say); stepV is rs's
-// own verdict on mounting c. The image's module cache then
-// holds every module go.mod requires, where stock's holds those the build
-// fetched: a superset in a cache directory, and nothing else changes. A
-// stage copying or mounting from it, or a step reading, changing or
-// removing it could see more than the cache, so gets no download there.
-func (a *analysis) downloadInLayer(rs *runStep, c cacheSpec, stepV verdict, users func(*runStep) bool) (bool, string) {
-	if !stepV.ok {
-		if stepV.rule == RuleUserMount {
-			return false, ""
-		}
-		verb := "removes"
-		if stepV.rule == RuleCacheWriter {
-			verb = "changes files in"
-		}
-		return false, fmt.Sprintf("line %d %s %s, whose modules a download in an earlier layer would keep in the image's layers", rs.line, verb, c.target)
-	}
-	if a.copiedFrom(rs.stage, c.target) {
-		return false, "a stage copies or mounts " + c.target + " from it, which would take the modules only the download fetched"
-	}
-	if v := a.familyVerdict(rs, c, users); !v.ok {
-		if v.rule == RuleCacheDestroyer || v.rule == RuleCacheWriter {
-			return false, v.why + "; a download in an earlier layer would keep its modules in the image's layers"
-		}
-		return false, v.why + ", and would see modules only the download fetched"
-	}
-	return true, ""
-}
-
 // isExported reports whether s or a stage built on it is the target.
 func isExported(a *analysis, s *stage) bool {
 	if isTarget(a, s) {
@@ -371,16 +141,6 @@ func manifestCopyBefore(rs *runStep, manifest func(src string) bool, skip func(c
 	return false
 }
 
-// goSourcesOnly passes over COPYs of Go files (COPY *.go ./): they cannot
-// bring what a download reads.
-func goSourcesOnly(_ instructions.Command, ci copyInfo) bool {
-	return ci.only(isGoSource)
-}
-
-func isGoSource(src string) bool {
-	return strings.HasSuffix(src, ".go")
-}
-
 // uncovered returns a file that none of a manifests-only COPY's patterns
 // brings ("" if all are, or if there are no patterns: a COPY of the whole
 // directory brings everything).
@@ -397,16 +157,6 @@ func uncovered(files, patterns []string) string {
 		}
 	}
 	return ""
-}
-
-// goModuleFileNames are the files a module or workspace download reads.
-var goModuleFileNames = []string{"go.mod", "go.sum", "go.work", "go.work.sum"}
-
-func isGoModuleFile(src string) bool {
-	b := path.Base(src)
-	// A pattern counts when it matches module files only: go.* does, * and
-	// *.* (which bring the sources too) do not.
-	return matchesAny(b, goModuleFileNames) && !matchesAny(b, []string{"main.go", "Makefile", "x"})
 }
 
 func dedupe(s []string) []string {
@@ -477,28 +227,6 @@ type copyRule struct {
 	// through when the RUN's value of the variable is known: the hoisted
 	// step sets it (sourceCopy.replay).
 	replay map[string]string
-}
-
-func goEnvMatters(k string) bool {
-	return strings.HasPrefix(k, "GO") || k == "HOME" || strings.HasPrefix(k, "XDG_")
-}
-
-// goRelated reports the paths go mod download depends on: module and
-// workspace files, and vendor/ with its modules.txt, which switches it off.
-func goRelated(p string) bool {
-	switch base := path.Base(p); base {
-	case "vendor":
-		return true
-	case "modules.txt":
-		return path.Base(path.Dir(p)) == "vendor"
-	default:
-		return slices.Contains(goModuleFileNames, base)
-	}
-}
-
-func goRunHarmless(rs *runStep) bool {
-	g := analyseGo(rs)
-	return g != nil && g.modules
 }
 
 // emptyRun reports a RUN that runs no command: its script only assigns
@@ -825,146 +553,6 @@ func (a *analysis) workdirAt(s *stage, idx int) (string, bool) {
 		wd = "/"
 	}
 	return wd, true
-}
-
-// goModuleFiles finds the module or workspace that go uses in ctxDir and
-// lists the files go mod download needs, all within src.
-func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
-	in := func(p string) bool {
-		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || within("/"+p, "/"+src)
-	}
-	if !in(ctxDir) {
-		return nil, "", "the go command runs outside the copied directory", nil
-	}
-	var modRoot, workRoot string
-	for d := ctxDir; ; d = path.Dir(d) {
-		if workRoot == "" && env["GOWORK"] != "off" {
-			if _, ok, err := a.readContext(ctx, path.Join(d, "go.work")); err != nil {
-				return nil, "", "", err
-			} else if ok {
-				workRoot = d
-			}
-		}
-		if modRoot == "" {
-			if _, ok, err := a.readContext(ctx, path.Join(d, "go.mod")); err != nil {
-				return nil, "", "", err
-			} else if ok {
-				modRoot = d
-			}
-		}
-		if d == src || d == "." || d == "/" {
-			break
-		}
-	}
-	if gw := env["GOWORK"]; gw != "" && gw != "off" {
-		return nil, "", "GOWORK is set to " + gw, nil
-	}
-	add := func(p string, required bool) (bool, error) {
-		_, ok, err := a.readContext(ctx, p)
-		if err != nil {
-			return false, err
-		}
-		if ok {
-			files = append(files, p)
-		}
-		return ok || !required, nil
-	}
-	vendored := func(dir string) (bool, error) {
-		_, ok, err := a.readContext(ctx, path.Join(dir, "vendor", "modules.txt"))
-		return ok, err
-	}
-	var modules []string
-	switch {
-	case workRoot != "":
-		root = workRoot
-		dt, _, err := a.readContext(ctx, path.Join(workRoot, "go.work"))
-		if err != nil {
-			return nil, "", "", err
-		}
-		wf, perr := modfile.ParseWork("go.work", dt, nil)
-		if perr != nil {
-			return nil, "", "go.work does not parse: " + perr.Error(), nil
-		}
-		if v, err := vendored(workRoot); err != nil || v {
-			return nil, "", "vendor/ is in use", err
-		}
-		files = append(files, path.Join(workRoot, "go.work"))
-		if _, err := add(path.Join(workRoot, "go.work.sum"), false); err != nil {
-			return nil, "", "", err
-		}
-		for _, u := range wf.Use {
-			modules = append(modules, path.Join(workRoot, u.Path))
-		}
-		for _, r := range wf.Replace {
-			if modfile.IsDirectoryPath(r.New.Path) {
-				modules = append(modules, path.Join(workRoot, r.New.Path))
-			}
-		}
-	case modRoot != "":
-		root = modRoot
-		modules = []string{modRoot}
-	default:
-		// A COPY of vendor/ alone (COPY third_party/ ./) brings no go.mod.
-		if v, err := vendored(ctxDir); err != nil || v {
-			return nil, "", "vendor/ is in use", err
-		}
-		return nil, "", "no go.mod found for the go command's directory", nil
-	}
-	seen := map[string]bool{}
-	for len(modules) > 0 {
-		m := path.Clean(modules[0])
-		modules = modules[1:]
-		if seen[m] {
-			continue
-		}
-		seen[m] = true
-		if path.IsAbs(m) || !in(m) {
-			return nil, "", "module directory " + m + " is outside the copied directory", nil
-		}
-		dt, ok, err := a.readContext(ctx, path.Join(m, "go.mod"))
-		if err != nil {
-			return nil, "", "", err
-		}
-		if !ok {
-			return nil, "", m + "/go.mod is not in the build context", nil
-		}
-		mf, perr := modfile.Parse(path.Join(m, "go.mod"), dt, nil)
-		if perr != nil {
-			return nil, "", m + "/go.mod does not parse: " + perr.Error(), nil
-		}
-		if workRoot == "" {
-			if v, err := vendored(m); err != nil {
-				return nil, "", "", err
-			} else if v && vendorDefault(mf) && !strings.Contains(env["GOFLAGS"], "-mod=mod") {
-				return nil, "", "vendor/ is in use", nil
-			}
-		}
-		files = append(files, path.Join(m, "go.mod"))
-		if _, err := add(path.Join(m, "go.sum"), false); err != nil {
-			return nil, "", "", err
-		}
-		for _, r := range mf.Replace {
-			if modfile.IsDirectoryPath(r.New.Path) {
-				modules = append(modules, path.Join(m, r.New.Path))
-			}
-		}
-	}
-	return files, root, "", nil
-}
-
-// vendorDefault reports whether go defaults to -mod=vendor for a module
-// with a vendor directory: from go 1.14 on.
-func vendorDefault(mf *modfile.File) bool {
-	if mf.Go == nil {
-		return false
-	}
-	parts := strings.SplitN(mf.Go.Version, ".", 3)
-	if len(parts) < 2 {
-		return false
-	}
-	major, _ := strconv.Atoi(parts[0])
-	minor, _ := strconv.Atoi(parts[1])
-	return major > 1 || (major == 1 && minor >= 14)
 }
 
 // shellQuote quotes s for a POSIX shell when needed.

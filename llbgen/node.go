@@ -14,7 +14,6 @@ import (
 
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/patternmatcher"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -688,20 +687,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 	return n, nil
 }
 
-func sameCall(x, y shellscan.Call) bool {
-	return x.Name == y.Name && x.Line == y.Line && strings.Join(x.Args, "\x00") == strings.Join(y.Args, "\x00")
-}
-
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-
-func hasArg(args []string, a string) bool {
-	for _, x := range args {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
 
 // needsCache reports whether a call reads or fills its manager's cache.
 func needsCache(c *nodeCall) bool {
@@ -1543,16 +1529,6 @@ func relTo(p, dir string) string {
 	return strings.TrimPrefix(p, dir+"/")
 }
 
-// runWords is a call as a command line.
-func runWords(c shellscan.Call) string {
-	w := make([]string, 0, len(c.Args)+1)
-	w = append(w, shellQuote(c.Name))
-	for _, a := range c.Args {
-		w = append(w, shellQuote(a))
-	}
-	return strings.Join(w, " ")
-}
-
 // nodeManifests lists the context files the install reads (dirs with a
 // trailing /), and the workspace members' context dirs.
 func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject, frozen bool) (files, members []string, why string, err error) {
@@ -2282,16 +2258,6 @@ func isNodeManifest(src string) bool {
 		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 
-// matchesAny reports whether the glob pattern matches one of names.
-func matchesAny(pattern string, names []string) bool {
-	for _, n := range names {
-		if ok, _ := path.Match(pattern, n); ok {
-			return true
-		}
-	}
-	return false
-}
-
 // copiesInto reports a COPY or ADD between the source COPY at line from and
 // rs whose destination is inside dir, other than one bringing context paths
 // of the project (context dir ctxDir) where they are in the context.
@@ -2329,32 +2295,4 @@ func (a *analysis) copiesInto(rs *runStep, from int, dir, ctxDir string) bool {
 		}
 	}
 	return false
-}
-
-// IgnoredPath reports whether .dockerignore patterns leave p and
-// everything under it out of the context. A negated pattern that could
-// re-include something under p makes the answer false.
-func IgnoredPath(patterns []string, p string) (bool, error) {
-	p = path.Clean(p)
-	var keep []string
-	for _, pat := range patterns {
-		if neg, ok := strings.CutPrefix(pat, "!"); ok {
-			neg = path.Clean(strings.TrimPrefix(neg, "/"))
-			if strings.Contains(neg, "**") || strings.HasPrefix(neg, p+"/") || within(p, neg) {
-				return false, nil
-			}
-			if m, _ := path.Match(neg, p); m {
-				return false, nil
-			}
-		}
-		keep = append(keep, pat)
-	}
-	if len(keep) == 0 {
-		return false, nil
-	}
-	pm, err := patternmatcher.New(patterns)
-	if err != nil {
-		return false, err
-	}
-	return pm.MatchesOrParentMatches(p)
 }

@@ -1,7 +1,6 @@
 package llbgen
 
 import (
-	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -97,12 +96,9 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 		a.stepFacts = map[*runStep]*stepFacts{}
 	}
 	a.stepFacts[rs] = f
-	goEnv := false
-	for _, c := range rs.calls {
-		if IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env" {
-			goEnv = true
-		}
-	}
+	queries := slices.ContainsFunc(rs.calls, func(c shellscan.Call) bool {
+		return slices.ContainsFunc(ecosystems, func(e ecosystem) bool { return e.queriesPaths(c) })
+	})
 	calls := rs.calls
 	via := map[int]string{} // index in calls -> script it comes from
 	for _, sc := range a.scripts[rs] {
@@ -221,7 +217,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 				}
 			}
 		}
-		if c.Dynamic && goEnv {
+		if c.Dynamic && queries {
 			f.readsUnknown = true
 		}
 	}
@@ -471,23 +467,9 @@ func offlineStep(rs *runStep) string {
 	if instructions.GetNetwork(rs.cmd) == instructions.NetworkNone {
 		return "runs with --network=none"
 	}
-	if rs.env["GOPROXY"] == "off" {
-		return "runs with GOPROXY=off"
-	}
-	for _, c := range rs.calls {
-		if c.Env["GOPROXY"] == "off" {
-			return "runs " + path.Base(c.Name) + " with GOPROXY=off"
-		}
-		if _, ok := ClassifyNode(c); !ok {
-			continue
-		}
-		if hasArg(c.Args, "--offline") {
-			return "runs " + runWords(c)
-		}
-		env := cloneMap(rs.env)
-		maps.Copy(env, c.Env)
-		if v, ok := envConfig(env, []string{"npm_config_"}, "offline"); ok && v != "false" && v != "" {
-			return "runs " + path.Base(c.Name) + " with npm_config_offline set"
+	for _, e := range ecosystems {
+		if how := e.offline(rs.env, rs.calls); how != "" {
+			return how
 		}
 	}
 	return ""
