@@ -17,77 +17,77 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// analysis walks a parsed Dockerfile once, stage by stage, keeping the state
+// Analysis walks a parsed Dockerfile once, stage by stage, keeping the state
 // that decides cache paths, and records edits and notes.
-type analysis struct {
-	opt    Options
+type Analysis struct {
+	Opt    Options
 	dt     []byte
-	lines  []string
-	nodes  map[int]*parser.Node // top-level instructions by start line
+	Lines  []string
+	Nodes  map[int]*parser.Node // top-level instructions by start line
 	lex    *shell.Lex
-	stages []*stage
-	byName map[string]*stage
-	edits  edits
+	Stages []*Stage
+	byName map[string]*Stage
+	Edits  edits
 	notes  []Note
 	// appended are lines after the user's last one (--target hoist-cache).
 	appended []appendedLine
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
-	steps []*runStep
-	plan  rewritePlan // the rewrite as data (plan.go)
-	// verified are the hoisted downloads that verify a seeded module cache.
-	verified []verifiedDownload
+	Steps []*RunStep
+	Plan  rewritePlan // the rewrite as data (plan.go)
+	// Verified are the hoisted downloads that verify a seeded module cache.
+	Verified []VerifiedDownload
 	// stepFacts caches what each step does to the filesystem (safety.go).
-	stepFacts map[*runStep]*stepFacts
+	stepFacts map[*RunStep]*stepFacts
 	// scripts are the build-context scripts each RUN runs (scripts.go).
-	scripts map[*runStep][]scriptCall
+	scripts map[*RunStep][]scriptCall
 	// argNames are the names the Dockerfile declares with ARG, and the
 	// automatic platform args: outside an ARG's scope a RUN does not have
 	// them in its environment, as no shell or runtime sets such a name.
 	argNames map[string]bool
 }
 
-// runStep is one RUN instruction with what analysis learnt about it.
-type runStep struct {
-	stage   *stage
-	cmd     *instructions.RunCommand
-	line    int
-	env     map[string]string
-	workdir string
-	calls   []shellscan.Call
-	callErr error
-	acc     account
+// RunStep is one RUN instruction with what analysis learnt about it.
+type RunStep struct {
+	Stage   *Stage
+	Cmd     *instructions.RunCommand
+	Line    int
+	Env     map[string]string
+	Workdir string
+	Calls   []shellscan.Call
+	CallErr error
+	Acc     Account
 	accWhy  string
-	off     bool   // # hoist:off
-	envErr  string // why the step's environment is not known
+	Off     bool   // # hoist:off
+	EnvErr  string // why the step's environment is not known
 	// existing mount targets the user already declared
 	existing map[string]bool
 }
 
-// cacheMount is one cache mount hoist adds to a RUN.
-type cacheMount struct {
-	id      string
-	target  string
-	sharing string
-	uid     *int
-	gid     *int
-	mode    string
+// CacheMount is one cache mount hoist adds to a RUN.
+type CacheMount struct {
+	ID      string
+	Target  string
+	Sharing string
+	UID     *int
+	GID     *int
+	Mode    string
 	// from and source seed the cache from a directory of an image
 	// (HOIST_CACHE_FROM, cachefrom.go).
 	from, source string
 }
 
-func (m cacheMount) flag() string {
+func (m CacheMount) flag() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "--mount=type=cache,id=%s,target=%s,sharing=%s", m.id, m.target, m.sharing)
-	if m.uid != nil {
-		fmt.Fprintf(&b, ",uid=%d", *m.uid)
+	fmt.Fprintf(&b, "--mount=type=cache,id=%s,target=%s,sharing=%s", m.ID, m.Target, m.Sharing)
+	if m.UID != nil {
+		fmt.Fprintf(&b, ",uid=%d", *m.UID)
 	}
-	if m.gid != nil {
-		fmt.Fprintf(&b, ",gid=%d", *m.gid)
+	if m.GID != nil {
+		fmt.Fprintf(&b, ",gid=%d", *m.GID)
 	}
-	if m.mode != "" {
-		fmt.Fprintf(&b, ",mode=%s", m.mode)
+	if m.Mode != "" {
+		fmt.Fprintf(&b, ",mode=%s", m.Mode)
 	}
 	if m.from != "" {
 		fmt.Fprintf(&b, ",from=%s,source=%s", m.from, m.source)
@@ -95,15 +95,15 @@ func (m cacheMount) flag() string {
 	return b.String()
 }
 
-func (a *analysis) note(rule Rule, line int, changed bool, format string, args ...any) {
+func (a *Analysis) Note(rule Rule, line int, changed bool, format string, args ...any) {
 	a.notes = append(a.notes, Note{Line: line, Rule: rule.Name, Changed: changed, Message: fmt.Sprintf(format, args...)})
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
-// hoistOff reports a "# hoist:off" comment directly above the instruction at line.
-func (a *analysis) hoistOff(line int) bool {
-	n := a.nodes[line]
+// HoistOff reports a "# hoist:off" comment directly above the instruction at line.
+func (a *Analysis) HoistOff(line int) bool {
+	n := a.Nodes[line]
 	if n == nil {
 		return false
 	}
@@ -116,14 +116,14 @@ func (a *analysis) hoistOff(line int) bool {
 	return false
 }
 
-func startLine(loc []parser.Range) int {
+func StartLine(loc []parser.Range) int {
 	if len(loc) == 0 {
 		return 0
 	}
 	return loc[0].Start.Line
 }
 
-func endLine(loc []parser.Range) int {
+func EndLine(loc []parser.Range) int {
 	if len(loc) == 0 {
 		return 0
 	}
@@ -131,16 +131,16 @@ func endLine(loc []parser.Range) int {
 }
 
 // walk builds the stage graph and each RUN's state.
-func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaArgs []instructions.ArgCommand) error {
+func (a *Analysis) walk(ctx context.Context, stages []instructions.Stage, metaArgs []instructions.ArgCommand) error {
 	global := map[string]string{}
 	// Automatic platform args are in scope for FROM, as in dockerfile2llb.
 	tp := platforms.DefaultSpec()
-	if a.opt.TargetPlatform != nil {
-		tp = *a.opt.TargetPlatform
+	if a.Opt.TargetPlatform != nil {
+		tp = *a.Opt.TargetPlatform
 	}
 	bp := platforms.DefaultSpec()
-	if a.opt.BuildPlatform != nil {
-		bp = *a.opt.BuildPlatform
+	if a.Opt.BuildPlatform != nil {
+		bp = *a.Opt.BuildPlatform
 	}
 	for k, v := range platformArgs("TARGET", tp) {
 		global[k] = v
@@ -164,7 +164,7 @@ func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 	for _, ma := range metaArgs {
 		for _, kv := range ma.Args {
 			a.argNames[kv.Key] = true
-			v, ok := a.opt.BuildArgs[kv.Key]
+			v, ok := a.Opt.BuildArgs[kv.Key]
 			if !ok {
 				if kv.Value == nil {
 					continue
@@ -185,17 +185,17 @@ func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 		if err != nil {
 			return err
 		}
-		var s *stage
+		var s *Stage
 		if p, ok := a.byName[strings.ToLower(base)]; ok {
 			s = p.clone()
-			s.parent = p
+			s.Parent = p
 			p.children = append(p.children, s)
 		} else {
-			s = &stage{env: map[string]string{}, args: map[string]string{}, users: map[string]account{}, image: base}
+			s = &Stage{env: map[string]string{}, args: map[string]string{}, users: map[string]Account{}, Image: base}
 		}
 		s.index, s.name, s.base, s.loc = i, strings.ToLower(st.Name), base, st.Location
 		s.args = map[string]string{}
-		s.cmds = st.Commands
+		s.Cmds = st.Commands
 		if st.Platform != "" {
 			pl, _, err := a.lex.ProcessWord(st.Platform, envGetter(global))
 			if err == nil {
@@ -203,16 +203,16 @@ func (a *analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 					s.platform = &p
 				}
 			}
-		} else if s.parent != nil {
-			s.platform = s.parent.platform
+		} else if s.Parent != nil {
+			s.platform = s.Parent.platform
 		} else {
 			s.platform = &tp
 		}
-		if s.parent == nil {
+		if s.Parent == nil {
 			a.loadImage(ctx, s)
 		}
 		s.startWorkdir = s.workdir
-		a.stages = append(a.stages, s)
+		a.Stages = append(a.Stages, s)
 		if s.name != "" {
 			a.byName[s.name] = s
 		}
@@ -238,8 +238,8 @@ func platformArgs(prefix string, p ocispecs.Platform) map[string]string {
 }
 
 // step advances a stage's state over one instruction.
-func (a *analysis) step(ctx context.Context, s *stage, cmd instructions.Command, global map[string]string) error {
-	expand := func(w string) (string, error) { return a.expand(s, w) }
+func (a *Analysis) step(ctx context.Context, s *Stage, cmd instructions.Command, global map[string]string) error {
+	expand := func(w string) (string, error) { return a.Expand(s, w) }
 	switch c := cmd.(type) {
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
@@ -251,7 +251,7 @@ func (a *analysis) step(ctx context.Context, s *stage, cmd instructions.Command,
 		}
 	case *instructions.ArgCommand:
 		for _, kv := range c.Args {
-			v, ok := a.opt.BuildArgs[kv.Key]
+			v, ok := a.Opt.BuildArgs[kv.Key]
 			if !ok {
 				if gv, gok := global[kv.Key]; gok && kv.Value == nil {
 					v, ok = gv, true
@@ -291,15 +291,15 @@ func (a *analysis) step(ctx context.Context, s *stage, cmd instructions.Command,
 }
 
 // loadImage fills a root stage's starting state from its base image config.
-func (a *analysis) loadImage(ctx context.Context, s *stage) {
-	if s.image == "scratch" {
+func (a *Analysis) loadImage(ctx context.Context, s *Stage) {
+	if s.Image == "scratch" {
 		return
 	}
-	if a.opt.Images == nil {
+	if a.Opt.Images == nil {
 		s.imageErr = fmt.Errorf("no image config available")
 		return
 	}
-	cfg, err := a.opt.Images.Config(ctx, s.image, s.platform)
+	cfg, err := a.Opt.Images.Config(ctx, s.Image, s.platform)
 	if err != nil {
 		s.imageErr = err
 		return
@@ -313,14 +313,14 @@ func (a *analysis) loadImage(ctx context.Context, s *stage) {
 }
 
 // passwd returns the users in the /etc/passwd of the stage's base image.
-func (a *analysis) passwd(ctx context.Context, s *stage) map[string]account {
-	root := s.root()
-	if root.passwd != nil || root.image == "scratch" || a.opt.Images == nil {
+func (a *Analysis) passwd(ctx context.Context, s *Stage) map[string]Account {
+	root := s.Root()
+	if root.passwd != nil || root.Image == "scratch" || a.Opt.Images == nil {
 		return root.passwd
 	}
-	dt, err := a.opt.Images.Passwd(ctx, root.image, root.platform)
+	dt, err := a.Opt.Images.Passwd(ctx, root.Image, root.platform)
 	if err != nil || dt == nil {
-		root.passwd = map[string]account{}
+		root.passwd = map[string]Account{}
 		return root.passwd
 	}
 	root.passwd = parsePasswd(dt)
@@ -330,8 +330,8 @@ func (a *analysis) passwd(ctx context.Context, s *stage) map[string]account {
 // unsetArgs are the declared ARG names a RUN's environment env lacks,
 // known to be unset when the base image's config is known (it may set
 // any name). dockerfile2llb passes the proxy args without an ARG.
-func (a *analysis) unsetArgs(s *stage, env map[string]string) []string {
-	if s.root().imageErr != nil {
+func (a *Analysis) unsetArgs(s *Stage, env map[string]string) []string {
+	if s.Root().imageErr != nil {
 		return nil
 	}
 	var unset []string
@@ -355,61 +355,61 @@ func proxyArg(n string) bool {
 }
 
 // run records a RUN step's state and the commands it runs.
-func (a *analysis) run(ctx context.Context, s *stage, c *instructions.RunCommand) error {
-	line := startLine(c.Location())
-	rs := &runStep{
-		stage:    s,
-		cmd:      c,
-		line:     line,
-		env:      s.stepEnv(),
-		workdir:  s.workdir,
-		off:      a.hoistOff(line),
+func (a *Analysis) run(ctx context.Context, s *Stage, c *instructions.RunCommand) error {
+	line := StartLine(c.Location())
+	rs := &RunStep{
+		Stage:    s,
+		Cmd:      c,
+		Line:     line,
+		Env:      s.stepEnv(),
+		Workdir:  s.workdir,
+		Off:      a.HoistOff(line),
 		existing: map[string]bool{},
 	}
-	if rs.workdir == "" {
-		rs.workdir = "/"
+	if rs.Workdir == "" {
+		rs.Workdir = "/"
 	}
-	if err := c.Expand(func(w string) (string, error) { return a.expand(s, w) }); err != nil {
-		rs.callErr = err
+	if err := c.Expand(func(w string) (string, error) { return a.Expand(s, w) }); err != nil {
+		rs.CallErr = err
 	}
 	for _, m := range instructions.GetMounts(c) {
 		if m.Target != "" {
 			t := m.Target
 			if !path.IsAbs(t) {
-				t = path.Join(rs.workdir, t)
+				t = path.Join(rs.Workdir, t)
 			}
 			rs.existing[path.Clean(t)] = true
 		}
 	}
-	if rs.callErr == nil {
-		rs.calls, rs.callErr = shellscan.RunCallsUnset(c, s.shell, rs.env, a.unsetArgs(s, rs.env))
+	if rs.CallErr == nil {
+		rs.Calls, rs.CallErr = shellscan.RunCallsUnset(c, s.shell, rs.Env, a.unsetArgs(s, rs.Env))
 	}
-	for _, call := range rs.calls {
+	for _, call := range rs.Calls {
 		s.noteUserAdd(call)
 	}
-	rs.acc, rs.accWhy = s.account(ctx, a)
-	root := s.root()
+	rs.Acc, rs.accWhy = s.account(ctx, a)
+	root := s.Root()
 	if root.imageErr != nil {
-		rs.envErr = "the config of base image " + root.image + " is unknown (" + root.imageErr.Error() + "), so cache paths are too"
+		rs.EnvErr = "the config of base image " + root.Image + " is unknown (" + root.imageErr.Error() + "), so cache paths are too"
 	}
-	a.steps = append(a.steps, rs)
+	a.Steps = append(a.Steps, rs)
 	return nil
 }
 
-// ownership returns the uid/gid/mode options for a cache mount used by acc,
+// Ownership returns the uid/gid/mode options for a cache mount used by acc,
 // and a suffix that keeps caches of different users apart: a cache
-// directory is created once, with the first user's ownership.
-func ownership(acc account) (uid, gid *int, mode, suffix string) {
-	if acc.uidKnown && acc.uid == 0 && acc.gid == 0 {
+// directory is created once, with the first user's Ownership.
+func Ownership(acc Account) (uid, gid *int, mode, suffix string) {
+	if acc.UIDKnown && acc.UID == 0 && acc.gid == 0 {
 		return nil, nil, "", ""
 	}
-	if acc.uidKnown {
-		u, g := acc.uid, acc.gid
-		return &u, &g, "", "-" + strconv.Itoa(acc.uid)
+	if acc.UIDKnown {
+		u, g := acc.UID, acc.gid
+		return &u, &g, "", "-" + strconv.Itoa(acc.UID)
 	}
 	// A user created during the build has no uid hoist can prove: the cache
 	// directory is made writable for it instead.
-	return nil, nil, "0777", "-" + idSafe(acc.name)
+	return nil, nil, "0777", "-" + idSafe(acc.Name)
 }
 
 // idSafe keeps a user name usable inside a --mount flag's id.
@@ -422,10 +422,10 @@ func idSafe(s string) string {
 	}, s)
 }
 
-// mountablePath reports whether p can stand in a --mount flag as it is:
+// MountablePath reports whether p can stand in a --mount flag as it is:
 // the flag is one whitespace-free, comma-separated word of valid text
 // (ContainsRune of RuneError also finds invalid bytes; the Dockerfile parser
 // turns them into U+FFFD, which no real path has).
-func mountablePath(p string) bool {
+func MountablePath(p string) bool {
 	return path.IsAbs(p) && !strings.ContainsRune(p, utf8.RuneError) && !strings.ContainsAny(p, " \t\n\r,\"'\\=`$")
 }

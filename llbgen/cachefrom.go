@@ -81,7 +81,7 @@ var numericFrom = regexp.MustCompile(`--from=[0-9]+\b`)
 // seeded with a trim stamp, and how long its unused entries are kept.
 func trimmed(id string) (time.Duration, bool) {
 	k, ok := cacheKindOf(id)
-	return k.keep, ok && k.keep > 0
+	return k.Keep, ok && k.Keep > 0
 }
 
 // toolRun renders a RUN of hoist's binary in exec form: the stage is
@@ -93,7 +93,7 @@ func toolRun(flags []string, args ...string) string {
 
 // freeStageName returns base, or base-2, base-3, ... if the Dockerfile
 // has a stage of that name.
-func (a *analysis) freeStageName(base string) string {
+func (a *Analysis) freeStageName(base string) string {
 	name := base
 	for i := 2; ; i++ {
 		if _, taken := a.byName[name]; !taken {
@@ -120,8 +120,8 @@ type appendedLine struct {
 // stamp step's cache key is the cache image's digest, so it runs once per
 // builder and cache image: a persistent builder keeps one seeded cache
 // mount, as with the image itself.
-func (a *analysis) seedCaches() {
-	ci := a.opt.CacheFrom
+func (a *Analysis) seedCaches() {
+	ci := a.Opt.CacheFrom
 	if ci == nil || ci.Ref == "" {
 		return
 	}
@@ -131,7 +131,7 @@ func (a *analysis) seedCaches() {
 	}
 	var seedStage, noStamp string
 	switch {
-	case a.opt.Tool == "" || len(a.stages) == 0:
+	case a.Opt.Tool == "" || len(a.Stages) == 0:
 		noStamp = "hoist does not know its own image"
 	case numericFrom.Match(a.dt):
 		noStamp = "a COPY --from names a stage by index, which the stamp's stages would shift"
@@ -139,81 +139,81 @@ func (a *analysis) seedCaches() {
 		seedStage = a.freeStageName("hoist-cache-seed")
 	}
 	unstamped := map[int][]string{}
-	var stamped []cacheMount
+	var stamped []CacheMount
 	seeded, missing := map[int][]string{}, map[int][]string{}
-	seed := func(line int, m *cacheMount) {
+	seed := func(line int, m *CacheMount) {
 		if m.from != "" {
 			return
 		}
-		if !have[m.id] {
-			missing[line] = appendNew(missing[line], m.id)
+		if !have[m.ID] {
+			missing[line] = appendNew(missing[line], m.ID)
 			return
 		}
-		m.from, m.source = ci.Ref, "/"+m.id
-		if _, trim := trimmed(m.id); trim && seedStage != "" {
+		m.from, m.source = ci.Ref, "/"+m.ID
+		if _, trim := trimmed(m.ID); trim && seedStage != "" {
 			m.from = seedStage
-			if !slicesContainsID(stamped, m.id) {
+			if !slicesContainsID(stamped, m.ID) {
 				stamped = append(stamped, *m)
 			}
 		} else if trim {
-			unstamped[line] = appendNew(unstamped[line], m.id)
+			unstamped[line] = appendNew(unstamped[line], m.ID)
 		}
-		seeded[line] = appendNew(seeded[line], m.id)
+		seeded[line] = appendNew(seeded[line], m.ID)
 	}
-	a.plan.eachMounts(func(line int, ms []cacheMount) {
+	a.Plan.eachMounts(func(line int, ms []CacheMount) {
 		for i := range ms {
 			seed(line, &ms[i])
 		}
 	})
 	if len(stamped) > 0 {
-		a.edits.insertBefore(startLine(a.stages[0].loc), a.seedStages(seedStage, stamped)...)
+		a.Edits.insertBefore(StartLine(a.Stages[0].loc), a.seedStages(seedStage, stamped)...)
 	}
 	for _, l := range sortedLines(seeded) {
-		a.note(RuleCacheFrom, l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
+		a.Note(RuleCacheFrom, l, true, "cache %s seeded from %s when this builder has no copy of it", strings.Join(seeded[l], ", "), ci.Ref)
 	}
 	for _, l := range sortedLines(unstamped) {
-		a.note(RuleCacheFrom, l, false, "cache %s seeded without a fresh trim stamp (%s): go may trim what its first command does not use", strings.Join(unstamped[l], ", "), noStamp)
+		a.Note(RuleCacheFrom, l, false, "cache %s seeded without a fresh trim stamp (%s): go may trim what its first command does not use", strings.Join(unstamped[l], ", "), noStamp)
 	}
 	for _, l := range sortedLines(missing) {
-		a.note(RuleCacheFrom, l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
+		a.Note(RuleCacheFrom, l, false, "cache %s not in %s (label %s): it starts empty", strings.Join(missing[l], ", "), ci.Ref, CacheIDsLabel)
 	}
 }
 
 // seedStages are the stages trimmed caches are seeded from: a stamp
 // written by hoist's binary, on the build platform, copied onto the cache
 // image with each cache's ownership.
-func (a *analysis) seedStages(seedStage string, stamped []cacheMount) []string {
-	ci := a.opt.CacheFrom
+func (a *Analysis) seedStages(seedStage string, stamped []CacheMount) []string {
+	ci := a.Opt.CacheFrom
 	stampStage := a.freeStageName("hoist-cache-stamp")
 	lines := []string{
-		fmt.Sprintf("FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, stampStage),
+		fmt.Sprintf("FROM --platform=$BUILDPLATFORM %s AS %s", a.Opt.Tool, stampStage),
 		toolRun(nil, cachetool.Stamp, "-from", ci.Ref, stampFile),
 		fmt.Sprintf("FROM %s AS %s", ci.Ref, seedStage),
 	}
 	for _, m := range stamped {
 		cp := []string{"COPY", "--from=" + stampStage}
-		if m.uid != nil || m.gid != nil {
+		if m.UID != nil || m.GID != nil {
 			uid, gid := 0, 0
-			if m.uid != nil {
-				uid = *m.uid
+			if m.UID != nil {
+				uid = *m.UID
 			}
-			if m.gid != nil {
-				gid = *m.gid
+			if m.GID != nil {
+				gid = *m.GID
 			}
 			cp = append(cp, fmt.Sprintf("--chown=%d:%d", uid, gid))
 		}
-		if m.mode != "" {
+		if m.Mode != "" {
 			// The cache is open to a user hoist knows only by name.
 			cp = append(cp, "--chmod=666")
 		}
-		lines = append(lines, strings.Join(append(cp, stampFile, "/"+m.id+"/trim.txt"), " "))
+		lines = append(lines, strings.Join(append(cp, stampFile, "/"+m.ID+"/trim.txt"), " "))
 	}
 	return lines
 }
 
-func slicesContainsID(ms []cacheMount, id string) bool {
+func slicesContainsID(ms []CacheMount, id string) bool {
 	for _, m := range ms {
-		if m.id == id {
+		if m.ID == id {
 			return true
 		}
 	}
@@ -250,24 +250,24 @@ func sortedLines(m map[int][]string) []int {
 // image and everything else stay cached. (--no-cache-filter would need
 // every CI job to pass it, and a per-build value in the text would make the
 // rewrite differ each time.)
-func (a *analysis) exportCaches() {
-	if !strings.EqualFold(a.opt.Target, CacheTarget) {
+func (a *Analysis) exportCaches() {
+	if !strings.EqualFold(a.Opt.Target, CacheTarget) {
 		return
 	}
 	if s, ok := a.byName[CacheTarget]; ok {
-		a.note(RuleCacheExport, startLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
+		a.Note(RuleCacheExport, StartLine(s.loc), false, "the Dockerfile has its own stage %s: hoist adds no cache export", CacheTarget)
 		return
 	}
 	type found struct {
-		m    cacheMount
+		m    CacheMount
 		line int
 	}
 	var mounts []found
 	seen := map[string]bool{}
-	a.plan.eachMounts(func(line int, ms []cacheMount) {
+	a.Plan.eachMounts(func(line int, ms []CacheMount) {
 		for _, m := range ms {
-			if !seen[m.id] {
-				seen[m.id] = true
+			if !seen[m.ID] {
+				seen[m.ID] = true
 				mounts = append(mounts, found{m, line})
 			}
 		}
@@ -280,8 +280,8 @@ func (a *analysis) exportCaches() {
 	var names, ids []string
 	n := 0
 	for _, f := range mounts {
-		if a.opt.Tool == "" {
-			a.note(RuleCacheExport, f.line, false, "cache %s not in target %s: hoist does not know its own image to copy it out with", f.m.id, CacheTarget)
+		if a.Opt.Tool == "" {
+			a.Note(RuleCacheExport, f.line, false, "cache %s not in target %s: hoist does not know its own image to copy it out with", f.m.ID, CacheTarget)
 			continue
 		}
 		var name string
@@ -293,21 +293,21 @@ func (a *analysis) exportCaches() {
 			}
 		}
 		src := f.m
-		src.target = cacheSrc
+		src.Target = cacheSrc
 		args := []string{cachetool.Export}
 		kept := "all of it"
-		if keep, trim := trimmed(f.m.id); trim {
+		if keep, trim := trimmed(f.m.ID); trim {
 			args = append(args, "-keep", keep.String())
 			kept = "entries used in the last " + strings.TrimSuffix(keep.String(), "0m0s")
 		}
-		args = append(args, cacheSrc, "/hoist-cache/"+f.m.id)
-		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", a.opt.Tool, name)
+		args = append(args, cacheSrc, "/hoist-cache/"+f.m.ID)
+		emit(f.line, "FROM --platform=$BUILDPLATFORM %s AS %s", a.Opt.Tool, name)
 		emit(f.line, "USER 0:0")
 		emit(f.line, "ARG %s", ArgCacheEpoch)
 		emit(f.line, "%s", toolRun([]string{src.flag()}, args...))
 		names = append(names, name)
-		ids = append(ids, f.m.id)
-		a.note(RuleCacheExport, f.line, true, "cache %s (%s) exported by target %s: %s", f.m.id, f.m.target, CacheTarget, kept)
+		ids = append(ids, f.m.ID)
+		a.Note(RuleCacheExport, f.line, true, "cache %s (%s) exported by target %s: %s", f.m.ID, f.m.Target, CacheTarget, kept)
 	}
 	a.appended = append(a.appended, cacheTargetStage(last, names, ids)...)
 	if len(mounts) == 0 {

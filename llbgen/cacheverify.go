@@ -17,46 +17,46 @@ import (
 // ID); the README's "CI caches" says what that means for who writes the
 // image.
 
-// verifyDownload is what the hoisted download step runs after go mod
+// VerifyDownload is what the hoisted download step runs after go mod
 // download when it mounts module cache m seeded from the cache image, or ""
 // when it does not or verification is off. env is the GO* prefix of the
 // download, which applies to one command only.
-func (a *analysis) verifyDownload(m cacheMount, env string) string {
-	ci := a.opt.CacheFrom
-	if !a.opt.Config.CacheVerify || ci == nil || ci.Ref == "" || m.from != "" || !slices.Contains(ci.IDs, m.id) {
+func (a *Analysis) VerifyDownload(m CacheMount, env string) string {
+	ci := a.Opt.CacheFrom
+	if !a.Opt.Config.CacheVerify || ci == nil || ci.Ref == "" || m.from != "" || !slices.Contains(ci.IDs, m.ID) {
 		return ""
 	}
 	msg := "hoist: Go modules seeded from " + ci.Ref + " were modified after download (go mod verify above):" +
 		" push a new cache image from a trusted build"
-	return " && (" + env + "go mod verify || { echo " + shellQuote(msg) + " >&2; exit 1; })"
+	return " && (" + env + "go mod verify || { echo " + ShellQuote(msg) + " >&2; exit 1; })"
 }
 
-// verifiedDownload is a hoisted download that verifies its seeded module
+// VerifiedDownload is a hoisted download that verifies its seeded module
 // cache, for the steps after it.
-type verifiedDownload struct {
-	stage *stage
-	line  int // the user line it is inserted at
-	id    string
+type VerifiedDownload struct {
+	Stage *Stage
+	Line  int // the user line it is inserted at
+	ID    string
 }
 
 // noteUnverifiedSeeds warns about each RUN that mounts a seeded module cache
 // no verifying download runs before (in its stage or one it builds on):
 // such a step reads the cache image's modules as they are.
-func (a *analysis) noteUnverifiedSeeds() {
-	if !a.opt.Config.CacheVerify || a.opt.CacheFrom == nil {
+func (a *Analysis) noteUnverifiedSeeds() {
+	if !a.Opt.Config.CacheVerify || a.Opt.CacheFrom == nil {
 		return
 	}
-	for _, rs := range a.steps {
-		for _, m := range a.plan.mounts[rs.line] {
-			if m.from == "" || !verifiedKind(m.id) {
+	for _, rs := range a.Steps {
+		for _, m := range a.Plan.mounts[rs.Line] {
+			if m.from == "" || !verifiedKind(m.ID) {
 				continue
 			}
-			covered := slices.ContainsFunc(a.verified, func(v verifiedDownload) bool {
-				return v.id == m.id && v.line <= rs.line && isAncestorOrSelf(v.stage, rs.stage)
+			covered := slices.ContainsFunc(a.Verified, func(v VerifiedDownload) bool {
+				return v.ID == m.ID && v.Line <= rs.Line && IsAncestorOrSelf(v.Stage, rs.Stage)
 			})
 			if !covered {
-				a.note(RuleCacheFrom, rs.line, false, "module cache %s seeded from %s is not verified before this step: hoist inserted no go mod download before it (%s=off silences this)",
-					m.id, a.opt.CacheFrom.Ref, ArgCacheVerify)
+				a.Note(RuleCacheFrom, rs.Line, false, "module cache %s seeded from %s is not verified before this step: hoist inserted no go mod download before it (%s=off silences this)",
+					m.ID, a.Opt.CacheFrom.Ref, ArgCacheVerify)
 			}
 		}
 	}
@@ -65,5 +65,5 @@ func (a *analysis) noteUnverifiedSeeds() {
 // verifiedKind reports a cache id whose kind asks for verification.
 func verifiedKind(id string) bool {
 	k, ok := cacheKindOf(id)
-	return ok && k.verify
+	return ok && k.Verify
 }

@@ -251,7 +251,7 @@ func TestCompatRewrittenKeepsDigestsAndMapsLocations(t *testing.T) {
 	ctx := context.Background()
 	var e edits
 	e.insertBefore(3, "RUN true")
-	e.replaceLine(5, "RUN --network=none echo two")
+	e.ReplaceLine(5, "RUN --network=none echo two")
 	rw := rewriteWith(mappedUser, &e)
 
 	for _, set := range []compatOptionSet{

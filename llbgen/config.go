@@ -62,7 +62,7 @@ type Config struct {
 // rewrites reports whether any ecosystem is on: with none, Rewrite changes
 // nothing.
 func (c Config) rewrites() bool {
-	return c.Enabled && slices.ContainsFunc(ecosystems, func(e ecosystem) bool { return e.enabled(c) })
+	return c.Enabled && slices.ContainsFunc(ecosystems, func(e Ecosystem) bool { return e.Enabled(c) })
 }
 
 // Default timeouts of image resolution. A pull moves whole layers, so it

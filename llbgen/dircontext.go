@@ -104,8 +104,8 @@ func (d *DirContext) Ignored(_ context.Context, p string) (bool, error) {
 	return IgnoredPath(d.patterns, p)
 }
 
-// matchesAny reports whether the glob pattern matches one of names.
-func matchesAny(pattern string, names []string) bool {
+// MatchesAny reports whether the glob pattern matches one of names.
+func MatchesAny(pattern string, names []string) bool {
 	for _, n := range names {
 		if ok, _ := path.Match(pattern, n); ok {
 			return true
@@ -123,7 +123,7 @@ func IgnoredPath(patterns []string, p string) (bool, error) {
 	for _, pat := range patterns {
 		if neg, ok := strings.CutPrefix(pat, "!"); ok {
 			neg = path.Clean(strings.TrimPrefix(neg, "/"))
-			if strings.Contains(neg, "**") || strings.HasPrefix(neg, p+"/") || within(p, neg) {
+			if strings.Contains(neg, "**") || strings.HasPrefix(neg, p+"/") || Within(p, neg) {
 				return false, nil
 			}
 			if m, _ := path.Match(neg, p); m {

@@ -13,27 +13,27 @@ import (
 // and go mod download hoisted before the source COPY.
 type goEcosystem struct{}
 
-func (goEcosystem) name() string          { return "go" }
-func (goEcosystem) enabled(c Config) bool { return c.Go }
-func (goEcosystem) caches() []cacheKind {
-	return []cacheKind{{id: idGoMod, verify: true}, {id: idGoBuild, keep: GoBuildCacheKeep}}
+func (goEcosystem) Name() string          { return "go" }
+func (goEcosystem) Enabled(c Config) bool { return c.Go }
+func (goEcosystem) Caches() []CacheKind {
+	return []CacheKind{{ID: idGoMod, Verify: true}, {ID: idGoBuild, Keep: GoBuildCacheKeep}}
 }
 
-func (goEcosystem) contextFiles() (files, dirs []string) {
+func (goEcosystem) ContextFiles() (files, dirs []string) {
 	return []string{"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt"}, nil
 }
 
-func (goEcosystem) tools() []string { return []string{"go", "gotip"} }
+func (goEcosystem) Tools() []string { return []string{"go", "gotip"} }
 
-// knows: hoist follows every go command (ClassifyGo); none counts as
+// Knows: hoist follows every go command (ClassifyGo); none counts as
 // opaque.
-func (goEcosystem) knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
+func (goEcosystem) Knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
 
-func (goEcosystem) queriesPaths(c shellscan.Call) bool {
+func (goEcosystem) QueriesPaths(c shellscan.Call) bool {
 	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env"
 }
 
-func (goEcosystem) offline(env map[string]string, calls []shellscan.Call) string {
+func (goEcosystem) Offline(env map[string]string, calls []shellscan.Call) string {
 	if env["GOPROXY"] == "off" {
 		return "runs with GOPROXY=off"
 	}
@@ -45,96 +45,96 @@ func (goEcosystem) offline(env map[string]string, calls []shellscan.Call) string
 	return ""
 }
 
-func (goEcosystem) start(a *analysis) ecosystemPass {
-	return &goPass{analysis: a, goSteps: map[*runStep]*goStep{}, firstMod: map[*stage][]*runStep{},
-		inLayerMod: map[*stage][]*runStep{}, inLayerNo: map[*stage]bool{}}
+func (goEcosystem) Start(a *Analysis) Pass {
+	return &goPass{Analysis: a, goSteps: map[*RunStep]*goStep{}, firstMod: map[*Stage][]*RunStep{},
+		inLayerMod: map[*Stage][]*RunStep{}, inLayerNo: map[*Stage]bool{}}
 }
 
 type goPass struct {
-	*analysis
-	goSteps  map[*runStep]*goStep
-	firstMod map[*stage][]*runStep // steps with the module cache mounted
+	*Analysis
+	goSteps  map[*RunStep]*goStep
+	firstMod map[*Stage][]*RunStep // steps with the module cache mounted
 	// steps whose module cache stays in the layer only because their
 	// stage is exported: their download is hoisted with no mount, unless
 	// another Go step of the stage keeps the cache for another reason
-	inLayerMod map[*stage][]*runStep
-	inLayerNo  map[*stage]bool
+	inLayerMod map[*Stage][]*RunStep
+	inLayerNo  map[*Stage]bool
 }
 
-func (a *goPass) analyse(context.Context) error {
-	for _, rs := range a.steps {
+func (a *goPass) Analyse(context.Context) error {
+	for _, rs := range a.Steps {
 		g := analyseGo(rs)
-		if g == nil && len(a.facts(rs).opaque) > 0 && a.hasGo(rs) {
-			g = opaqueGo(rs, a.facts(rs).opaque[0])
+		if g == nil && len(a.Facts(rs).Opaque) > 0 && a.hasGo(rs) {
+			g = opaqueGo(rs, a.Facts(rs).Opaque[0])
 		}
 		if g == nil {
 			continue
 		}
 		a.goSteps[rs] = g
-		f := a.facts(rs)
+		f := a.Facts(rs)
 		for _, p := range g.cleans {
 			if p != "" {
-				f.removes = append(f.removes, pathRef{abs: p, line: rs.line})
+				f.Removes = append(f.Removes, PathRef{Abs: p, Line: rs.Line})
 			}
 		}
 		for _, p := range g.cleanWrites {
 			if p != "" {
-				f.writes = append(f.writes, pathRef{abs: p, line: rs.line})
+				f.Writes = append(f.Writes, PathRef{Abs: p, Line: rs.Line})
 			}
 		}
 	}
 	return nil
 }
 
-func (a *goPass) mount() {
-	users := func(o *runStep) bool { return a.goSteps[o] != nil }
-	for _, rs := range a.steps {
+func (a *goPass) Mount() {
+	users := func(o *RunStep) bool { return a.goSteps[o] != nil }
+	for _, rs := range a.Steps {
 		g := a.goSteps[rs]
 		if g == nil {
 			continue
 		}
-		if rs.off {
-			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
+		if rs.Off {
+			a.Note(RuleOff, rs.Line, false, "left alone: # hoist:off")
 			continue
 		}
 		if len(g.why) > 0 {
-			a.note(RuleNoCacheMount, rs.line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
+			a.Note(RuleNoCacheMount, rs.Line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
 			continue
 		}
 		modOK, buildOK := g.modules && g.modcache != "", g.buildCache
 		if modOK {
-			spec := cacheSpec{what: "Go module cache", target: g.modcache, content: true}
-			v := a.stepVerdict(rs, spec)
+			spec := CacheSpec{What: "Go module cache", Target: g.modcache, Content: true}
+			v := a.StepVerdict(rs, spec)
 			stepV := v
-			if v.ok {
-				v = a.contentVerdict(rs, spec, users)
+			if v.Ok {
+				v = a.ContentVerdict(rs, spec, users)
 			}
-			if !v.ok {
+			if !v.Ok {
 				modOK = false
-				if g.project && !g.vendor && isExported(a.analysis, rs.stage) {
+				if g.project && !g.vendor && IsExported(a.Analysis, rs.Stage) {
 					if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
-						a.inLayerMod[rs.stage] = append(a.inLayerMod[rs.stage], rs)
+						a.inLayerMod[rs.Stage] = append(a.inLayerMod[rs.Stage], rs)
 					} else if why != "" {
-						a.inLayerNo[rs.stage] = true
-						if a.opt.Config.Steps {
-							a.note(RuleNotHoisted, rs.line, false, "go mod download not hoisted into the layer: %s", why)
+						a.inLayerNo[rs.Stage] = true
+						if a.Opt.Config.Steps {
+							a.Note(RuleNotHoisted, rs.Line, false, "go mod download not hoisted into the layer: %s", why)
 						}
 					}
 				}
-				if v.why == "" {
+				if v.Why == "" {
 					// the user's own mount of it
-				} else if v.rule == RuleUserMount {
-					a.note(v.rule, rs.line, false, "no mount of the Go module cache %s: %s", g.modcache, v.why)
+				} else if v.Rule == RuleUserMount {
+					a.Note(v.Rule, rs.Line, false, "no mount of the Go module cache %s: %s", g.modcache, v.Why)
 				} else {
-					a.note(v.rule, rs.line, false, "Go module cache %s kept in the image: %s", g.modcache, v.why)
+					a.Note(v.Rule, rs.Line, false, "Go module cache %s kept in the image: %s", g.modcache, v.Why)
 				}
 			}
 		}
 		if buildOK && g.gocache != "" {
-			v := a.stepVerdict(rs, cacheSpec{what: "Go build cache", target: g.gocache})
-			buildOK = v.ok
-			if !v.ok && v.why != "" {
-				a.note(v.rule, rs.line, false, "no mount of the Go build cache %s: %s", g.gocache, v.why)
+			v := a.StepVerdict(rs, CacheSpec{What: "Go build cache", Target: g.gocache})
+			buildOK = v.Ok
+			if !v.Ok && v.Why != "" {
+				a.Note(v.Rule, rs.Line, false, "no mount of the Go build cache %s: %s", g.gocache, v.Why)
 			}
 		}
 		ms := a.goMounts(rs, g, modOK, buildOK)
@@ -142,16 +142,16 @@ func (a *goPass) mount() {
 			continue
 		}
 		g.mounts = ms
-		a.noteMounts(rs, ms, g.opaque, "go")
+		a.NoteMounts(rs, ms, g.opaque, "go")
 		if g.modules && g.project && !g.vendor && modOK {
-			a.firstMod[rs.stage] = append(a.firstMod[rs.stage], rs)
+			a.firstMod[rs.Stage] = append(a.firstMod[rs.Stage], rs)
 		}
 	}
 }
 
-func (a *goPass) hoist(ctx context.Context) error {
-	hoisted := map[*stage]bool{}
-	for _, s := range a.stages {
+func (a *goPass) Hoist(ctx context.Context) error {
+	hoisted := map[*Stage]bool{}
+	for _, s := range a.Stages {
 		cands, inLayer := a.firstMod[s], false
 		if len(cands) == 0 && !a.inLayerNo[s] {
 			cands, inLayer = a.inLayerMod[s], true
@@ -159,7 +159,7 @@ func (a *goPass) hoist(ctx context.Context) error {
 		if len(cands) == 0 {
 			continue
 		}
-		if hoisted[s.parent] {
+		if hoisted[s.Parent] {
 			// modules were downloaded in the stage this one builds on
 			hoisted[s] = true
 			continue
@@ -184,9 +184,9 @@ func (a *goPass) hoist(ctx context.Context) error {
 			}
 		}
 		g := a.goSteps[rs]
-		for _, o := range a.steps {
+		for _, o := range a.Steps {
 			og := a.goSteps[o]
-			if o.stage != s || o.line < rs.line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.off {
+			if o.Stage != s || o.Line < rs.Line || og == nil || !og.modules || og.vendor || len(og.why) > 0 || o.Off {
 				continue
 			}
 			for _, u := range og.uses {
@@ -203,11 +203,11 @@ func (a *goPass) hoist(ctx context.Context) error {
 	return nil
 }
 
-func (a *goPass) done() []stepMounts {
-	var out []stepMounts
-	for _, rs := range a.steps {
+func (a *goPass) Done() []StepMounts {
+	var out []StepMounts
+	for _, rs := range a.Steps {
 		if g := a.goSteps[rs]; g != nil && len(g.mounts) > 0 {
-			out = append(out, stepMounts{step: rs, mounts: g.mounts})
+			out = append(out, StepMounts{Step: rs, Mounts: g.mounts})
 		}
 	}
 	return out
@@ -217,9 +217,9 @@ func (a *goPass) done() []stepMounts {
 // runs: a golang-family base image, go on the image's PATH, GOROOT or
 // GOLANG_VERSION set, or an earlier step of the stage's chain installed or
 // ran it.
-func (a *analysis) hasGo(rs *runStep) bool {
-	root := rs.stage.root()
-	img := root.image
+func (a *Analysis) hasGo(rs *RunStep) bool {
+	root := rs.Stage.Root()
+	img := root.Image
 	if i := strings.LastIndex(img, "/"); i >= 0 {
 		img = img[i+1:]
 	}
@@ -228,22 +228,22 @@ func (a *analysis) hasGo(rs *runStep) bool {
 	if name == "golang" || name == "go" || strings.HasPrefix(name, "golang-") {
 		return true
 	}
-	if rs.env["GOROOT"] != "" || rs.env["GOLANG_VERSION"] != "" || rs.env["GO_VERSION"] != "" {
+	if rs.Env["GOROOT"] != "" || rs.Env["GOLANG_VERSION"] != "" || rs.Env["GO_VERSION"] != "" {
 		return true
 	}
-	for _, d := range strings.Split(rs.env["PATH"], ":") {
+	for _, d := range strings.Split(rs.Env["PATH"], ":") {
 		if strings.HasSuffix(d, "/go/bin") && d != "/go/bin" {
 			return true
 		}
 	}
-	for _, o := range a.steps {
+	for _, o := range a.Steps {
 		if o == rs {
 			break
 		}
-		if !isAncestorOrSelf(o.stage, rs.stage) {
+		if !IsAncestorOrSelf(o.Stage, rs.Stage) {
 			continue
 		}
-		for _, c := range o.calls {
+		for _, c := range o.Calls {
 			if IsGoTool(c.Name) || installsGo(c) {
 				return true
 			}
@@ -259,7 +259,7 @@ func installsGo(c shellscan.Call) bool {
 	default:
 		return false
 	}
-	for _, a := range operands(c.Args) {
+	for _, a := range Operands(c.Args) {
 		a, _, _ = strings.Cut(a, "=")
 		if a == "go" || a == "golang" || strings.HasPrefix(a, "golang-") || strings.HasPrefix(a, "golang1") {
 			return true

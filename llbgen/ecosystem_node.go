@@ -13,17 +13,17 @@ import (
 // install hoisted before the source COPY.
 type nodeEcosystem struct{}
 
-func (nodeEcosystem) name() string          { return "node" }
-func (nodeEcosystem) enabled(c Config) bool { return c.Node }
-func (nodeEcosystem) caches() []cacheKind {
-	ks := make([]cacheKind, len(packageManagers))
+func (nodeEcosystem) Name() string          { return "node" }
+func (nodeEcosystem) Enabled(c Config) bool { return c.Node }
+func (nodeEcosystem) Caches() []CacheKind {
+	ks := make([]CacheKind, len(packageManagers))
 	for i, m := range packageManagers {
-		ks[i] = cacheKind{id: m.cacheID}
+		ks[i] = CacheKind{ID: m.cacheID}
 	}
 	return ks
 }
 
-func (nodeEcosystem) contextFiles() (files, dirs []string) {
+func (nodeEcosystem) ContextFiles() (files, dirs []string) {
 	return []string{
 			"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 			"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
@@ -33,11 +33,11 @@ func (nodeEcosystem) contextFiles() (files, dirs []string) {
 		[]string{"**/node_modules", "**/.yarn/unplugged"}
 }
 
-func (nodeEcosystem) tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
+func (nodeEcosystem) Tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
 
-// knows: a package-manager call other than an install, a fetch, a global
+// Knows: a package-manager call other than an install, a fetch, a global
 // install or a subcommand of nodeKnownSubs may run a package.json script.
-func (nodeEcosystem) knows(c shellscan.Call) (known, opaque bool) {
+func (nodeEcosystem) Knows(c shellscan.Call) (known, opaque bool) {
 	u, ok := ClassifyNode(c)
 	if !ok {
 		return false, false
@@ -54,17 +54,17 @@ var nodeKnownSubs = map[string]bool{
 	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
-func (nodeEcosystem) queriesPaths(shellscan.Call) bool { return false }
+func (nodeEcosystem) QueriesPaths(shellscan.Call) bool { return false }
 
-func (nodeEcosystem) offline(env map[string]string, calls []shellscan.Call) string {
+func (nodeEcosystem) Offline(env map[string]string, calls []shellscan.Call) string {
 	for _, c := range calls {
 		if _, ok := ClassifyNode(c); !ok {
 			continue
 		}
-		if hasArg(c.Args, "--offline") {
-			return "runs " + runWords(c)
+		if HasArg(c.Args, "--offline") {
+			return "runs " + RunWords(c)
 		}
-		env := cloneMap(env)
+		env := CloneMap(env)
 		maps.Copy(env, c.Env)
 		if v, ok := envConfig(env, []string{"npm_config_"}, "offline"); ok && v != "false" && v != "" {
 			return "runs " + path.Base(c.Name) + " with npm_config_offline set"
@@ -73,21 +73,21 @@ func (nodeEcosystem) offline(env map[string]string, calls []shellscan.Call) stri
 	return ""
 }
 
-func (nodeEcosystem) start(a *analysis) ecosystemPass {
-	return &nodeRun{analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*runStep]*nodeStep{}}
+func (nodeEcosystem) Start(a *Analysis) Pass {
+	return &nodeRun{Analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*RunStep]*nodeStep{}}
 }
 
 // nodeRun is the Node ecosystem's pass over an analysis; it caches what
 // the context says about each project dir.
 type nodeRun struct {
-	*analysis
+	*Analysis
 	projects  map[string]*nodeProject
-	nodeSteps map[*runStep]*nodeStep
-	order     []*runStep // the steps of nodeSteps, in order
+	nodeSteps map[*RunStep]*nodeStep
+	order     []*RunStep // the steps of nodeSteps, in order
 }
 
-func (a *nodeRun) analyse(ctx context.Context) error {
-	for _, rs := range a.steps {
+func (a *nodeRun) Analyse(ctx context.Context) error {
+	for _, rs := range a.Steps {
 		n, err := a.analyseNode(ctx, rs)
 		if err != nil {
 			return err
@@ -95,8 +95,8 @@ func (a *nodeRun) analyse(ctx context.Context) error {
 		if n == nil {
 			continue
 		}
-		if rs.off {
-			a.note(RuleOff, rs.line, false, "left alone: # hoist:off")
+		if rs.Off {
+			a.Note(RuleOff, rs.Line, false, "left alone: # hoist:off")
 			continue
 		}
 		a.nodeSteps[rs] = n
@@ -105,24 +105,24 @@ func (a *nodeRun) analyse(ctx context.Context) error {
 	return nil
 }
 
-func (a *nodeRun) mount() {
+func (a *nodeRun) Mount() {
 	// A step that installs offline reads the cache an earlier step filled:
 	// that cache stays in the layers of the whole FROM family.
 	type famCache struct {
-		root   *stage
+		root   *Stage
 		target string
 	}
 	offline := map[famCache]string{}
 	for _, rs := range a.order {
-		how := offlineStep(rs)
-		if how == "" || !a.fedBefore(rs) {
+		how := OfflineStep(rs)
+		if how == "" || !a.FedBefore(rs) {
 			continue
 		}
 		for _, c := range a.nodeSteps[rs].calls {
 			if c.mount != nil {
-				k := famCache{rs.stage.root(), c.mount.target}
+				k := famCache{rs.Stage.Root(), c.mount.Target}
 				if _, ok := offline[k]; !ok {
-					offline[k] = "line " + itoa(rs.line) + " " + offlineWhy(how)
+					offline[k] = "line " + Itoa(rs.Line) + " " + OfflineWhy(how)
 				}
 			}
 		}
@@ -133,7 +133,7 @@ func (a *nodeRun) mount() {
 			if c.mount == nil {
 				continue
 			}
-			if why, ok := offline[famCache{rs.stage.root(), c.mount.target}]; ok {
+			if why, ok := offline[famCache{rs.Stage.Root(), c.mount.Target}]; ok {
 				c.mount, c.why, c.rule = nil, why, RuleKeptInLayer
 			}
 		}
@@ -149,13 +149,13 @@ func (a *nodeRun) mount() {
 				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
 			}
 			if c.mount != nil {
-				if v := a.stepVerdict(rs, cacheSpec{what: c.mgr.name + " cache", target: c.mount.target}); !v.ok {
-					c.mount, c.why, c.rule = nil, v.why, v.rule
+				if v := a.StepVerdict(rs, CacheSpec{What: c.mgr.name + " cache", Target: c.mount.Target}); !v.Ok {
+					c.mount, c.why, c.rule = nil, v.Why, v.Rule
 				}
 			}
 			if c.mount != nil && c.pnp {
-				if keep := a.pnpKeep(rs, c.mount.target); keep != "" {
-					a.note(RuleKeptInLayer, rs.line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.target, keep)
+				if keep := a.pnpKeep(rs, c.mount.Target); keep != "" {
+					a.Note(RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, keep)
 					c.mount = nil
 				}
 			}
@@ -169,17 +169,17 @@ func (a *nodeRun) mount() {
 				if rule.Name == "" {
 					rule = RuleNoCacheMount
 				}
-				a.note(rule, rs.line, false, "no %s cache mount: %s", mgrName(c.mgr, c.use.Manager), c.why)
+				a.Note(rule, rs.Line, false, "no %s cache mount: %s", mgrName(c.mgr, c.use.Manager), c.why)
 			}
 		}
 	}
 }
 
-// hoist hoists the first install of each stage.
-func (a *nodeRun) hoist(ctx context.Context) error {
-	done := map[*stage]bool{}
+// Hoist hoists the first install of each stage.
+func (a *nodeRun) Hoist(ctx context.Context) error {
+	done := map[*Stage]bool{}
 	for _, rs := range a.order {
-		s := rs.stage
+		s := rs.Stage
 		if done[s] {
 			continue
 		}
@@ -196,15 +196,15 @@ func (a *nodeRun) hoist(ctx context.Context) error {
 	return nil
 }
 
-func (a *nodeRun) done() []stepMounts {
-	var out []stepMounts
+func (a *nodeRun) Done() []StepMounts {
+	var out []StepMounts
 	for _, rs := range a.order {
 		ms := a.nodeSteps[rs].mounts()
 		if len(ms) == 0 {
 			continue
 		}
-		out = append(out, stepMounts{step: rs, mounts: ms})
-		a.noteMounts(rs, ms, "", "")
+		out = append(out, StepMounts{Step: rs, Mounts: ms})
+		a.NoteMounts(rs, ms, "", "")
 	}
 	return out
 }

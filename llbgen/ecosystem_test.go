@@ -14,11 +14,11 @@ func TestCacheKindOf(t *testing.T) {
 		"user-cache":            "",
 	} {
 		k, ok := cacheKindOf(id)
-		if ok != (want != "") || k.id != want {
-			t.Errorf("cacheKindOf(%q) = %q, %v; want %q", id, k.id, ok, want)
+		if ok != (want != "") || k.ID != want {
+			t.Errorf("cacheKindOf(%q) = %q, %v; want %q", id, k.ID, ok, want)
 		}
 	}
-	if k, _ := cacheKindOf("hoist-go-build-0"); k.keep != GoBuildCacheKeep {
-		t.Errorf("the Go build cache is kept %v, want %v", k.keep, GoBuildCacheKeep)
+	if k, _ := cacheKindOf("hoist-go-build-0"); k.Keep != GoBuildCacheKeep {
+		t.Errorf("the Go build cache is kept %v, want %v", k.Keep, GoBuildCacheKeep)
 	}
 }

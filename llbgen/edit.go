@@ -8,7 +8,7 @@ import "bytes"
 type edits struct {
 	insert  map[int][]string // lines inserted before a user line
 	after   map[int][]string // lines inserted after a user line
-	replace map[int]string   // a user line replaced by another
+	Replace map[int]string   // a user line replaced by another
 	// insertFor and afterFor are, per inserted line, the user line it
 	// maps to when not the one it sits at (0): a hoisted download maps to
 	// the RUN that needs it, so its failure is reported where stock would.
@@ -16,7 +16,7 @@ type edits struct {
 }
 
 func (e *edits) empty() bool {
-	return e == nil || (len(e.insert) == 0 && len(e.after) == 0 && len(e.replace) == 0)
+	return e == nil || (len(e.insert) == 0 && len(e.after) == 0 && len(e.Replace) == 0)
 }
 
 func (e *edits) insertAfter(line int, text ...string) {
@@ -59,11 +59,11 @@ func owner(owners []int, i, n int) int {
 	return n
 }
 
-func (e *edits) replaceLine(line int, text string) {
-	if e.replace == nil {
-		e.replace = map[int]string{}
+func (e *edits) ReplaceLine(line int, text string) {
+	if e.Replace == nil {
+		e.Replace = map[int]string{}
 	}
-	e.replace[line] = text
+	e.Replace[line] = text
 }
 
 // apply returns the rewritten text and its line map.
@@ -86,7 +86,7 @@ func (e *edits) apply(dt []byte) ([]byte, *LineMap) {
 			m.edited = append(m.edited, true)
 			m.at, m.inserted = append(m.at, n), append(m.inserted, true)
 		}
-		if r, ok := e.replace[n]; ok {
+		if r, ok := e.Replace[n]; ok {
 			out.WriteString(r)
 			if bytes.HasSuffix(l, []byte("\r\n")) {
 				out.WriteString("\r\n")

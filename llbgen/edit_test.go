@@ -47,25 +47,25 @@ func TestEditsApply(t *testing.T) {
 	}, {
 		name: "replace",
 		src:  "FROM a\nRUN x\nCMD y\n",
-		edit: func(e *edits) { e.replaceLine(2, "RUN --network=none x") },
+		edit: func(e *edits) { e.ReplaceLine(2, "RUN --network=none x") },
 		want: "FROM a\nRUN --network=none x\nCMD y\n",
 		user: []int{1, 2, 3}, edited: []bool{false, true, false},
 	}, {
 		name: "replace and insert on the same line",
 		src:  "FROM a\nRUN x\nCMD y\n",
-		edit: func(e *edits) { e.replaceLine(2, "RUN y"); e.insertBefore(2, "RUN i") },
+		edit: func(e *edits) { e.ReplaceLine(2, "RUN y"); e.insertBefore(2, "RUN i") },
 		want: "FROM a\nRUN i\nRUN y\nCMD y\n",
 		user: []int{1, 2, 2, 3}, edited: []bool{false, true, true, false},
 	}, {
 		name: "CRLF kept on user and replaced lines",
 		src:  "FROM a\r\nRUN x\r\nCMD y\r\n",
-		edit: func(e *edits) { e.replaceLine(2, "RUN z") },
+		edit: func(e *edits) { e.ReplaceLine(2, "RUN z") },
 		want: "FROM a\r\nRUN z\r\nCMD y\r\n",
 		user: []int{1, 2, 3}, edited: []bool{false, true, false},
 	}, {
 		name: "no trailing newline: replace the last line",
 		src:  "FROM a\nRUN x",
-		edit: func(e *edits) { e.replaceLine(2, "RUN y") },
+		edit: func(e *edits) { e.ReplaceLine(2, "RUN y") },
 		want: "FROM a\nRUN y",
 		user: []int{1, 2}, edited: []bool{false, true},
 	}, {

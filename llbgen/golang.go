@@ -46,7 +46,7 @@ type goStep struct {
 	// may run it (make build, ./build.sh), in a stage that has Go.
 	opaque string
 	// mounts are the cache mounts the step gets.
-	mounts []cacheMount
+	mounts []CacheMount
 }
 
 // moduleUse is where a module-needing go call runs.
@@ -63,14 +63,14 @@ type moduleUse struct {
 // a stage with Go: it may run go with any subcommand, so it gets both
 // caches at the paths the step's env gives, and a download hoisted for it
 // goes where its directory says.
-func opaqueGo(rs *runStep, c shellscan.Call) *goStep {
-	env := cloneMap(rs.env)
+func opaqueGo(rs *RunStep, c shellscan.Call) *goStep {
+	env := CloneMap(rs.Env)
 	for k, v := range c.Env {
 		env[k] = v
 	}
-	g := &goStep{modules: true, buildCache: true, project: true, opaque: callWords(c), goEnv: map[string]string{}}
-	if rs.envErr != "" {
-		g.why = append(g.why, rs.envErr)
+	g := &goStep{modules: true, buildCache: true, project: true, opaque: CallWords(c), goEnv: map[string]string{}}
+	if rs.EnvErr != "" {
+		g.why = append(g.why, rs.EnvErr)
 	}
 	for _, u := range c.Unset {
 		switch u {
@@ -78,7 +78,7 @@ func opaqueGo(rs *runStep, c shellscan.Call) *goStep {
 			g.why = append(g.why, "the script changes "+u+" in a way hoist cannot follow")
 		}
 	}
-	mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
+	mod, build, whyMod, whyBuild := goPaths(env, rs.Acc)
 	g.modcache, g.gocache = mod, build
 	if whyMod != "" {
 		g.why = append(g.why, whyMod)
@@ -97,8 +97,8 @@ func opaqueGo(rs *runStep, c shellscan.Call) *goStep {
 
 // goPaths returns the module and build cache paths Go would use with env,
 // or why a path cannot be known.
-func goPaths(env map[string]string, acc account) (modcache, gocache, whyMod, whyBuild string) {
-	h, hok := home(env, acc)
+func goPaths(env map[string]string, acc Account) (modcache, gocache, whyMod, whyBuild string) {
+	h, hok := Home(env, acc)
 	if v := env["GOMODCACHE"]; v != "" {
 		modcache = v
 	} else if gp := env["GOPATH"]; gp != "" {
@@ -107,7 +107,7 @@ func goPaths(env map[string]string, acc account) (modcache, gocache, whyMod, why
 	} else if hok {
 		modcache = path.Join(h, "go", "pkg", "mod")
 	} else {
-		whyMod = "HOME of user " + acc.name + " is unknown and GOPATH/GOMODCACHE are unset"
+		whyMod = "HOME of user " + acc.Name + " is unknown and GOPATH/GOMODCACHE are unset"
 	}
 	switch v := env["GOCACHE"]; {
 	case v == "off":
@@ -119,7 +119,7 @@ func goPaths(env map[string]string, acc account) (modcache, gocache, whyMod, why
 	case hok:
 		gocache = path.Join(h, ".cache", "go-build")
 	default:
-		whyBuild = "HOME of user " + acc.name + " is unknown and GOCACHE/XDG_CACHE_HOME are unset"
+		whyBuild = "HOME of user " + acc.Name + " is unknown and GOCACHE/XDG_CACHE_HOME are unset"
 	}
 	if modcache != "" && !path.IsAbs(modcache) {
 		modcache, whyMod = "", "module cache path "+modcache+" is not absolute"
@@ -131,10 +131,10 @@ func goPaths(env map[string]string, acc account) (modcache, gocache, whyMod, why
 }
 
 // analyseGo classifies the Go invocations of a RUN.
-func analyseGo(rs *runStep) *goStep {
+func analyseGo(rs *RunStep) *goStep {
 	var g *goStep
-	for _, c := range rs.calls {
-		env := cloneMap(rs.env)
+	for _, c := range rs.Calls {
+		env := CloneMap(rs.Env)
 		for k, v := range c.Env {
 			env[k] = v
 		}
@@ -144,8 +144,8 @@ func analyseGo(rs *runStep) *goStep {
 		}
 		if g == nil {
 			g = &goStep{}
-			if rs.envErr != "" {
-				g.why = append(g.why, rs.envErr)
+			if rs.EnvErr != "" {
+				g.why = append(g.why, rs.EnvErr)
 			}
 		}
 		for _, u := range c.Unset {
@@ -158,7 +158,7 @@ func analyseGo(rs *runStep) *goStep {
 			// The safety engine decides per cache (stepFacts): -modcache
 			// and -cache remove a cache, -testcache and -fuzzcache write
 			// into the build cache.
-			mod, build, _, _ := goPaths(env, rs.acc)
+			mod, build, _, _ := goPaths(env, rs.Acc)
 			for _, a := range c.Args {
 				switch strings.TrimLeft(a, "-") {
 				case "modcache":
@@ -173,7 +173,7 @@ func analyseGo(rs *runStep) *goStep {
 		if !use.Modules && !use.BuildCache {
 			continue
 		}
-		mod, build, whyMod, whyBuild := goPaths(env, rs.acc)
+		mod, build, whyMod, whyBuild := goPaths(env, rs.Acc)
 		if use.Vendor {
 			g.vendor = true
 		}
@@ -236,11 +236,11 @@ func (g *goStep) addUse(dir string, env map[string]string, download bool) {
 }
 
 // goDir is the absolute directory a go call runs in, or "".
-func goDir(rs *runStep, c shellscan.Call, use GoUse) string {
+func goDir(rs *RunStep, c shellscan.Call, use GoUse) string {
 	if !c.DirKnown {
 		return ""
 	}
-	d := rs.workdir
+	d := rs.Workdir
 	if c.Dir != "" {
 		if path.IsAbs(c.Dir) {
 			d = c.Dir
@@ -260,14 +260,14 @@ func goDir(rs *runStep, c shellscan.Call, use GoUse) string {
 
 // goMounts returns the cache mounts of a Go RUN: the module cache when
 // mod (the safety engine allowed it), the build cache when build.
-func (a *analysis) goMounts(rs *runStep, g *goStep, mod, build bool) []cacheMount {
-	uid, gid, mode, suffix := ownership(rs.acc)
-	var ms []cacheMount
-	if mod && g.modules && mountablePath(g.modcache) {
-		ms = append(ms, cacheMount{id: idGoMod + suffix, target: g.modcache, sharing: "shared", uid: uid, gid: gid, mode: mode})
+func (a *Analysis) goMounts(rs *RunStep, g *goStep, mod, build bool) []CacheMount {
+	uid, gid, mode, suffix := Ownership(rs.Acc)
+	var ms []CacheMount
+	if mod && g.modules && MountablePath(g.modcache) {
+		ms = append(ms, CacheMount{ID: idGoMod + suffix, Target: g.modcache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
 	}
-	if build && g.buildCache && mountablePath(g.gocache) {
-		ms = append(ms, cacheMount{id: idGoBuild + suffix, target: g.gocache, sharing: "shared", uid: uid, gid: gid, mode: mode})
+	if build && g.buildCache && MountablePath(g.gocache) {
+		ms = append(ms, CacheMount{ID: idGoBuild + suffix, Target: g.gocache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
 	}
 	return ms
 }

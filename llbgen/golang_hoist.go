@@ -22,20 +22,20 @@ import (
 // download unless its root is one of roots (the roots done so far). It
 // reports whether the modules are downloaded before rs; quiet leaves a
 // failure unnoted (an opaque step that may not run go at all).
-func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
+func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
 	notHoisted := func(line int, format string, args ...any) (bool, error) {
 		if !quiet {
-			a.note(RuleNotHoisted, line, false, format, args...)
+			a.Note(RuleNotHoisted, line, false, format, args...)
 		}
 		return false, nil
 	}
-	s := rs.stage
-	for _, prev := range a.steps {
+	s := rs.Stage
+	for _, prev := range a.Steps {
 		if prev == rs {
 			break
 		}
 		pg := goSteps[prev]
-		if pg == nil || !pg.download || !isAncestorOrSelf(prev.stage, s) {
+		if pg == nil || !pg.download || !IsAncestorOrSelf(prev.Stage, s) {
 			continue
 		}
 		if !other {
@@ -47,84 +47,84 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 			}
 		}
 	}
-	if u.download && manifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
+	if u.download && ManifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
 		return true, nil // the user's download already precedes the sources
 	}
-	if a.opt.Context == nil {
-		return notHoisted(rs.line, "go mod download not hoisted: the build context is not available")
+	if a.Opt.Context == nil {
+		return notHoisted(rs.Line, "go mod download not hoisted: the build context is not available")
 	}
 	if u.dir == "" {
-		return notHoisted(rs.line, "go mod download not hoisted: cannot tell which directory go runs in")
+		return notHoisted(rs.Line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
-	sc, why, err := a.findSourceCopy(ctx, s, rs, u.dir, copyRule{env: goEnvMatters, harmless: goRunHarmless, what: "go command",
-		manifest: isGoModuleFile, download: "go mod download", afterManifests: true, passOver: isGoSource, related: goRelated})
+	sc, why, err := a.FindSourceCopy(ctx, s, rs, u.dir, CopyRule{Env: goEnvMatters, Harmless: goRunHarmless, What: "go command",
+		Manifest: isGoModuleFile, Download: "go mod download", AfterManifests: true, PassOver: isGoSource, Related: goRelated})
 	if err != nil {
 		return false, err
 	}
 	if sc == nil {
 		if why != "" {
-			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
+			return notHoisted(rs.Line, "go mod download not hoisted: %s", why)
 		}
 		return false, nil
 	}
-	if u.download && sc.manifests != nil {
+	if u.download && sc.Manifests != nil {
 		return true, nil // only COPYs the download does not read come between
 	}
-	if a.hoistOff(sc.line) {
+	if a.HoistOff(sc.Line) {
 		where := "before"
-		if sc.manifests != nil {
+		if sc.Manifests != nil {
 			where = "after"
 		}
-		a.note(RuleOff, sc.line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
+		a.Note(RuleOff, sc.Line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
 		return false, nil
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.dest), "/")
-	ctxDir := path.Clean(path.Join(sc.src, rel))
+	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.Dest), "/")
+	ctxDir := path.Clean(path.Join(sc.Src, rel))
 
-	files, root, why, err := a.goModuleFiles(ctx, sc.src, ctxDir, rs.env)
+	files, root, why, err := a.goModuleFiles(ctx, sc.Src, ctxDir, rs.Env)
 	if err != nil {
 		return false, err
 	}
 	if why != "" {
-		return notHoisted(rs.line, "go mod download not hoisted: %s", why)
+		return notHoisted(rs.Line, "go mod download not hoisted: %s", why)
 	}
 	if roots[root] {
 		return true, nil
 	}
 	// A download the Dockerfile runs before rs at that module's root
 	// (RUN go mod download, then RUN cd cmd && go build): nothing to add.
-	rootDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.src), "/"))
-	if sc.src == "." {
-		rootDir = path.Join(sc.dest, root)
+	rootDir := path.Join(sc.Dest, strings.TrimPrefix(strings.TrimPrefix(root, sc.Src), "/"))
+	if sc.Src == "." {
+		rootDir = path.Join(sc.Dest, root)
 	}
-	for _, prev := range a.steps {
+	for _, prev := range a.Steps {
 		if prev == rs {
 			break
 		}
-		if pg := goSteps[prev]; pg != nil && isAncestorOrSelf(prev.stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
+		if pg := goSteps[prev]; pg != nil && IsAncestorOrSelf(prev.Stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
 			return pu.download && pu.dir == rootDir
 		}) {
 			roots[root] = true
 			return true, nil
 		}
 	}
-	if sc.manifests == nil {
+	if sc.Manifests == nil {
 		// COPY go.mod go.sum ./ right before the source COPY, with no
 		// download after it: the download goes there, with no COPY of its
 		// own.
-		if mc := a.manifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.src == sc.src && mc.dest == sc.dest && uncovered(files, mc.manifests) == "" {
-			mc.replay = sc.replay
+		if mc := a.ManifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.Src == sc.Src && mc.Dest == sc.Dest && Uncovered(files, mc.Manifests) == "" {
+			mc.Replay = sc.Replay
 			sc = mc
 		}
 	}
-	if f := uncovered(files, sc.manifests); f != "" {
-		return notHoisted(rs.line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.line, f)
+	if f := Uncovered(files, sc.Manifests); f != "" {
+		return notHoisted(rs.Line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.Line, f)
 	}
 
-	var mod *cacheMount
+	var mod *CacheMount
 	ms := goSteps[rs].mounts
 	for i := range ms {
-		if ms[i].id == idGoMod || strings.HasPrefix(ms[i].id, idGoMod+"-") {
+		if ms[i].ID == idGoMod || strings.HasPrefix(ms[i].ID, idGoMod+"-") {
 			mod = &ms[i]
 		}
 	}
@@ -134,7 +134,7 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 
 	// One COPY per destination directory keeps the layout without --parents.
 	byDir := map[string][]string{}
-	if sc.manifests != nil {
+	if sc.Manifests != nil {
 		files = nil // the user's COPY brings them
 	}
 	for _, f := range files {
@@ -148,13 +148,13 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	var lines []string
 	var names []string
 	for _, d := range dirs {
-		destDir := path.Join(sc.dest, strings.TrimPrefix(strings.TrimPrefix(d, sc.src), "/"))
-		if sc.src == "." {
-			destDir = path.Join(sc.dest, d)
+		destDir := path.Join(sc.Dest, strings.TrimPrefix(strings.TrimPrefix(d, sc.Src), "/"))
+		if sc.Src == "." {
+			destDir = path.Join(sc.Dest, d)
 		}
 		srcs := byDir[d]
 		sort.Strings(srcs)
-		args := append(append([]string{"COPY"}, sc.flags...), srcs...)
+		args := append(append([]string{"COPY"}, sc.Flags...), srcs...)
 		args = append(args, strings.TrimSuffix(destDir, "/")+"/")
 		lines = append(lines, strings.Join(args, " "))
 		for _, f := range srcs {
@@ -163,32 +163,32 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 	}
 
 	cmd := ""
-	if !rs.cmd.PrependShell {
+	if !rs.Cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell.
-		if why := execFormBlocked(rootDir, sc.workdir, u.goEnv); why != "" {
-			return notHoisted(rs.line, "go mod download not hoisted: %s", why)
+		if why := ExecFormBlocked(rootDir, sc.Workdir, u.goEnv); why != "" {
+			return notHoisted(rs.Line, "go mod download not hoisted: %s", why)
 		}
-		cmd = execForm("go", "mod", "download")
+		cmd = ExecForm("go", "mod", "download")
 	} else {
-		if rootDir != sc.workdir {
-			cmd = "cd " + shellQuote(rootDir) + " && "
+		if rootDir != sc.Workdir {
+			cmd = "cd " + ShellQuote(rootDir) + " && "
 		}
 		env := ""
-		for _, k := range sortedEnvKeys(u.goEnv) {
-			env += k + "=" + shellQuote(u.goEnv[k]) + " "
+		for _, k := range SortedEnvKeys(u.goEnv) {
+			env += k + "=" + ShellQuote(u.goEnv[k]) + " "
 		}
 		cmd += env + "go mod download"
 		if mod == nil {
 			// nothing seeded: the modules come into the layer
-		} else if v := a.verifyDownload(*mod, env); v != "" {
+		} else if v := a.VerifyDownload(*mod, env); v != "" {
 			cmd += v
-			a.verified = append(a.verified, verifiedDownload{stage: s, line: sc.line, id: mod.id})
-			a.note(RuleCacheFrom, sc.line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.opt.CacheFrom.Ref, ArgCacheVerify)
+			a.Verified = append(a.Verified, VerifiedDownload{Stage: s, Line: sc.Line, ID: mod.ID})
+			a.Note(RuleCacheFrom, sc.Line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.Opt.CacheFrom.Ref, ArgCacheVerify)
 		}
 	}
-	run := hoistedRun{flags: a.passFlags(rs), cmd: cmd, serves: rs.line}
+	run := HoistedRun{Flags: a.PassFlags(rs), Cmd: cmd, Serves: rs.Line}
 	if mod != nil {
-		run.mounts = []cacheMount{*mod}
+		run.Mounts = []CacheMount{*mod}
 	}
 	roots[root] = true
 	rule, inLayer := RuleDownloadHoisted, ""
@@ -196,17 +196,17 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 		rule = RuleDownloadInLayer
 		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
 	}
-	if sc.manifests != nil {
-		a.plan.insert(&insertion{at: endLine(sc.cmd.Location()), after: true, copies: lines, run: run})
-		a.note(rule, sc.line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.line, inLayer)
+	if sc.Manifests != nil {
+		a.Plan.Insert(&Insertion{At: EndLine(sc.Cmd.Location()), After: true, Copies: lines, Run: run})
+		a.Note(rule, sc.Line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.Line, inLayer)
 		return true, nil
 	}
-	a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
+	a.Plan.Insert(&Insertion{At: sc.Line, Copies: lines, Run: run})
 	what := "go mod download"
 	if other {
 		what += " in " + rootDir
 	}
-	a.note(rule, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(dedupe(names), ", "), rs.line, inLayer)
+	a.Note(rule, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(Dedupe(names), ", "), rs.Line, inLayer)
 	return true, nil
 }
 
@@ -218,33 +218,33 @@ func (a *analysis) hoistGo(ctx context.Context, rs *runStep, goSteps map[*runSte
 // fetched: a superset in a cache directory, and nothing else changes. A
 // stage copying or mounting from it, or a step reading, changing or
 // removing it could see more than the cache, so gets no download there.
-func (a *analysis) downloadInLayer(rs *runStep, c cacheSpec, stepV verdict, users func(*runStep) bool) (bool, string) {
-	if !stepV.ok {
-		if stepV.rule == RuleUserMount {
+func (a *Analysis) downloadInLayer(rs *RunStep, c CacheSpec, stepV Verdict, users func(*RunStep) bool) (bool, string) {
+	if !stepV.Ok {
+		if stepV.Rule == RuleUserMount {
 			return false, ""
 		}
 		verb := "removes"
-		if stepV.rule == RuleCacheWriter {
+		if stepV.Rule == RuleCacheWriter {
 			verb = "changes files in"
 		}
-		return false, fmt.Sprintf("line %d %s %s, whose modules a download in an earlier layer would keep in the image's layers", rs.line, verb, c.target)
+		return false, fmt.Sprintf("line %d %s %s, whose modules a download in an earlier layer would keep in the image's layers", rs.Line, verb, c.Target)
 	}
-	if a.copiedFrom(rs.stage, c.target) {
-		return false, "a stage copies or mounts " + c.target + " from it, which would take the modules only the download fetched"
+	if a.CopiedFrom(rs.Stage, c.Target) {
+		return false, "a stage copies or mounts " + c.Target + " from it, which would take the modules only the download fetched"
 	}
-	if v := a.familyVerdict(rs, c, users); !v.ok {
-		if v.rule == RuleCacheDestroyer || v.rule == RuleCacheWriter {
-			return false, v.why + "; a download in an earlier layer would keep its modules in the image's layers"
+	if v := a.FamilyVerdict(rs, c, users); !v.Ok {
+		if v.Rule == RuleCacheDestroyer || v.Rule == RuleCacheWriter {
+			return false, v.Why + "; a download in an earlier layer would keep its modules in the image's layers"
 		}
-		return false, v.why + ", and would see modules only the download fetched"
+		return false, v.Why + ", and would see modules only the download fetched"
 	}
 	return true, ""
 }
 
 // goSourcesOnly passes over COPYs of Go files (COPY *.go ./): they cannot
 // bring what a download reads.
-func goSourcesOnly(_ instructions.Command, ci copyInfo) bool {
-	return ci.only(isGoSource)
+func goSourcesOnly(_ instructions.Command, ci CopyInfo) bool {
+	return ci.Only(isGoSource)
 }
 
 func isGoSource(src string) bool {
@@ -258,7 +258,7 @@ func isGoModuleFile(src string) bool {
 	b := path.Base(src)
 	// A pattern counts when it matches module files only: go.* does, * and
 	// *.* (which bring the sources too) do not.
-	return matchesAny(b, goModuleFileNames) && !matchesAny(b, []string{"main.go", "Makefile", "x"})
+	return MatchesAny(b, goModuleFileNames) && !MatchesAny(b, []string{"main.go", "Makefile", "x"})
 }
 
 func goEnvMatters(k string) bool {
@@ -278,16 +278,16 @@ func goRelated(p string) bool {
 	}
 }
 
-func goRunHarmless(rs *runStep) bool {
+func goRunHarmless(rs *RunStep) bool {
 	g := analyseGo(rs)
 	return g != nil && g.modules
 }
 
 // goModuleFiles finds the module or workspace that go uses in ctxDir and
 // lists the files go mod download needs, all within src.
-func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
+func (a *Analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
 	in := func(p string) bool {
-		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || within("/"+p, "/"+src)
+		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || Within("/"+p, "/"+src)
 	}
 	if !in(ctxDir) {
 		return nil, "", "the go command runs outside the copied directory", nil
@@ -295,14 +295,14 @@ func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env ma
 	var modRoot, workRoot string
 	for d := ctxDir; ; d = path.Dir(d) {
 		if workRoot == "" && env["GOWORK"] != "off" {
-			if _, ok, err := a.readContext(ctx, path.Join(d, "go.work")); err != nil {
+			if _, ok, err := a.ReadContext(ctx, path.Join(d, "go.work")); err != nil {
 				return nil, "", "", err
 			} else if ok {
 				workRoot = d
 			}
 		}
 		if modRoot == "" {
-			if _, ok, err := a.readContext(ctx, path.Join(d, "go.mod")); err != nil {
+			if _, ok, err := a.ReadContext(ctx, path.Join(d, "go.mod")); err != nil {
 				return nil, "", "", err
 			} else if ok {
 				modRoot = d
@@ -316,7 +316,7 @@ func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env ma
 		return nil, "", "GOWORK is set to " + gw, nil
 	}
 	add := func(p string, required bool) (bool, error) {
-		_, ok, err := a.readContext(ctx, p)
+		_, ok, err := a.ReadContext(ctx, p)
 		if err != nil {
 			return false, err
 		}
@@ -326,14 +326,14 @@ func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env ma
 		return ok || !required, nil
 	}
 	vendored := func(dir string) (bool, error) {
-		_, ok, err := a.readContext(ctx, path.Join(dir, "vendor", "modules.txt"))
+		_, ok, err := a.ReadContext(ctx, path.Join(dir, "vendor", "modules.txt"))
 		return ok, err
 	}
 	var modules []string
 	switch {
 	case workRoot != "":
 		root = workRoot
-		dt, _, err := a.readContext(ctx, path.Join(workRoot, "go.work"))
+		dt, _, err := a.ReadContext(ctx, path.Join(workRoot, "go.work"))
 		if err != nil {
 			return nil, "", "", err
 		}
@@ -377,7 +377,7 @@ func (a *analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env ma
 		if path.IsAbs(m) || !in(m) {
 			return nil, "", "module directory " + m + " is outside the copied directory", nil
 		}
-		dt, ok, err := a.readContext(ctx, path.Join(m, "go.mod"))
+		dt, ok, err := a.ReadContext(ctx, path.Join(m, "go.mod"))
 		if err != nil {
 			return nil, "", "", err
 		}

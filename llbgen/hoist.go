@@ -43,7 +43,7 @@ var ContextPatterns, ContextExcludes = contextPatterns()
 func contextPatterns() (include, exclude []string) {
 	var dirs []string
 	for _, e := range ecosystems {
-		files, ds := e.contextFiles()
+		files, ds := e.ContextFiles()
 		include = append(include, files...)
 		dirs = append(dirs, ds...)
 	}
@@ -56,8 +56,8 @@ func contextPatterns() (include, exclude []string) {
 	return include, exclude
 }
 
-func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, error) {
-	dt, err := a.opt.Context.ReadFile(ctx, p)
+func (a *Analysis) ReadContext(ctx context.Context, p string) ([]byte, bool, error) {
+	dt, err := a.Opt.Context.ReadFile(ctx, p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -67,84 +67,84 @@ func (a *analysis) readContext(ctx context.Context, p string) ([]byte, bool, err
 	return dt, true, nil
 }
 
-// sourceCopy is a COPY that brings a directory of the context into a stage.
-type sourceCopy struct {
-	cmd     instructions.Command
-	line    int
-	src     string // context dir, cleaned, "." for the root
-	dest    string // absolute destination dir
-	flags   []string
-	workdir string
-	// manifests, for a COPY of manifests only, are its sources as
+// SourceCopy is a COPY that brings a directory of the context into a stage.
+type SourceCopy struct {
+	Cmd     instructions.Command
+	Line    int
+	Src     string // context dir, cleaned, "." for the root
+	Dest    string // absolute destination dir
+	Flags   []string
+	Workdir string
+	// Manifests, for a COPY of Manifests only, are its sources as
 	// context paths (patterns allowed): the download goes right after it.
-	manifests []string
-	// replay are the variables set between the COPY and the RUN that the
-	// hoisted step must set (copyRule.replay).
-	replay []string
-	// pieces, for a project copied in pieces, are the context paths
+	Manifests []string
+	// Replay are the variables set between the COPY and the RUN that the
+	// hoisted step must set (copyRule.Replay).
+	Replay []string
+	// Pieces, for a project copied in Pieces, are the context paths
 	// (patterns allowed) those COPYs bring.
-	pieces []string
+	Pieces []string
 }
 
-// isExported reports whether s or a stage built on it is the target.
-func isExported(a *analysis, s *stage) bool {
+// IsExported reports whether s or a stage built on it is the target.
+func IsExported(a *Analysis, s *Stage) bool {
 	if isTarget(a, s) {
 		return true
 	}
-	return slices.ContainsFunc(s.children, func(c *stage) bool { return isExported(a, c) })
+	return slices.ContainsFunc(s.children, func(c *Stage) bool { return IsExported(a, c) })
 }
 
-// copiedFrom reports whether a COPY --from or RUN --mount=from takes a path
+// CopiedFrom reports whether a COPY --from or RUN --mount=from takes a path
 // covering p from s or a stage built on it.
-func (a *analysis) copiedFrom(s *stage, p string) bool {
+func (a *Analysis) CopiedFrom(s *Stage, p string) bool {
 	for _, c := range s.consumers {
 		if overlaps(c, p) {
 			return true
 		}
 	}
-	return slices.ContainsFunc(s.children, func(c *stage) bool { return a.copiedFrom(c, p) })
+	return slices.ContainsFunc(s.children, func(c *Stage) bool { return a.CopiedFrom(c, p) })
 }
 
-// execForm renders argv as an exec-form RUN command.
-func execForm(argv ...string) string {
+// ExecForm renders argv as an exec-form RUN command.
+func ExecForm(argv ...string) string {
 	dt, _ := json.Marshal(argv)
 	return string(dt)
 }
 
-// execFormBlocked says why a download for an exec-form RUN cannot be
+// ExecFormBlocked says why a download for an exec-form RUN cannot be
 // inserted. Such a RUN may be in an image without a shell, so the inserted
 // one is in exec form too, which can neither change directory nor set
 // variables.
-func execFormBlocked(dir, workdir string, env map[string]string) string {
+func ExecFormBlocked(dir, workdir string, env map[string]string) string {
 	if dir != workdir {
 		return fmt.Sprintf("the RUN is in exec form (its image may have no shell) and the download would run in %s, not the WORKDIR %s", dir, workdir)
 	}
 	if len(env) > 0 {
-		return "the RUN is in exec form (its image may have no shell) and the download would need " + strings.Join(sortedEnvKeys(env), ", ") + " set"
+		return "the RUN is in exec form (its image may have no shell) and the download would need " + strings.Join(SortedEnvKeys(env), ", ") + " set"
 	}
 	return ""
 }
 
-// manifestCopyBefore reports whether the last COPY or ADD before rs that
+// ManifestCopyBefore reports whether the last COPY or ADD before rs that
 // skip does not pass over brings only files manifest accepts: the
 // Dockerfile downloads or installs from its manifests already.
-func manifestCopyBefore(rs *runStep, manifest func(src string) bool, skip func(cmd instructions.Command, ci copyInfo) bool) bool {
-	s := rs.stage
-	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
-		switch c := s.cmds[i].(type) {
+func ManifestCopyBefore(rs *RunStep, manifest func(src string) bool, skip func(cmd instructions.Command, ci CopyInfo) bool) bool {
+	s := rs.Stage
+	for i := s.CmdIndex(rs.Cmd) - 1; i >= 0; i-- {
+		switch c := s.Cmds[i].(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand:
-			if ci := copyInfoOf(c); !skip(c, ci) {
-				return ci.only(manifest)
+			if ci := CopyInfoOf(c); !skip(c, ci) {
+				return ci.Only(manifest)
 			}
 		}
 	}
 	return false
 }
 
-// uncovered returns a file that none of a manifests-only COPY's patterns
+// Uncovered returns a file that none of a manifests-only COPY's patterns
 // brings ("" if all are, or if there are no patterns: a COPY of the whole
 // directory brings everything).
-func uncovered(files, patterns []string) string {
+func Uncovered(files, patterns []string) string {
 	if patterns == nil {
 		return ""
 	}
@@ -159,7 +159,7 @@ func uncovered(files, patterns []string) string {
 	return ""
 }
 
-func dedupe(s []string) []string {
+func Dedupe(s []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, v := range s {
@@ -171,8 +171,8 @@ func dedupe(s []string) []string {
 	return out
 }
 
-func isAncestorOrSelf(anc, s *stage) bool {
-	for ; s != nil; s = s.parent {
+func IsAncestorOrSelf(anc, s *Stage) bool {
+	for ; s != nil; s = s.Parent {
 		if s == anc {
 			return true
 		}
@@ -180,10 +180,10 @@ func isAncestorOrSelf(anc, s *stage) bool {
 	return false
 }
 
-// passFlags are the RUN flags of the original step that the download
+// PassFlags are the RUN flags of the original step that the download
 // needs too: secret and ssh mounts (private modules) and the network mode.
-func (a *analysis) passFlags(rs *runStep) []string {
-	n := a.nodes[rs.line]
+func (a *Analysis) PassFlags(rs *RunStep) []string {
+	n := a.Nodes[rs.Line]
 	if n == nil {
 		return nil
 	}
@@ -204,127 +204,127 @@ func (a *analysis) passFlags(rs *runStep) []string {
 	return out
 }
 
-// copyRule is what a rule allows between a source COPY and the step whose
+// CopyRule is what a rule allows between a source COPY and the step whose
 // download it hoists.
-type copyRule struct {
-	env      func(key string) bool  // ENV/ARG names that change the download
-	harmless func(rs *runStep) bool // RUNs that cannot change the manifests
-	what     string                 // "go command", "install"
-	// manifest, when set, recognises a COPY of manifests only, which the
+type CopyRule struct {
+	Env      func(key string) bool  // ENV/ARG names that change the download
+	Harmless func(rs *RunStep) bool // RUNs that cannot change the manifests
+	What     string                 // "go command", "install"
+	// Manifest, when set, recognises a COPY of manifests only, which the
 	// note then names as the place for the download.
-	manifest func(src string) bool
-	download string
-	// afterManifests returns a manifests-only COPY as the source copy, for
+	Manifest func(src string) bool
+	Download string
+	// AfterManifests returns a manifests-only COPY as the source copy, for
 	// a download inserted after it.
-	afterManifests bool
-	// passOver, when set, recognises sources a download cannot depend on
+	AfterManifests bool
+	// PassOver, when set, recognises sources a download cannot depend on
 	// (Go sources beside go.mod): a COPY of those only is passed over.
-	passOver func(src string) bool
-	// related, when set, reports the paths a download depends on; a COPY
+	PassOver func(src string) bool
+	// Related, when set, reports the paths a download depends on; a COPY
 	// whose source holds no such file is passed over.
-	related func(p string) bool
-	// replay, when set, lets ENV and ARG between the COPY and the RUN
+	Related func(p string) bool
+	// Replay, when set, lets ENV and ARG between the COPY and the RUN
 	// through when the RUN's value of the variable is known: the hoisted
-	// step sets it (sourceCopy.replay).
-	replay map[string]string
+	// step sets it (sourceCopy.Replay).
+	Replay map[string]string
 }
 
-// emptyRun reports a RUN that runs no command: its script only assigns
+// EmptyRun reports a RUN that runs no command: its script only assigns
 // variables, or its tests known from the build args take no branch that
 // runs one (RUN if [ "$BUILD_JS" = 1 ]; then ...; fi with BUILD_JS=0). A
 // script with a redirection may write a file without a command: not empty.
-func emptyRun(rs *runStep) bool {
-	if rs.callErr != nil || len(rs.calls) > 0 || !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 {
+func EmptyRun(rs *RunStep) bool {
+	if rs.CallErr != nil || len(rs.Calls) > 0 || !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 {
 		return false
 	}
-	return !strings.ContainsAny(strings.Join(rs.cmd.CmdLine, " "), "<>")
+	return !strings.ContainsAny(strings.Join(rs.Cmd.CmdLine, " "), "<>")
 }
 
-// findSourceCopy finds the COPY that brings the directory dir into the
+// FindSourceCopy finds the COPY that brings the directory dir into the
 // stage before rs, and checks nothing between them changes what a
 // download would see.
-func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, dir string, rule copyRule) (*sourceCopy, string, error) {
-	idx := s.cmdIndex(rs.cmd)
+func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, dir string, rule CopyRule) (*SourceCopy, string, error) {
+	idx := s.CmdIndex(rs.Cmd)
 	if idx < 0 {
 		return nil, "", nil
 	}
 	var replay []string
 	replayable := func(k string) bool {
-		if _, ok := rule.replay[k]; ok {
+		if _, ok := rule.Replay[k]; ok {
 			replay = append(replay, k)
 			return true
 		}
 		return false
 	}
 	for i := idx - 1; i >= 0; i-- {
-		switch c := s.cmds[i].(type) {
+		switch c := s.Cmds[i].(type) {
 		case *instructions.UserCommand:
 			return nil, "USER changes between the source COPY and the RUN", nil
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if rule.env(kv.Key) && !replayable(kv.Key) {
-					return nil, "ENV " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is set between the source COPY and the RUN", nil
+				if rule.Env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ENV " + kv.Key + " at line " + Itoa(StartLine(c.Location())) + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
-				if rule.env(kv.Key) && !replayable(kv.Key) {
-					return nil, "ARG " + kv.Key + " at line " + itoa(startLine(c.Location())) + " is declared between the source COPY and the RUN", nil
+				if rule.Env(kv.Key) && !replayable(kv.Key) {
+					return nil, "ARG " + kv.Key + " at line " + Itoa(StartLine(c.Location())) + " is declared between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.RunCommand:
 			// An earlier RUN may generate or edit module files.
-			if rs := a.stepFor(c); rs != nil && rs.line != 0 && !emptyRun(rs) && !rule.harmless(rs) {
-				if !slices.ContainsFunc(s.cmds[:i], func(cmd instructions.Command) bool {
-					ci := copyInfoOf(cmd)
-					return ci.SourcePaths != nil && ci.from == "" && len(ci.SourceContents) == 0
+			if rs := a.stepFor(c); rs != nil && rs.Line != 0 && !EmptyRun(rs) && !rule.Harmless(rs) {
+				if !slices.ContainsFunc(s.Cmds[:i], func(cmd instructions.Command) bool {
+					ci := CopyInfoOf(cmd)
+					return ci.SourcePaths != nil && ci.From == "" && len(ci.SourceContents) == 0
 				}) {
-					return nil, "no COPY of its directory precedes it in this stage (line " + itoa(startLine(c.Location())) + " runs before it)", nil
+					return nil, "no COPY of its directory precedes it in this stage (line " + Itoa(StartLine(c.Location())) + " runs before it)", nil
 				}
-				return nil, "line " + itoa(startLine(c.Location())) + " runs between the source COPY and the " + rule.what, nil
+				return nil, "line " + Itoa(StartLine(c.Location())) + " runs between the source COPY and the " + rule.What, nil
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
-			ci := copyInfoOf(c)
-			if ci.remote {
-				return nil, "ADD at line " + itoa(startLine(c.Location())) + " fetches a remote source", nil
+			ci := CopyInfoOf(c)
+			if ci.Remote {
+				return nil, "ADD at line " + Itoa(StartLine(c.Location())) + " fetches a remote source", nil
 			}
-			if rule.passOver != nil && !ci.parents && ci.only(rule.passOver) {
+			if rule.PassOver != nil && !ci.Parents && ci.Only(rule.PassOver) {
 				continue
 			}
-			manifestsOnly := rule.manifest != nil && ci.only(rule.manifest)
-			if manifestsOnly && rule.afterManifests {
+			manifestsOnly := rule.Manifest != nil && ci.Only(rule.Manifest)
+			if manifestsOnly && rule.AfterManifests {
 				if mc := a.manifestCopyOf(s, c, ci, i); mc != nil {
-					if !within(dir, mc.dest) {
+					if !Within(dir, mc.Dest) {
 						continue
 					}
-					mc.replay = dedupe(replay)
+					mc.Replay = Dedupe(replay)
 					return mc, "", nil
 				}
 			}
-			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.from, ci.parents, ci.exclude, len(ci.SourceContents) > 0, i)
+			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.From, ci.Parents, ci.Exclude, len(ci.SourceContents) > 0, i)
 			if sc == nil && why == "" {
 				continue
 			}
 			if manifestsOnly {
 				// The user copies the manifests first already: say what
 				// would complete the split.
-				sc, why = nil, "COPY at line "+itoa(startLine(c.Location()))+" brings only manifests; a RUN "+rule.download+" right after it would not rerun on source edits"
+				sc, why = nil, "COPY at line "+Itoa(StartLine(c.Location()))+" brings only manifests; a RUN "+rule.Download+" right after it would not rerun on source edits"
 			}
-			if sc != nil && !within(dir, sc.dest) {
+			if sc != nil && !Within(dir, sc.Dest) {
 				// Into a subdirectory: only what lands at the top of dir
 				// (COPY third_party/vendor/ vendor/) changes the download.
-				if rule.related != nil && within(sc.dest, dir) {
-					rel := strings.TrimPrefix(strings.TrimPrefix(sc.dest, dir), "/")
-					if top, _, _ := strings.Cut(rel, "/"); rule.related(top) {
-						return nil, "COPY at line " + itoa(sc.line) + " brings " + top + " into the module directory", nil
+				if rule.Related != nil && Within(sc.Dest, dir) {
+					rel := strings.TrimPrefix(strings.TrimPrefix(sc.Dest, dir), "/")
+					if top, _, _ := strings.Cut(rel, "/"); rule.Related(top) {
+						return nil, "COPY at line " + Itoa(sc.Line) + " brings " + top + " into the module directory", nil
 					}
 				}
 				continue
 			}
-			if sc != nil && sc.src != "." && rule.related != nil && !rule.related(path.Base(sc.src)) && !rule.related(path.Base(sc.dest)) {
+			if sc != nil && sc.Src != "." && rule.Related != nil && !rule.Related(path.Base(sc.Src)) && !rule.Related(path.Base(sc.Dest)) {
 				// COPY VERSION ./ or COPY assets/ ./: nothing the download
 				// reads comes with it.
-				none, err := a.holdsNone(ctx, sc.src, rule.related)
+				none, err := a.HoldsNone(ctx, sc.Src, rule.Related)
 				if err != nil {
 					return nil, "", err
 				}
@@ -333,8 +333,8 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 				}
 			}
 			if sc != nil {
-				sc.flags = copyFlags(ci.chown, ci.chmod, ci.link)
-				sc.replay = dedupe(replay)
+				sc.Flags = CopyFlags(ci.Chown, ci.Chmod, ci.Link)
+				sc.Replay = Dedupe(replay)
 			}
 			return sc, why, nil
 		}
@@ -346,16 +346,16 @@ func (a *analysis) findSourceCopy(ctx context.Context, s *stage, rs *runStep, di
 // counts as bringing the sources.
 const maxWalk = 10000
 
-// holdsNone reports whether the context under src (a file or a
+// HoldsNone reports whether the context under src (a file or a
 // directory) has no file that related reports. The frontend's context
 // holds only ContextPatterns, which cover every such file, with
 // node_modules empty: the walk is small there, and skips node_modules
 // in hoist explain's full one so that both find the same.
-func (a *analysis) holdsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
+func (a *Analysis) HoldsNone(ctx context.Context, src string, related func(string) bool) (bool, error) {
 	budget := maxWalk
 	var walk func(dir string) (bool, error)
 	walk = func(dir string) (bool, error) {
-		names, err := a.opt.Context.ReadDir(ctx, dir)
+		names, err := a.Opt.Context.ReadDir(ctx, dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			return true, nil // a file, or nothing to copy
 		}
@@ -382,38 +382,38 @@ func (a *analysis) holdsNone(ctx context.Context, src string, related func(strin
 	return walk(src)
 }
 
-// copyInfo is what COPY and ADD share for finding a source copy.
-type copyInfo struct {
+// CopyInfo is what COPY and ADD share for finding a source copy.
+type CopyInfo struct {
 	instructions.SourcesAndDest
-	from, chown, chmod     string
-	link, parents, exclude bool
-	remote                 bool // ADD of a URL or git source
+	From, Chown, Chmod     string
+	Link, Parents, Exclude bool
+	Remote                 bool // ADD of a URL or git source
 }
 
-// only reports whether every source comes from the build context and is
+// Only reports whether every source comes from the build context and is
 // one f accepts.
-func (ci copyInfo) only(f func(src string) bool) bool {
-	return ci.from == "" && len(ci.SourceContents) == 0 && !ci.remote && len(ci.SourcePaths) > 0 &&
+func (ci CopyInfo) Only(f func(src string) bool) bool {
+	return ci.From == "" && len(ci.SourceContents) == 0 && !ci.Remote && len(ci.SourcePaths) > 0 &&
 		!slices.ContainsFunc(ci.SourcePaths, func(p string) bool { return !f(p) })
 }
 
-func copyInfoOf(cmd instructions.Command) copyInfo {
+func CopyInfoOf(cmd instructions.Command) CopyInfo {
 	switch c := cmd.(type) {
 	case *instructions.CopyCommand:
-		return copyInfo{SourcesAndDest: c.SourcesAndDest, from: c.From, chown: c.Chown, chmod: c.Chmod,
-			link: c.Link, parents: c.Parents, exclude: len(c.ExcludePatterns) > 0}
+		return CopyInfo{SourcesAndDest: c.SourcesAndDest, From: c.From, Chown: c.Chown, Chmod: c.Chmod,
+			Link: c.Link, Parents: c.Parents, Exclude: len(c.ExcludePatterns) > 0}
 	case *instructions.AddCommand:
-		ci := copyInfo{SourcesAndDest: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod,
-			link: c.Link, exclude: len(c.ExcludePatterns) > 0}
+		ci := CopyInfo{SourcesAndDest: c.SourcesAndDest, Chown: c.Chown, Chmod: c.Chmod,
+			Link: c.Link, Exclude: len(c.ExcludePatterns) > 0}
 		for _, p := range c.SourcePaths {
-			ci.remote = ci.remote || strings.Contains(p, "://") || strings.HasPrefix(p, "git@")
+			ci.Remote = ci.Remote || strings.Contains(p, "://") || strings.HasPrefix(p, "git@")
 		}
 		return ci
 	}
-	return copyInfo{}
+	return CopyInfo{}
 }
 
-func copyFlags(chown, chmod string, link bool) []string {
+func CopyFlags(chown, chmod string, link bool) []string {
 	var f []string
 	if chown != "" {
 		f = append(f, "--chown="+chown)
@@ -427,9 +427,9 @@ func copyFlags(chown, chmod string, link bool) []string {
 	return f
 }
 
-func (a *analysis) stepFor(c *instructions.RunCommand) *runStep {
-	for _, rs := range a.steps {
-		if rs.cmd == c {
+func (a *Analysis) stepFor(c *instructions.RunCommand) *RunStep {
+	for _, rs := range a.Steps {
+		if rs.Cmd == c {
 			return rs
 		}
 	}
@@ -439,57 +439,57 @@ func (a *analysis) stepFor(c *instructions.RunCommand) *runStep {
 // sourceCopyOf returns the copy as a sourceCopy when it brings one context
 // directory; (nil, "") when it is not a source copy at all (another stage,
 // heredoc), and (nil, why) when it is one hoist cannot reason about.
-func (a *analysis) sourceCopyOf(s *stage, cmd instructions.Command, srcs []string, dest, from string, parents, exclude, heredoc bool, idx int) (*sourceCopy, string) {
-	line := startLine(cmd.Location())
+func (a *Analysis) sourceCopyOf(s *Stage, cmd instructions.Command, srcs []string, dest, from string, parents, exclude, heredoc bool, idx int) (*SourceCopy, string) {
+	line := StartLine(cmd.Location())
 	if from != "" || heredoc {
 		return nil, ""
 	}
 	if len(srcs) != 1 {
-		return nil, "COPY at line " + itoa(line) + " has several sources"
+		return nil, "COPY at line " + Itoa(line) + " has several sources"
 	}
 	if parents {
-		return nil, "COPY at line " + itoa(line) + " uses --parents"
+		return nil, "COPY at line " + Itoa(line) + " uses --parents"
 	}
 	if exclude {
-		return nil, "COPY at line " + itoa(line) + " uses --exclude"
+		return nil, "COPY at line " + Itoa(line) + " uses --exclude"
 	}
-	wd, ok := a.workdirAt(s, idx)
+	wd, ok := a.WorkdirAt(s, idx)
 	if !ok {
-		return nil, "WORKDIR at line " + itoa(line) + " cannot be resolved"
+		return nil, "WORKDIR at line " + Itoa(line) + " cannot be resolved"
 	}
-	src, err := a.expand(s, srcs[0])
+	src, err := a.Expand(s, srcs[0])
 	if err != nil || strings.ContainsAny(src, "*?[") {
-		return nil, "COPY at line " + itoa(line) + " has a wildcard or unresolvable source"
+		return nil, "COPY at line " + Itoa(line) + " has a wildcard or unresolvable source"
 	}
 	src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
 	if src == "" {
 		src = "."
 	}
-	d, err := a.expand(s, dest)
+	d, err := a.Expand(s, dest)
 	if err != nil {
-		return nil, "COPY at line " + itoa(line) + " has an unresolvable destination"
+		return nil, "COPY at line " + Itoa(line) + " has an unresolvable destination"
 	}
 	if !path.IsAbs(d) {
 		d = path.Join(wd, d)
 	}
-	return &sourceCopy{cmd: cmd, line: line, src: src, dest: path.Clean(d), workdir: wd}, ""
+	return &SourceCopy{Cmd: cmd, Line: line, Src: src, Dest: path.Clean(d), Workdir: wd}, ""
 }
 
 // manifestCopyOf returns a COPY of manifests from one context directory
 // into a directory as a sourceCopy with its patterns, or nil when its
 // layout is not that plain.
-func (a *analysis) manifestCopyOf(s *stage, cmd instructions.Command, ci copyInfo, idx int) *sourceCopy {
-	if ci.parents || ci.exclude || len(ci.SourcePaths) == 0 {
+func (a *Analysis) manifestCopyOf(s *Stage, cmd instructions.Command, ci CopyInfo, idx int) *SourceCopy {
+	if ci.Parents || ci.Exclude || len(ci.SourcePaths) == 0 {
 		return nil
 	}
-	wd, ok := a.workdirAt(s, idx)
+	wd, ok := a.WorkdirAt(s, idx)
 	if !ok {
 		return nil
 	}
 	srcDir := ""
 	var patterns []string
 	for i, p := range ci.SourcePaths {
-		src, err := a.expand(s, p)
+		src, err := a.Expand(s, p)
 		if err != nil {
 			return nil
 		}
@@ -501,28 +501,28 @@ func (a *analysis) manifestCopyOf(s *stage, cmd instructions.Command, ci copyInf
 		srcDir = d
 		patterns = append(patterns, src)
 	}
-	dest, err := a.expand(s, ci.DestPath)
+	dest, err := a.Expand(s, ci.DestPath)
 	if err != nil || !(strings.HasSuffix(dest, "/") || dest == "." || dest == "..") {
 		return nil
 	}
 	if !path.IsAbs(dest) {
 		dest = path.Join(wd, dest)
 	}
-	return &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: srcDir, dest: path.Clean(dest), workdir: wd,
-		flags: copyFlags(ci.chown, ci.chmod, ci.link), manifests: patterns}
+	return &SourceCopy{Cmd: cmd, Line: StartLine(cmd.Location()), Src: srcDir, Dest: path.Clean(dest), Workdir: wd,
+		Flags: CopyFlags(ci.Chown, ci.Chmod, ci.Link), Manifests: patterns}
 }
 
-// manifestCopyJustBefore returns the COPY of manifests only (as manifest
+// ManifestCopyJustBefore returns the COPY of manifests only (as manifest
 // tells them) that comes right before the source COPY sc, nothing but
 // LABEL or EXPOSE between them; nil when there is none.
-func (a *analysis) manifestCopyJustBefore(s *stage, sc *sourceCopy, manifest func(string) bool) *sourceCopy {
-	i := s.cmdIndex(sc.cmd)
+func (a *Analysis) ManifestCopyJustBefore(s *Stage, sc *SourceCopy, manifest func(string) bool) *SourceCopy {
+	i := s.CmdIndex(sc.Cmd)
 	for i--; i >= 0; i-- {
-		switch c := s.cmds[i].(type) {
+		switch c := s.Cmds[i].(type) {
 		case *instructions.LabelCommand, *instructions.ExposeCommand:
 			continue
 		case *instructions.CopyCommand:
-			if ci := copyInfoOf(c); ci.only(manifest) {
+			if ci := CopyInfoOf(c); ci.Only(manifest) {
 				return a.manifestCopyOf(s, c, ci, i)
 			}
 		}
@@ -531,15 +531,15 @@ func (a *analysis) manifestCopyJustBefore(s *stage, sc *sourceCopy, manifest fun
 	return nil
 }
 
-// workdirAt replays the stage's WORKDIRs up to command idx.
-func (a *analysis) workdirAt(s *stage, idx int) (string, bool) {
+// WorkdirAt replays the stage's WORKDIRs up to command idx.
+func (a *Analysis) WorkdirAt(s *Stage, idx int) (string, bool) {
 	wd := s.startWorkdir
 	if wd == "" {
 		wd = "/"
 	}
-	for i := 0; i < idx && i < len(s.cmds); i++ {
-		if c, ok := s.cmds[i].(*instructions.WorkdirCommand); ok {
-			p, err := a.expand(s, c.Path)
+	for i := 0; i < idx && i < len(s.Cmds); i++ {
+		if c, ok := s.Cmds[i].(*instructions.WorkdirCommand); ok {
+			p, err := a.Expand(s, c.Path)
 			if err != nil {
 				return "", false
 			}
@@ -555,8 +555,8 @@ func (a *analysis) workdirAt(s *stage, idx int) (string, bool) {
 	return wd, true
 }
 
-// shellQuote quotes s for a POSIX shell when needed.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when needed.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-=+:,@%", r))
 	}) < 0 {
@@ -565,4 +565,4 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
+func Itoa(i int) string { return strconv.Itoa(i) }

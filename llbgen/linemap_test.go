@@ -26,7 +26,7 @@ func testLineMap(t *testing.T) *LineMap {
 	t.Helper()
 	var e edits
 	e.insertBefore(3, "RUN i1", "RUN i2")
-	e.replaceLine(5, "RUN replaced")
+	e.ReplaceLine(5, "RUN replaced")
 	_, m := e.apply([]byte("FROM a\nWORKDIR /w\nRUN x\nCOPY a b\nRUN y\n"))
 	if want := []int{1, 2, 3, 3, 3, 4, 5}; !slices.Equal(m.user, want) {
 		t.Fatalf("map user lines %v, want %v", m.user, want)

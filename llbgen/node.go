@@ -25,7 +25,7 @@ type nodeCall struct {
 	dir   string          // absolute project dir, "" when unknown
 	cwd   string          // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
-	mount *cacheMount
+	mount *CacheMount
 	why   string // why it gets no mount
 	rule  Rule   // the rule that decided so, when not RuleNoCacheMount
 	pnp   bool   // yarn berry in Plug'n'Play mode
@@ -39,14 +39,14 @@ type nodeStep struct {
 	removed int
 }
 
-func (n *nodeStep) mounts() []cacheMount {
-	var ms []cacheMount
+func (n *nodeStep) mounts() []CacheMount {
+	var ms []CacheMount
 	seen := map[string]bool{}
 	for i, c := range n.calls {
-		if i == n.removed || c.mount == nil || seen[c.mount.target] {
+		if i == n.removed || c.mount == nil || seen[c.mount.Target] {
 			continue
 		}
-		seen[c.mount.target] = true
+		seen[c.mount.Target] = true
 		ms = append(ms, *c.mount)
 	}
 	return ms
@@ -124,7 +124,7 @@ func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, er
 	}
 	p := &nodeProject{dir: dir, has: map[string]bool{}}
 	for _, f := range nodeProjectFiles {
-		dt, ok, err := a.readContext(ctx, path.Join(dir, f))
+		dt, ok, err := a.ReadContext(ctx, path.Join(dir, f))
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +274,7 @@ func callFlag(args []string, name string) (string, bool) {
 }
 
 // absCache makes a configured cache path absolute, or says why not.
-func absCache(p, what string, env map[string]string, acc account) (string, string) {
+func absCache(p, what string, env map[string]string, acc Account) (string, string) {
 	if strings.HasPrefix(p, "~/") {
 		h, why := homeOr(env, acc, p[2:])
 		if why != "" {
@@ -294,10 +294,10 @@ func absCache(p, what string, env map[string]string, acc account) (string, strin
 	return path.Clean(p), ""
 }
 
-func homeOr(env map[string]string, acc account, rel ...string) (string, string) {
-	h, ok := home(env, acc)
+func homeOr(env map[string]string, acc Account, rel ...string) (string, string) {
+	h, ok := Home(env, acc)
 	if !ok {
-		return "", "HOME of user " + acc.name + " is unknown"
+		return "", "HOME of user " + acc.Name + " is unknown"
 	}
 	if !path.IsAbs(h) {
 		return "", "HOME " + h + " is not absolute"
@@ -306,7 +306,7 @@ func homeOr(env map[string]string, acc account, rel ...string) (string, string) 
 }
 
 // npmCache is the directory npm keeps its cache (and logs) in.
-func npmCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+func npmCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
 	if v, ok := callFlag(c.call.Args, "--cache"); ok {
 		return absCache(v, "--cache", c.env, acc)
 	}
@@ -321,7 +321,7 @@ func npmCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
 
 // yarnClassicCache follows yarn 1's getCacheDir: root's home is
 // /usr/local/share there, not /root.
-func yarnClassicCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+func yarnClassicCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
 	if v, ok := callFlag(c.call.Args, "--cache-folder"); ok {
 		return absCache(v, "--cache-folder", c.env, acc)
 	}
@@ -334,10 +334,10 @@ func yarnClassicCache(c *nodeCall, p *nodeProject, acc account) (string, string)
 	if v := c.env["XDG_CACHE_HOME"]; v != "" {
 		return absCache(path.Join(v, "yarn"), "XDG_CACHE_HOME", c.env, acc)
 	}
-	if !acc.uidKnown {
-		return "", "the uid of user " + acc.name + " is unknown (yarn puts root's cache elsewhere)"
+	if !acc.UIDKnown {
+		return "", "the uid of user " + acc.Name + " is unknown (yarn puts root's cache elsewhere)"
 	}
-	if acc.uid == 0 {
+	if acc.UID == 0 {
 		return "/usr/local/share/.cache/yarn", ""
 	}
 	return homeOr(c.env, acc, ".cache", "yarn")
@@ -416,7 +416,7 @@ func berryLocalCache(c *nodeCall, p *nodeProject) (local, unknown string) {
 
 // berryCache is yarn 2+'s global cache, or why there is none to mount: a
 // project-local cache (.yarn/cache) is part of the project, not a cache.
-func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
+func berryCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
 	if local, unknown := berryLocalCache(c, p); local != "" || unknown != "" {
 		return "", local + unknown
 	}
@@ -447,7 +447,7 @@ func berryCache(c *nodeCall, p *nodeProject, acc account) (string, string) {
 // hard-link from the project to that dir; a mount on the store below it
 // does not change that, so hoist need not name the store, and must not:
 // pnpm 11 and later record a named store in node_modules.
-func pnpmStore(c *nodeCall, p *nodeProject, acc account) (dir, why string) {
+func pnpmStore(c *nodeCall, p *nodeProject, acc Account) (dir, why string) {
 	if v, ok := callFlag(c.call.Args, "--store-dir"); ok {
 		return absCache(v, "--store-dir", c.env, acc)
 	}
@@ -483,11 +483,11 @@ func toString(v any) string {
 }
 
 // nodeDir is the absolute directory a package manager works in, or "".
-func nodeDir(rs *runStep, c shellscan.Call, use NodeUse) string {
+func nodeDir(rs *RunStep, c shellscan.Call, use NodeUse) string {
 	if !c.DirKnown {
 		return ""
 	}
-	d := rs.workdir
+	d := rs.Workdir
 	if c.Dir != "" {
 		d = path.Join(d, c.Dir)
 		if path.IsAbs(c.Dir) {
@@ -510,12 +510,12 @@ func nodeDir(rs *runStep, c shellscan.Call, use NodeUse) string {
 // projectInContext maps an absolute dir of the stage to the context dir a
 // preceding COPY of this stage, or of a stage it is built on, brought it
 // from; "" when none did.
-func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, dir string) string {
+func (a *Analysis) projectInContext(ctx context.Context, s *Stage, rs *RunStep, dir string) string {
 	// The stages it is built on copied what it starts with.
-	end := s.cmdIndex(rs.cmd)
-	for st := s; st != nil; st = st.parent {
+	end := s.CmdIndex(rs.Cmd)
+	for st := s; st != nil; st = st.Parent {
 		if st != s {
-			end = len(st.cmds)
+			end = len(st.Cmds)
 		}
 		if d, done := a.projectInStage(ctx, st, end, dir); done {
 			return d
@@ -526,20 +526,20 @@ func (a *analysis) projectInContext(ctx context.Context, s *stage, rs *runStep, 
 
 // projectInStage is projectInContext's search of the COPYs of stage s
 // before command end; done is false when none of them decides.
-func (a *analysis) projectInStage(ctx context.Context, s *stage, end int, dir string) (string, bool) {
+func (a *Analysis) projectInStage(ctx context.Context, s *Stage, end int, dir string) (string, bool) {
 	for i := end - 1; i >= 0; i-- {
-		c, ok := s.cmds[i].(*instructions.CopyCommand)
+		c, ok := s.Cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
 			continue
 		}
-		if a.opt.Context != nil && a.bringsNoManifest(ctx, s, c.SourcePaths) {
+		if a.Opt.Context != nil && a.bringsNoManifest(ctx, s, c.SourcePaths) {
 			continue // COPY .prettierrc /app/ does not hide the manifests copied before it
 		}
-		wd, ok := a.workdirAt(s, i)
+		wd, ok := a.WorkdirAt(s, i)
 		if !ok {
 			return "", true
 		}
-		dest, err := a.expand(s, c.DestPath)
+		dest, err := a.Expand(s, c.DestPath)
 		if err != nil {
 			return "", true
 		}
@@ -549,8 +549,8 @@ func (a *analysis) projectInStage(ctx context.Context, s *stage, end int, dir st
 		dest = path.Clean(dest)
 		var srcDir string
 		for j, sp := range c.SourcePaths {
-			src, err := a.expand(s, sp)
-			if err != nil || strings.ContainsAny(src, "*?[") && !(matchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
+			src, err := a.Expand(s, sp)
+			if err != nil || strings.ContainsAny(src, "*?[") && !(MatchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
 				return "", true
 			}
 			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
@@ -566,7 +566,7 @@ func (a *analysis) projectInStage(ctx context.Context, s *stage, end int, dir st
 			}
 			srcDir = d
 		}
-		if !within(dir, dest) {
+		if !Within(dir, dest) {
 			continue
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(dir, dest), "/")
@@ -578,9 +578,9 @@ func (a *analysis) projectInStage(ctx context.Context, s *stage, end int, dir st
 // bringsNoManifest reports COPY sources that are all context paths holding
 // no Node manifest (a file such as .prettierrc, or a directory without
 // one).
-func (a *analysis) bringsNoManifest(ctx context.Context, s *stage, srcs []string) bool {
+func (a *Analysis) bringsNoManifest(ctx context.Context, s *Stage, srcs []string) bool {
 	for _, sp := range srcs {
-		src, err := a.expand(s, sp)
+		src, err := a.Expand(s, sp)
 		if err != nil || strings.ContainsAny(src, "*?[") || isNodeManifest(src) {
 			return false
 		}
@@ -588,7 +588,7 @@ func (a *analysis) bringsNoManifest(ctx context.Context, s *stage, srcs []string
 		if src == "" || src == "." {
 			return false
 		}
-		none, err := a.holdsNone(ctx, src, isNodeManifest)
+		none, err := a.HoldsNone(ctx, src, isNodeManifest)
 		if err != nil || !none {
 			return false
 		}
@@ -607,9 +607,9 @@ func isManifestName(n string) bool {
 
 // analyseNode classifies the package-manager calls of a RUN and picks
 // each call's cache mount.
-func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, error) {
+func (a *nodeRun) analyseNode(ctx context.Context, rs *RunStep) (*nodeStep, error) {
 	var n *nodeStep
-	for _, c := range rs.calls {
+	for _, c := range rs.Calls {
 		use, ok := ClassifyNode(c)
 		if !ok {
 			continue
@@ -617,7 +617,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		if n == nil {
 			n = &nodeStep{removed: -1}
 		}
-		nc := &nodeCall{call: c, use: use, env: cloneMap(rs.env)}
+		nc := &nodeCall{call: c, use: use, env: CloneMap(rs.Env)}
 		for k, v := range c.Env {
 			nc.env[k] = v
 		}
@@ -625,8 +625,8 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 		nc.dir = nodeDir(rs, c, use)
 		nc.cwd = nodeDir(rs, c, NodeUse{})
 		var proj *nodeProject
-		if nc.dir != "" && a.opt.Context != nil {
-			if cd := a.projectInContext(ctx, rs.stage, rs, nc.dir); cd != "" {
+		if nc.dir != "" && a.Opt.Context != nil {
+			if cd := a.projectInContext(ctx, rs.Stage, rs, nc.dir); cd != "" {
 				p, err := a.nodeProject(ctx, cd)
 				if err != nil {
 					return nil, err
@@ -655,8 +655,8 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 				nc.why = "the script changes " + u + " in a way hoist cannot follow"
 			}
 		}
-		if rs.envErr != "" {
-			nc.why = rs.envErr
+		if rs.EnvErr != "" {
+			nc.why = rs.EnvErr
 		}
 		if nc.why != "" || !needsCache(nc) {
 			continue
@@ -665,7 +665,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			nc.why = proj.err
 			continue
 		}
-		target, why := nc.mgr.cacheDir(nc, proj, rs.acc)
+		target, why := nc.mgr.cacheDir(nc, proj, rs.Acc)
 		if nc.mgr == mgrBerry {
 			linker := nc.env["YARN_NODE_LINKER"]
 			if linker == "" && proj != nil {
@@ -673,16 +673,16 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *runStep) (*nodeStep, erro
 			}
 			nc.pnp = linker == "" || linker == "pnp"
 		}
-		if why == "" && !mountablePath(target) {
+		if why == "" && !MountablePath(target) {
 			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
 		}
 		if why != "" {
 			nc.why = why
 			continue
 		}
-		uid, gid, mode, suffix := ownership(rs.acc)
+		uid, gid, mode, suffix := Ownership(rs.Acc)
 		m := nc.mgr
-		nc.mount = &cacheMount{id: m.cacheID + suffix, target: target, sharing: m.sharing, uid: uid, gid: gid, mode: mode}
+		nc.mount = &CacheMount{ID: m.cacheID + suffix, Target: target, Sharing: m.sharing, UID: uid, GID: gid, Mode: mode}
 	}
 	return n, nil
 }
@@ -703,9 +703,9 @@ func cleansCache(c *nodeCall) bool {
 	u := c.use
 	switch u.Sub {
 	case "cache":
-		return hasArg(u.Args, "clean")
+		return HasArg(u.Args, "clean")
 	case "store":
-		return hasArg(u.Args, "prune")
+		return HasArg(u.Args, "prune")
 	}
 	return false
 }
@@ -724,18 +724,18 @@ func firstInstall(n *nodeStep) int {
 // pnpKeep says why a Plug'n'Play cache must stay in the image: the stage is
 // exported or copied from there, or a later step of the stage, or of one
 // built on it, runs code that would load packages from it.
-func (a *analysis) pnpKeep(rs *runStep, cache string) string {
-	if why := a.exportedAt(rs.stage, cache); why != "" {
+func (a *Analysis) pnpKeep(rs *RunStep, cache string) string {
+	if why := a.ExportedAt(rs.Stage, cache); why != "" {
 		return why
 	}
 	after := false
-	for _, o := range a.steps {
+	for _, o := range a.Steps {
 		if o == rs {
 			after = true
 			continue
 		}
-		if after && isAncestorOrSelf(rs.stage, o.stage) {
-			return "line " + itoa(o.line) + " runs after the install"
+		if after && IsAncestorOrSelf(rs.Stage, o.Stage) {
+			return "line " + Itoa(o.Line) + " runs after the install"
 		}
 	}
 	return ""
@@ -744,8 +744,8 @@ func (a *analysis) pnpKeep(rs *runStep, cache string) string {
 // scriptStart returns the Dockerfile line where the RUN's script starts
 // (its first, or the next when the first holds only flags and a line
 // continuation), the line's text and the script's offset in it.
-func (a *analysis) scriptStart(rs *runStep) (int, string, int, bool) {
-	text, ok := a.lineText(rs.line)
+func (a *Analysis) scriptStart(rs *RunStep) (int, string, int, bool) {
+	text, ok := a.lineText(rs.Line)
 	if !ok {
 		return 0, "", 0, false
 	}
@@ -764,16 +764,16 @@ func (a *analysis) scriptStart(rs *runStep) (int, string, int, bool) {
 		}
 		if rest := text[j:]; rest == "\\" || rest == "`" {
 			// RUN --mount=... \ with the script on the next line.
-			node := a.nodes[rs.line]
-			next, ok := a.lineText(rs.line + 1)
+			node := a.Nodes[rs.Line]
+			next, ok := a.lineText(rs.Line + 1)
 			t := strings.TrimLeft(next, " \t")
-			if !ok || node == nil || node.EndLine <= rs.line || t == "" || strings.HasPrefix(t, "#") {
+			if !ok || node == nil || node.EndLine <= rs.Line || t == "" || strings.HasPrefix(t, "#") {
 				return 0, "", 0, false
 			}
-			return rs.line + 1, next, len(next) - len(t), true
+			return rs.Line + 1, next, len(next) - len(t), true
 		}
 		if !strings.HasPrefix(text[j:], "--") {
-			return rs.line, text, j, true
+			return rs.Line, text, j, true
 		}
 		k := strings.IndexAny(text[j:], " \t")
 		if k < 0 {
@@ -784,12 +784,12 @@ func (a *analysis) scriptStart(rs *runStep) (int, string, int, bool) {
 }
 
 // lineText is Dockerfile line n as edited so far.
-func (a *analysis) lineText(n int) (string, bool) {
-	if n < 1 || n > len(a.lines) {
+func (a *Analysis) lineText(n int) (string, bool) {
+	if n < 1 || n > len(a.Lines) {
 		return "", false
 	}
-	text := a.lines[n-1]
-	if r, ok := a.edits.replace[n]; ok {
+	text := a.Lines[n-1]
+	if r, ok := a.Edits.Replace[n]; ok {
 		text = r
 	}
 	return strings.TrimSuffix(text, "\r"), true
@@ -827,15 +827,15 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 	if !ok || u.Install || u.Release != "" || u.Via == "npx" {
 		return false, false
 	}
-	if hasArg(o.Args, "-v") || hasArg(o.Args, "--version") || u.Sub == "--version" {
+	if HasArg(o.Args, "-v") || HasArg(o.Args, "--version") || u.Sub == "--version" {
 		return false, true
 	}
 	switch {
-	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (hasArg(o.Args, "-g") || hasArg(o.Args, "--global"))):
+	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (HasArg(o.Args, "-g") || HasArg(o.Args, "--global"))):
 		return true, false
 	case u.Global && u.Manager != "corepack":
 		return true, false
-	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !hasArg(u.Args, "--location=project"):
+	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !HasArg(u.Args, "--location=project"):
 		return true, false
 	}
 	return false, false
@@ -845,22 +845,22 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 // install: those of only setup, quiet and inert calls may run there (the
 // lines of inert ones go to skipped), and the setup ones are recorded in
 // *setup, latest first, to run before the hoisted install.
-func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *runStep) bool {
-	return func(o *runStep) bool {
-		if emptyRun(o) && !o.off {
+func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *RunStep) bool {
+	return func(o *RunStep) bool {
+		if EmptyRun(o) && !o.Off {
 			return true
 		}
-		if len(o.calls) == 0 || o.callErr != nil || o.off {
+		if len(o.Calls) == 0 || o.CallErr != nil || o.Off {
 			return false
 		}
 		var calls []shellscan.Call
-		system := systemTools(o.calls, nil)
-		for _, c := range o.calls {
+		system := systemTools(o.Calls, nil)
+		for _, c := range o.Calls {
 			if system && systemStep(c) {
 				calls = append(calls, c)
 				continue
 			}
-			if skipped.inert(c, o.line) {
+			if skipped.inert(c, o.Line) {
 				continue
 			}
 			su, quiet := setupCall(c)
@@ -879,10 +879,10 @@ func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *runStep
 // hoistNode inserts, before the COPY that brings the project's sources,
 // a COPY of its manifests and the install with its cache mount. When the
 // user's install is then provably redundant it is dropped from the RUN.
-func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx int) error {
+func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx int) error {
 	c := n.calls[idx]
 	notHoisted := func(format string, args ...any) {
-		a.note(RuleNotHoisted, rs.line, false, "install not hoisted: "+format, args...)
+		a.Note(RuleNotHoisted, rs.Line, false, "install not hoisted: "+format, args...)
 	}
 	if c.mgr == nil {
 		return nil // noted with the mounts
@@ -895,7 +895,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	frozen := frozenInstall(c)
 	if !frozen && !bareInstall(c) {
-		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", runWords(c.call))
+		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", RunWords(c.call))
 		return nil
 	}
 	if c.use.Filter {
@@ -910,12 +910,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("cannot tell which directory it runs in")
 		return nil
 	}
-	if a.opt.Context == nil {
+	if a.Opt.Context == nil {
 		notHoisted("the build context is not available")
 		return nil
 	}
 	split := a.layoutSplit(ctx, rs, c.dir)
-	if split == nil && manifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
+	if split == nil && ManifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
 	var skipped skippedLines
@@ -927,14 +927,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	// ENV and ARG after the source COPY are set on the hoisted install
 	// with the values the RUN sees.
 	var replay map[string]string
-	if rs.envErr == "" {
-		replay = rs.env
+	if rs.EnvErr == "" {
+		replay = rs.Env
 	}
 	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.findSourceCopy(ctx, rs.stage, rs, c.dir, copyRule{env: nodeEnvMatters, harmless: installRuns(&between, &skipped), what: "install",
-			manifest: isNodeManifest, download: runWords(c.call), replay: replay})
+		sc, why, err = a.FindSourceCopy(ctx, rs.Stage, rs, c.dir, CopyRule{Env: nodeEnvMatters, Harmless: installRuns(&between, &skipped), What: "install",
+			Manifest: isNodeManifest, Download: RunWords(c.call), Replay: replay})
 	}
 	if err != nil {
 		return err
@@ -945,19 +945,19 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		}
 		return nil
 	}
-	if a.hoistOff(sc.line) {
-		a.note(RuleOff, sc.line, false, "install not hoisted before this COPY: # hoist:off")
+	if a.HoistOff(sc.Line) {
+		a.Note(RuleOff, sc.Line, false, "install not hoisted before this COPY: # hoist:off")
 		return nil
 	}
-	if c.cwd != sc.workdir && !within(c.dir, c.cwd) {
+	if c.cwd != sc.Workdir && !Within(c.dir, c.cwd) {
 		// The hoisted install runs before the sources exist: only dirs
 		// leading to the project are certain to be there.
 		notHoisted("it runs in %s, which may not exist before the source COPY", c.cwd)
 		return nil
 	}
-	rel := strings.TrimPrefix(strings.TrimPrefix(c.dir, sc.dest), "/")
-	ctxDir := path.Clean(path.Join(sc.src, rel))
-	if sc.src != "." && !within("/"+ctxDir, "/"+sc.src) || strings.HasPrefix(ctxDir, "..") {
+	rel := strings.TrimPrefix(strings.TrimPrefix(c.dir, sc.Dest), "/")
+	ctxDir := path.Clean(path.Join(sc.Src, rel))
+	if sc.Src != "." && !Within("/"+ctxDir, "/"+sc.Src) || strings.HasPrefix(ctxDir, "..") {
 		notHoisted("the project is outside the copied directory")
 		return nil
 	}
@@ -973,8 +973,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		notHoisted("%s", why)
 		return nil
 	}
-	if sc.pieces != nil {
-		if f := uncoveredBy(files, sc.pieces); f != "" {
+	if sc.Pieces != nil {
+		if f := uncoveredBy(files, sc.Pieces); f != "" {
 			notHoisted("the COPYs before it do not bring %s, which the hoisted install would read", f)
 			return nil
 		}
@@ -1034,11 +1034,11 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		byDir[path.Dir(f)] = append(byDir[path.Dir(f)], f)
 	}
 	dest := func(ctxPath string) string {
-		r := strings.TrimPrefix(strings.TrimPrefix(ctxPath, sc.src), "/")
-		if sc.src == "." {
+		r := strings.TrimPrefix(strings.TrimPrefix(ctxPath, sc.Src), "/")
+		if sc.Src == "." {
 			r = ctxPath
 		}
-		return path.Join(sc.dest, r)
+		return path.Join(sc.Dest, r)
 	}
 	dirs := make([]string, 0, len(byDir))
 	for d := range byDir {
@@ -1049,7 +1049,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	for _, d := range dirs {
 		srcs := byDir[d]
 		sort.Strings(srcs)
-		args := append(append([]string{"COPY"}, sc.flags...), srcs...)
+		args := append(append([]string{"COPY"}, sc.Flags...), srcs...)
 		lines = append(lines, strings.Join(append(args, strings.TrimSuffix(dest(d), "/")+"/"), " "))
 		for _, f := range srcs {
 			names = append(names, relTo(f, ctxDir))
@@ -1057,7 +1057,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	}
 	sort.Strings(dirCopies)
 	for _, d := range dirCopies {
-		args := append(append([]string{"COPY"}, sc.flags...), d)
+		args := append(append([]string{"COPY"}, sc.Flags...), d)
 		lines = append(lines, strings.Join(append(args, dest(d)+"/"), " "))
 		names = append(names, relTo(d, ctxDir)+"/")
 	}
@@ -1068,7 +1068,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if err != nil {
 		return err
 	}
-	if keep == "" && a.copiesInto(rs, sc.line, c.dir, ctxDir) {
+	if keep == "" && a.copiesInto(rs, sc.Line, c.dir, ctxDir) {
 		keep = "another COPY into the project follows the source COPY"
 	}
 	// A non-frozen install may rewrite the lockfile, which the COPY then
@@ -1084,7 +1084,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	if c.mgr != mgrNpm {
 		checkWhat = "the packages the install wrote"
 	}
-	if atBuild && (keep != "" || !rs.cmd.PrependShell) {
+	if atBuild && (keep != "" || !rs.Cmd.PrependShell) {
 		notHoisted("%s; hoist checks %s only for an install it can guard", scriptsWhy, checkWhat)
 		return nil
 	}
@@ -1117,14 +1117,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 	reinstall := func(words string) string {
 		var q []string
 		for _, w := range written {
-			q = append(q, shellQuote(w))
+			q = append(q, ShellQuote(w))
 		}
-		return "if [ -e " + shellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
+		return "if [ -e " + ShellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
 	}
-	if !frozen && keep == "" && rs.cmd.PrependShell {
+	if !frozen && keep == "" && rs.Cmd.PrependShell {
 		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
-		m, l := shellQuote(marker), shellQuote(lock)
+		m, l := ShellQuote(marker), ShellQuote(lock)
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
 			g := "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
 			if scriptsMarker != "" {
@@ -1142,22 +1142,22 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 		return nil
 	}
 
-	run := hoistedRun{flags: append(a.passFlags(rs), a.userCacheMounts(rs)...), serves: rs.line}
+	run := HoistedRun{Flags: append(a.PassFlags(rs), a.userCacheMounts(rs)...), Serves: rs.Line}
 	if c.mount != nil {
-		run.mounts = []cacheMount{*c.mount}
+		run.Mounts = []CacheMount{*c.mount}
 	}
 	cmd := ""
 	calls := append(append(between, setup...), c.call)
-	if !rs.cmd.PrependShell {
+	if !rs.Cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell: the hoisted
 		// install is one exec-form call, with no cd and no variables.
-		env := cloneMap(c.call.Env)
-		for _, k := range sc.replay {
+		env := CloneMap(c.call.Env)
+		for _, k := range sc.Replay {
 			if _, ok := env[k]; !ok {
-				env[k] = rs.env[k]
+				env[k] = rs.Env[k]
 			}
 		}
-		why := execFormBlocked(c.cwd, sc.workdir, env)
+		why := ExecFormBlocked(c.cwd, sc.Workdir, env)
 		if why == "" && len(calls) > 1 {
 			why = "its setup would need a shell"
 		}
@@ -1165,26 +1165,26 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			notHoisted("%s", why)
 			return nil
 		}
-		cmd = execForm(append([]string{c.call.Name}, c.call.Args...)...)
+		cmd = ExecForm(append([]string{c.call.Name}, c.call.Args...)...)
 	} else {
-		if c.cwd != sc.workdir {
-			cmd = "cd " + shellQuote(c.cwd) + " && "
+		if c.cwd != sc.Workdir {
+			cmd = "cd " + ShellQuote(c.cwd) + " && "
 		}
 		for _, call := range calls {
-			env := cloneMap(call.Env)
-			for _, k := range sc.replay {
+			env := CloneMap(call.Env)
+			for _, k := range sc.Replay {
 				if _, ok := env[k]; !ok {
-					env[k] = rs.env[k]
+					env[k] = rs.Env[k]
 				}
 			}
-			for _, k := range sortedEnvKeys(env) {
-				cmd += k + "=" + shellQuote(env[k]) + " "
+			for _, k := range SortedEnvKeys(env) {
+				cmd += k + "=" + ShellQuote(env[k]) + " "
 			}
-			cmd += runWords(call) + " && "
+			cmd += RunWords(call) + " && "
 		}
 		cmd = strings.TrimSuffix(cmd, " && ")
 		if guarded && !frozen {
-			cmd += " && { cp " + shellQuote(lock) + " " + shellQuote(marker) + " 2>/dev/null || true; }"
+			cmd += " && { cp " + ShellQuote(lock) + " " + ShellQuote(marker) + " 2>/dev/null || true; }"
 		}
 		switch {
 		case scriptsMarker != "" && c.mgr == mgrNpm:
@@ -1197,56 +1197,56 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *runStep, n *nodeStep, idx i
 			cmd += " && " + yarnScriptsCheck(scriptsMarker, unplugged, written[:1+len(members)])
 		}
 	}
-	run.cmd = cmd
-	if mc := a.manifestCopyJustBefore(rs.stage, sc, isNodeManifest); mc != nil && sc.manifests == nil && sc.pieces == nil &&
-		mc.src == sc.src && mc.dest == sc.dest && len(dirCopies) == 0 && uncovered(files, mc.manifests) == "" {
+	run.Cmd = cmd
+	if mc := a.ManifestCopyJustBefore(rs.Stage, sc, isNodeManifest); mc != nil && sc.Manifests == nil && sc.Pieces == nil &&
+		mc.Src == sc.Src && mc.Dest == sc.Dest && len(dirCopies) == 0 && Uncovered(files, mc.Manifests) == "" {
 		// COPY package*.json ./ right before the source COPY: the install
 		// goes after it, with no COPY of its own.
-		a.plan.insert(&insertion{at: endLine(mc.cmd.Location()), after: true, run: run})
-		a.note(RuleDownloadHoisted, mc.line, true, "%s added after this COPY of the manifests (for RUN at line %d)", runWords(c.call), rs.line)
+		a.Plan.Insert(&Insertion{At: EndLine(mc.Cmd.Location()), After: true, Run: run})
+		a.Note(RuleDownloadHoisted, mc.Line, true, "%s added after this COPY of the manifests (for RUN at line %d)", RunWords(c.call), rs.Line)
 	} else {
-		a.plan.insert(&insertion{at: sc.line, copies: lines, run: run})
-		a.note(RuleDownloadHoisted, sc.line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", runWords(c.call), strings.Join(dedupe(names), ", "), rs.line)
+		a.Plan.Insert(&Insertion{At: sc.Line, Copies: lines, Run: run})
+		a.Note(RuleDownloadHoisted, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", RunWords(c.call), strings.Join(Dedupe(names), ", "), rs.Line)
 	}
 
 	if !frozen {
 		switch {
 		case guarded && scriptsMarker != "" && c.mgr == mgrNpm:
-			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", runWords(c.call), path.Base(lock), scriptsWhy)
+			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", RunWords(c.call), path.Base(lock), scriptsWhy)
 		case guarded && scriptsMarker != "":
-			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(lock), path.Base(lock))
+			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", RunWords(c.call), path.Base(lock), path.Base(lock))
 		case guarded:
-			a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", runWords(c.call), path.Base(lock))
+			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", RunWords(c.call), path.Base(lock))
 		case keep != "":
-			a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+			a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", RunWords(c.call), keep)
 		default:
 			// The install in place rewrites the lockfile as stock's would,
 			// finding node_modules complete.
-			a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+			a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", RunWords(c.call))
 		}
 		return nil
 	}
 	if scriptsMarker != "" {
-		a.note(RuleInstallKept, rs.line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", runWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
+		a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", RunWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
 		return nil
 	}
 	if keep != "" {
-		a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: %s", runWords(c.call), keep)
+		a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", RunWords(c.call), keep)
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
-		a.note(RuleInstallKept, rs.line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", runWords(c.call))
+		a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", RunWords(c.call))
 		return nil
 	}
-	a.note(RuleInstallDropped, rs.line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", runWords(c.call))
+	a.Note(RuleInstallDropped, rs.Line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", RunWords(c.call))
 	return nil
 }
 
 // userCacheMounts are the RUN's own cache and tmpfs mounts: the hoisted
 // install must write where the user's does, or what the mount keeps out
 // of the image would land in the hoisted layer.
-func (a *analysis) userCacheMounts(rs *runStep) []string {
-	n := a.nodes[rs.line]
+func (a *Analysis) userCacheMounts(rs *RunStep) []string {
+	n := a.Nodes[rs.Line]
 	if n == nil {
 		return nil
 	}
@@ -1271,20 +1271,20 @@ func (a *analysis) userCacheMounts(rs *runStep) []string {
 // so the manifests can be copied and installed before the first piece that
 // brings sources. It returns that piece as the source copy, or nil when
 // the pieces are not all plain, or no source piece precedes the install.
-func (a *analysis) layoutSplit(ctx context.Context, rs *runStep, dir string) *sourceCopy {
-	s := rs.stage
+func (a *Analysis) layoutSplit(ctx context.Context, rs *RunStep, dir string) *SourceCopy {
+	s := rs.Stage
 	ctxDir := a.projectInContext(ctx, s, rs, dir)
 	if ctxDir == "" {
 		return nil
 	}
-	var first *sourceCopy
+	var first *SourceCopy
 	var pieces []string
 	manifests := false
-	for i := s.cmdIndex(rs.cmd) - 1; i >= 0; i-- {
-		cmd := s.cmds[i]
+	for i := s.CmdIndex(rs.Cmd) - 1; i >= 0; i-- {
+		cmd := s.Cmds[i]
 		switch c := cmd.(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand:
-			ci := copyInfoOf(c)
+			ci := CopyInfoOf(c)
 			if fromElsewhere(cmd, ci) {
 				continue
 			}
@@ -1295,20 +1295,20 @@ func (a *analysis) layoutSplit(ctx context.Context, rs *runStep, dir string) *so
 				return nil
 			}
 			for _, sp := range ci.SourcePaths {
-				if src, err := a.expand(s, sp); err == nil {
+				if src, err := a.Expand(s, sp); err == nil {
 					pieces = append(pieces, path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/")))
 				}
 			}
-			if ci.only(isNodeManifest) {
+			if ci.Only(isNodeManifest) {
 				manifests = true
 				continue
 			}
-			wd, ok := a.workdirAt(s, i)
+			wd, ok := a.WorkdirAt(s, i)
 			if !ok {
 				return nil
 			}
-			first = &sourceCopy{cmd: cmd, line: startLine(cmd.Location()), src: ctxDir, dest: dir, workdir: wd,
-				flags: copyFlags(ci.chown, ci.chmod, ci.link)}
+			first = &SourceCopy{Cmd: cmd, Line: StartLine(cmd.Location()), Src: ctxDir, Dest: dir, Workdir: wd,
+				Flags: CopyFlags(ci.Chown, ci.Chmod, ci.Link)}
 		case *instructions.WorkdirCommand, *instructions.LabelCommand, *instructions.ExposeCommand:
 		default:
 			// Anything else (RUN, ENV, USER) ends the pieces: before it,
@@ -1319,7 +1319,7 @@ func (a *analysis) layoutSplit(ctx context.Context, rs *runStep, dir string) *so
 	if first == nil || !manifests {
 		return nil
 	}
-	first.pieces = pieces
+	first.Pieces = pieces
 	return first
 }
 
@@ -1330,7 +1330,7 @@ func uncoveredBy(files, pieces []string) string {
 		f = strings.TrimSuffix(f, "/")
 		if !slices.ContainsFunc(pieces, func(p string) bool {
 			ok, _ := path.Match(p, f)
-			return ok || p == "." || within("/"+f, "/"+p)
+			return ok || p == "." || Within("/"+f, "/"+p)
 		}) {
 			return f
 		}
@@ -1341,15 +1341,15 @@ func uncoveredBy(files, pieces []string) string {
 // layoutCopy reports whether the COPY at index i of s brings context paths
 // into the project at dest (context dir ctxDir) where they are in the
 // context, and whether it is the whole project.
-func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string) (full, ok bool) {
-	if ci.parents || ci.exclude || ci.remote || len(ci.SourcePaths) == 0 {
+func (a *Analysis) layoutCopy(s *Stage, i int, ci CopyInfo, ctxDir, dest string) (full, ok bool) {
+	if ci.Parents || ci.Exclude || ci.Remote || len(ci.SourcePaths) == 0 {
 		return false, false
 	}
-	wd, ok := a.workdirAt(s, i)
+	wd, ok := a.WorkdirAt(s, i)
 	if !ok {
 		return false, false
 	}
-	d, err := a.expand(s, ci.DestPath)
+	d, err := a.Expand(s, ci.DestPath)
 	if err != nil {
 		return false, false
 	}
@@ -1359,10 +1359,10 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 	}
 	d = path.Clean(d)
 	for _, sp := range ci.SourcePaths {
-		src, err := a.expand(s, sp)
+		src, err := a.Expand(s, sp)
 		if err != nil || strings.ContainsAny(src, "*?[") {
 			// package*.json and the like: manifests into the dest dir.
-			if err == nil && matchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
+			if err == nil && MatchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
 				path.Join(dest, relTo(path.Dir(path.Clean(src)), ctxDir)) == d {
 				continue
 			}
@@ -1372,7 +1372,7 @@ func (a *analysis) layoutCopy(s *stage, i int, ci copyInfo, ctxDir, dest string)
 		if src == "" {
 			src = "."
 		}
-		if src != ctxDir && !within("/"+src, "/"+ctxDir) && ctxDir != "." {
+		if src != ctxDir && !Within("/"+src, "/"+ctxDir) && ctxDir != "." {
 			return false, false
 		}
 		// A directory's contents land in the destination, a file lands in
@@ -1421,18 +1421,18 @@ func (sk *skippedLines) inert(c shellscan.Call, line int) bool {
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set, apk add npm), or why it cannot run without another one. Inert calls
 // (inertCall) are left out and their lines recorded in skipped.
-func installSetup(rs *runStep, c *nodeCall, skipped *skippedLines) ([]shellscan.Call, string) {
+func installSetup(rs *RunStep, c *nodeCall, skipped *skippedLines) ([]shellscan.Call, string) {
 	var setup []shellscan.Call
-	system := systemTools(rs.calls, func(o shellscan.Call) bool { return sameCall(o, c.call) })
-	for _, o := range rs.calls {
-		if sameCall(o, c.call) {
+	system := systemTools(rs.Calls, func(o shellscan.Call) bool { return SameCall(o, c.call) })
+	for _, o := range rs.Calls {
+		if SameCall(o, c.call) {
 			return setup, ""
 		}
 		if system && systemStep(o) {
 			setup = append(setup, o)
 			continue
 		}
-		if skipped.inert(o, rs.line) {
+		if skipped.inert(o, rs.Line) {
 			continue
 		}
 		su, quiet := setupCall(o)
@@ -1440,7 +1440,7 @@ func installSetup(rs *runStep, c *nodeCall, skipped *skippedLines) ([]shellscan.
 			continue
 		}
 		if !su || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
-			return nil, runWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
+			return nil, RunWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
 		}
 		setup = append(setup, o)
 	}
@@ -1500,17 +1500,17 @@ func bareInstall(c *nodeCall) bool {
 // nodeModulesCopied names a node_modules of the project or a member that
 // a COPY of the project may bring: present in the context and not left
 // out by .dockerignore.
-func (a *analysis) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
+func (a *Analysis) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
 	for _, d := range append([]string{dir}, members...) {
 		nm := path.Join(d, "node_modules")
-		ign, err := a.opt.Context.Ignored(ctx, nm)
+		ign, err := a.Opt.Context.Ignored(ctx, nm)
 		if err != nil {
 			return "", err
 		}
 		if ign {
 			continue
 		}
-		names, err := a.opt.Context.ReadDir(ctx, d)
+		names, err := a.Opt.Context.ReadDir(ctx, d)
 		if err != nil && !isNotExist(err) {
 			return "", err
 		}
@@ -1562,7 +1562,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		patches = append(patches, ps...)
 	}
 	if c.mgr == mgrBerry {
-		sub, err := a.opt.Context.ReadDir(ctx, path.Join(p.dir, ".yarn"))
+		sub, err := a.Opt.Context.ReadDir(ctx, path.Join(p.dir, ".yarn"))
 		if err != nil && !isNotExist(err) {
 			return nil, nil, "", err
 		}
@@ -1578,7 +1578,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	if dir, why := projectCache(c, p); why != "" {
 		return nil, nil, why, nil
 	} else if dir != "" {
-		names, err := a.opt.Context.ReadDir(ctx, path.Dir(dir))
+		names, err := a.Opt.Context.ReadDir(ctx, path.Dir(dir))
 		if err != nil && !isNotExist(err) {
 			return nil, nil, "", err
 		}
@@ -1627,7 +1627,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	patches = append(patches, depPatches(p.dir, p.dir, p.pkg)...)
 	files = append(files, depTarballs(p.dir, p.pkg)...)
 	for _, m := range members {
-		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
+		dt, _, err := a.ReadContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
 			return nil, nil, "", err
 		}
@@ -1642,7 +1642,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		files = append(files, depTarballs(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
 	}
-	for _, f := range dedupe(patches) {
+	for _, f := range Dedupe(patches) {
 		if f == "." || strings.HasPrefix(f, "../") || f == ".." {
 			return nil, nil, "patch file " + f + " is outside the build context", nil
 		}
@@ -1650,7 +1650,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		if !strings.HasSuffix(f, ".patch") {
 			return nil, nil, "patch file " + f + " does not end in .patch, so hoist cannot tell whether the context has it", nil
 		}
-		if _, ok, err := a.readContext(ctx, f); err != nil {
+		if _, ok, err := a.ReadContext(ctx, f); err != nil {
 			return nil, nil, "", err
 		} else if !ok {
 			return nil, nil, "patch file " + f + " is not in the build context", nil
@@ -1781,7 +1781,7 @@ func (a *nodeRun) lifecycle(ctx context.Context, mgr *packageManager, dir string
 		return why, err
 	}
 	for _, m := range members {
-		dt, _, err := a.readContext(ctx, path.Join(m, "package.json"))
+		dt, _, err := a.ReadContext(ctx, path.Join(m, "package.json"))
 		if err != nil {
 			return "", err
 		}
@@ -1840,14 +1840,14 @@ func (a *nodeRun) sourceFree(ctx context.Context, dir string, v any) (bool, erro
 	}
 	for _, d := range []string{".", dir} {
 		g := path.Join(d, ".git")
-		ign, err := a.opt.Context.Ignored(ctx, g)
+		ign, err := a.Opt.Context.Ignored(ctx, g)
 		if err != nil {
 			return false, err
 		}
 		if ign {
 			continue
 		}
-		names, err := a.opt.Context.ReadDir(ctx, d)
+		names, err := a.Opt.Context.ReadDir(ctx, d)
 		if err != nil && !isNotExist(err) {
 			return false, err
 		}
@@ -1870,7 +1870,7 @@ func scriptText(v any) string {
 // installOutputsCopied says why the user's install is not redundant after
 // the source COPY: it may bring what the install writes, or the install
 // makes members' files executable. "" means redundant.
-func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
+func (a *Analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
 	if why, err := a.nodeModulesCopied(ctx, p.dir, members); err != nil || why != "" {
 		return why, err
 	}
@@ -1883,14 +1883,14 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 			path.Join(p.dir, ".yarn", "install-state.gz"), path.Join(p.dir, ".yarn", "build-state.yml"))
 	}
 	for _, d := range outDirs {
-		ign, err := a.opt.Context.Ignored(ctx, d)
+		ign, err := a.Opt.Context.Ignored(ctx, d)
 		if err != nil {
 			return "", err
 		}
 		if ign {
 			continue
 		}
-		names, err := a.opt.Context.ReadDir(ctx, path.Dir(d))
+		names, err := a.Opt.Context.ReadDir(ctx, path.Dir(d))
 		if err != nil && !isNotExist(err) {
 			return "", err
 		}
@@ -1899,7 +1899,7 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 		}
 	}
 	for _, f := range outFiles {
-		_, ok, err := a.readContext(ctx, f)
+		_, ok, err := a.ReadContext(ctx, f)
 		if err != nil {
 			return "", err
 		}
@@ -1914,26 +1914,26 @@ func (a *analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 // command of a shell-form script, written literally and followed by && or
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
-func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
+func (a *Analysis) dropCall(rs *RunStep, n *nodeStep, idx int) bool {
 	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
 	}
 	rest := line[i:]
-	node := a.nodes[rs.line]
+	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln // the script's line ends the RUN
 	switch {
 	case rest == "" && single:
-		a.edits.replaceLine(ln, line[:start]+"true")
+		a.Edits.ReplaceLine(ln, line[:start]+"true")
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
 		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(rest, "&&"), ";"), " \t")
 		if rest == "" {
 			return false
 		}
-		a.edits.replaceLine(ln, line[:start]+rest)
-	case (rest == "\\" || rest == "`") && !single && ln < len(a.lines):
-		next := strings.TrimSuffix(a.lines[ln], "\r")
-		if _, replaced := a.edits.replace[ln+1]; replaced {
+		a.Edits.ReplaceLine(ln, line[:start]+rest)
+	case (rest == "\\" || rest == "`") && !single && ln < len(a.Lines):
+		next := strings.TrimSuffix(a.Lines[ln], "\r")
+		if _, replaced := a.Edits.Replace[ln+1]; replaced {
 			return false
 		}
 		t := strings.TrimLeft(next, " \t")
@@ -1949,8 +1949,8 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 		if strings.TrimSpace(after) == "" {
 			return false
 		}
-		a.edits.replaceLine(ln, line[:start]+rest)
-		a.edits.replaceLine(ln+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
+		a.Edits.ReplaceLine(ln, line[:start]+rest)
+		a.Edits.ReplaceLine(ln+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
 	default:
 		return false
 	}
@@ -1962,9 +1962,9 @@ func (a *analysis) dropCall(rs *runStep, n *nodeStep, idx int) bool {
 // command of a shell-form RUN's script, on the line the script starts:
 // that line's number and text, where the install starts, and where what
 // follows it starts.
-func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
+func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
 	c := n.calls[idx].call
-	if !rs.cmd.PrependShell || len(rs.cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
+	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
 		return 0, "", 0, 0, false
 	}
 	lineNo, line, start, ok = a.scriptStart(rs)
@@ -1974,8 +1974,8 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line
 	// Setup before the install (corepack enable && pnpm install ...) stays:
 	// the install must follow it on the first line, after &&, once.
 	lead := 0
-	for lead < len(rs.calls) && !sameCall(rs.calls[lead], c) {
-		o := rs.calls[lead]
+	for lead < len(rs.Calls) && !SameCall(rs.Calls[lead], c) {
+		o := rs.Calls[lead]
 		su, quiet := setupCall(o)
 		inert, _ := inertCall(o)
 		_, _, tool, _ := systemCall(o)
@@ -1984,14 +1984,14 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line
 		}
 		lead++
 	}
-	if lead == len(rs.calls) || idx != firstInstall(n) || len(c.Env) > 0 && (lead > 0 || c.Dir != "") {
+	if lead == len(rs.Calls) || idx != firstInstall(n) || len(c.Env) > 0 && (lead > 0 || c.Dir != "") {
 		return 0, "", 0, 0, false
 	}
 	if lead > 0 {
 		if c.Dir != "" {
 			return 0, "", 0, 0, false
 		}
-		w := "&& " + runWords(c)
+		w := "&& " + RunWords(c)
 		k := strings.Index(line[start:], w)
 		if k < 0 || strings.Count(line[start:], w) != 1 {
 			return 0, "", 0, 0, false
@@ -2003,7 +2003,7 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line
 		// stays.
 		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
 		t := strings.TrimLeft(rest, " \t")
-		if !ok || shellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
+		if !ok || ShellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
 			return 0, "", 0, 0, false
 		}
 		t = strings.TrimLeft(t[2:], " \t")
@@ -2034,7 +2034,7 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line
 		}
 	}
 	for _, w := range words {
-		if shellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
+		if ShellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
 			return 0, "", 0, 0, false
 		}
 		i += len(w)
@@ -2051,13 +2051,13 @@ func (a *analysis) callSpan(rs *runStep, n *nodeStep, idx int) (lineNo int, line
 // guardCall puts the install at idx under a shell condition: guard(words)
 // replaces its words, the rest of the RUN stays. Same conditions as
 // dropCall; a RUN of only the install is fine.
-func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words string) string) bool {
+func (a *Analysis) guardCall(rs *RunStep, n *nodeStep, idx int, guard func(words string) string) bool {
 	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
 	}
 	rest := line[i:]
-	node := a.nodes[rs.line]
+	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln
 	switch {
 	case rest == "" && single:
@@ -2070,7 +2070,7 @@ func (a *analysis) guardCall(rs *runStep, n *nodeStep, idx int, guard func(words
 	if rest != "" {
 		g += " " + rest
 	}
-	a.edits.replaceLine(ln, line[:start]+g)
+	a.Edits.ReplaceLine(ln, line[:start]+g)
 	return true
 }
 
@@ -2128,7 +2128,7 @@ func (a *nodeRun) workspaceMembers(ctx context.Context, root string, patterns []
 			return nil, "", err
 		}
 		if len(dirs) > maxMembers {
-			return nil, "more than " + itoa(maxMembers) + " workspace members", nil
+			return nil, "more than " + Itoa(maxMembers) + " workspace members", nil
 		}
 		for _, d := range dirs {
 			if neg {
@@ -2138,7 +2138,7 @@ func (a *nodeRun) workspaceMembers(ctx context.Context, root string, patterns []
 			if d == root {
 				continue
 			}
-			if _, ok, err := a.readContext(ctx, path.Join(d, "package.json")); err != nil {
+			if _, ok, err := a.ReadContext(ctx, path.Join(d, "package.json")); err != nil {
 				return nil, "", err
 			} else if ok {
 				found[d] = true
@@ -2166,7 +2166,7 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 	if !strings.ContainsAny(seg, "*?[") {
 		return a.globDirs(ctx, path.Join(dir, seg), segs[1:], out)
 	}
-	names, err := a.opt.Context.ReadDir(ctx, dir)
+	names, err := a.Opt.Context.ReadDir(ctx, dir)
 	if isNotExist(err) {
 		return nil
 	}
@@ -2205,12 +2205,12 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 // build context before the source COPY sc, when the COPYs from there to
 // the install rs bring only files (tsconfig.json, bin/x), no directory;
 // 0 otherwise.
-func (a *nodeRun) splitWithFiles(ctx context.Context, rs *runStep, sc *sourceCopy) (int, error) {
-	s := rs.stage
+func (a *nodeRun) splitWithFiles(ctx context.Context, rs *RunStep, sc *SourceCopy) (int, error) {
+	s := rs.Stage
 	start := -1
-	for i := s.cmdIndex(sc.cmd) - 1; i >= 0; i-- {
-		c := s.cmds[i]
-		if ci := copyInfoOf(c); !fromElsewhere(c, ci) && ci.only(isNodeManifest) {
+	for i := s.CmdIndex(sc.Cmd) - 1; i >= 0; i-- {
+		c := s.Cmds[i]
+		if ci := CopyInfoOf(c); !fromElsewhere(c, ci) && ci.Only(isNodeManifest) {
 			start = i
 			break
 		}
@@ -2218,17 +2218,17 @@ func (a *nodeRun) splitWithFiles(ctx context.Context, rs *runStep, sc *sourceCop
 	if start < 0 {
 		return 0, nil
 	}
-	for i := start + 1; i < s.cmdIndex(rs.cmd); i++ {
-		c := s.cmds[i]
-		ci := copyInfoOf(c)
+	for i := start + 1; i < s.CmdIndex(rs.Cmd); i++ {
+		c := s.Cmds[i]
+		ci := CopyInfoOf(c)
 		if len(ci.SourcePaths) == 0 {
 			continue
 		}
-		if fromElsewhere(c, ci) || ci.only(isNodeManifest) {
+		if fromElsewhere(c, ci) || ci.Only(isNodeManifest) {
 			continue
 		}
 		for _, sp := range ci.SourcePaths {
-			src, err := a.expand(s, sp)
+			src, err := a.Expand(s, sp)
 			if err != nil || strings.ContainsAny(src, "*?[") {
 				return 0, nil
 			}
@@ -2236,7 +2236,7 @@ func (a *nodeRun) splitWithFiles(ctx context.Context, rs *runStep, sc *sourceCop
 			if src == "." || src == "" {
 				return 0, nil
 			}
-			names, err := a.opt.Context.ReadDir(ctx, path.Dir(src))
+			names, err := a.Opt.Context.ReadDir(ctx, path.Dir(src))
 			if err != nil && !isNotExist(err) {
 				return 0, err
 			}
@@ -2245,30 +2245,30 @@ func (a *nodeRun) splitWithFiles(ctx context.Context, rs *runStep, sc *sourceCop
 			}
 		}
 	}
-	return startLine(s.cmds[start].Location()), nil
+	return StartLine(s.Cmds[start].Location()), nil
 }
 
-func fromElsewhere(cmd instructions.Command, ci copyInfo) bool {
+func fromElsewhere(cmd instructions.Command, ci CopyInfo) bool {
 	_, add := cmd.(*instructions.AddCommand)
-	return add || ci.from != "" || len(ci.SourceContents) > 0
+	return add || ci.From != "" || len(ci.SourceContents) > 0
 }
 
 func isNodeManifest(src string) bool {
-	return matchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || path.Base(src) == ".yarn" || strings.HasSuffix(src, ".patch") ||
+	return MatchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || path.Base(src) == ".yarn" || strings.HasSuffix(src, ".patch") ||
 		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 
 // copiesInto reports a COPY or ADD between the source COPY at line from and
 // rs whose destination is inside dir, other than one bringing context paths
 // of the project (context dir ctxDir) where they are in the context.
-func (a *analysis) copiesInto(rs *runStep, from int, dir, ctxDir string) bool {
-	s := rs.stage
-	for i, cmd := range s.cmds {
-		l := startLine(cmd.Location())
-		if l <= from || l >= rs.line {
+func (a *Analysis) copiesInto(rs *RunStep, from int, dir, ctxDir string) bool {
+	s := rs.Stage
+	for i, cmd := range s.Cmds {
+		l := StartLine(cmd.Location())
+		if l <= from || l >= rs.Line {
 			continue
 		}
-		if ci := copyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
+		if ci := CopyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
 			if _, ok := a.layoutCopy(s, i, ci, ctxDir, dir); ok {
 				continue
 			}
@@ -2282,15 +2282,15 @@ func (a *analysis) copiesInto(rs *runStep, from int, dir, ctxDir string) bool {
 		default:
 			continue
 		}
-		wd, ok := a.workdirAt(s, i)
-		d, err := a.expand(s, dest)
+		wd, ok := a.WorkdirAt(s, i)
+		d, err := a.Expand(s, dest)
 		if !ok || err != nil {
 			return true
 		}
 		if !path.IsAbs(d) {
 			d = path.Join(wd, d)
 		}
-		if within(path.Clean(d), dir) || within(dir, path.Clean(d)) {
+		if Within(path.Clean(d), dir) || Within(dir, path.Clean(d)) {
 			return true
 		}
 	}

@@ -63,7 +63,7 @@ func scriptBlocks(n string, sys int) string {
 	case !ok:
 		return "which may read the project"
 	case f.system && sys != 0:
-		return "which depends on the system packages line " + itoa(sys) + " installs"
+		return "which depends on the system packages line " + Itoa(sys) + " installs"
 	}
 	return ""
 }
@@ -82,7 +82,7 @@ func scriptBlocks(n string, sys int) string {
 // be hoisted with that check (guardNpmScripts), why saying why it needs it.
 // yarn's lockfiles carry no marks at all: a yarn install is checked at
 // build time from what it installed (yarnScriptsCheck).
-func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string, sys int) (why string, atBuild bool, err error) {
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (why string, atBuild bool, err error) {
 	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members, sys)
 	if err == nil && why != "" && (c.mgr == mgrYarn || c.mgr == mgrBerry) {
 		// The hoisted install checks what it installed (yarnScriptsCheck).
@@ -95,7 +95,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 		return why, false, err
 	}
 	for _, f := range mgrNpm.lockfiles {
-		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+		dt, ok, err := a.ReadContext(ctx, path.Join(p.dir, f))
 		if err != nil {
 			return "", false, err
 		}
@@ -114,14 +114,14 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *runStep, c *nodeCall
 	return why, true, nil
 }
 
-func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeCall, p *nodeProject, members []string, sys int) (string, error) {
+func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
 	switch c.mgr {
 	case mgrNpm:
 		for _, f := range mgrNpm.lockfiles {
-			dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+			dt, ok, err := a.ReadContext(ctx, path.Join(p.dir, f))
 			if err != nil || !ok {
 				if err != nil {
 					return "", err
@@ -143,7 +143,7 @@ func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *runStep, c *nodeC
 			}
 		}
 		f := path.Join(p.dir, "pnpm-lock.yaml")
-		dt, ok, err := a.readContext(ctx, f)
+		dt, ok, err := a.ReadContext(ctx, f)
 		if err != nil {
 			return "", err
 		}
@@ -171,7 +171,7 @@ func scriptsIgnored(c *nodeCall, p *nodeProject) bool {
 		}
 		return p.berry["enableScripts"] == false
 	}
-	if hasArg(c.call.Args, "--ignore-scripts") {
+	if HasArg(c.call.Args, "--ignore-scripts") {
 		return true
 	}
 	if v, ok := envConfig(c.env, []string{"npm_config_"}, "ignore-scripts"); ok {
@@ -246,25 +246,25 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major, sys int) string
 // the stage before it (npm i -g pnpm@10, corepack prepare pnpm@10, in an
 // earlier step or earlier in its RUN) and the one packageManager pins, as
 // either may be the pnpm found on PATH; 0 when unknown.
-func (a *nodeRun) pnpmMajor(rs *runStep, c *nodeCall, p *nodeProject) int {
+func (a *nodeRun) pnpmMajor(rs *RunStep, c *nodeCall, p *nodeProject) int {
 	if c.call.Name == "npx" || c.call.Name == "corepack" {
 		if v, ok := pnpmSpec(c.call.Args); ok {
 			return pnpmVersionMajor(v)
 		}
 	}
 	var calls []shellscan.Call // the stage's calls before the install, latest last
-	for _, o := range a.steps {
+	for _, o := range a.Steps {
 		if o == rs {
-			for _, oc := range o.calls {
-				if sameCall(oc, c.call) {
+			for _, oc := range o.Calls {
+				if SameCall(oc, c.call) {
 					break
 				}
 				calls = append(calls, oc)
 			}
 			break
 		}
-		if isAncestorOrSelf(o.stage, rs.stage) {
-			calls = append(calls, o.calls...)
+		if IsAncestorOrSelf(o.Stage, rs.Stage) {
+			calls = append(calls, o.Calls...)
 		}
 	}
 	major, found := 0, false
@@ -567,7 +567,7 @@ func inertPath(p string) bool {
 // gitDependency names a lockfile entry fetched with git, "" when none.
 func (a *nodeRun) gitDependency(ctx context.Context, c *nodeCall, p *nodeProject) (string, error) {
 	for _, f := range c.mgr.lockfiles {
-		dt, ok, err := a.readContext(ctx, path.Join(p.dir, f))
+		dt, ok, err := a.ReadContext(ctx, path.Join(p.dir, f))
 		if err != nil {
 			return "", err
 		}
@@ -617,7 +617,7 @@ func (a *nodeRun) npmLockStale(ctx context.Context, f string, dt []byte, p *node
 		if d == p.dir {
 			m = deps{p.pkg.Dependencies, p.pkg.DevDependencies, p.pkg.OptionalDependencies}
 		} else {
-			dt, _, err := a.readContext(ctx, path.Join(d, "package.json"))
+			dt, _, err := a.ReadContext(ctx, path.Join(d, "package.json"))
 			if err != nil {
 				return "", err
 			}
@@ -676,11 +676,11 @@ func depTarballs(dir string, p *pkgJSON) []string {
 // call switches yarn (corepack, yarn set version or policies, a global
 // install of yarn), and no .yarnrc.yml in the project or above it names a
 // release yarn 1 would hand over to.
-func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c shellscan.Call, proj *nodeProject) (bool, error) {
+func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *RunStep, c shellscan.Call, proj *nodeProject) (bool, error) {
 	if proj == nil {
 		return false, nil
 	}
-	img := rs.stage.root().image
+	img := rs.Stage.Root().Image
 	for _, pre := range []string{"docker.io/library/", "index.docker.io/library/", "library/"} {
 		img = strings.TrimPrefix(img, pre)
 	}
@@ -689,12 +689,12 @@ func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c shellscan
 	if name != "node" {
 		return false, nil
 	}
-	for _, o := range a.steps {
-		if o != rs && !isAncestorOrSelf(o.stage, rs.stage) {
+	for _, o := range a.Steps {
+		if o != rs && !IsAncestorOrSelf(o.Stage, rs.Stage) {
 			continue
 		}
-		for _, oc := range o.calls {
-			if o == rs && sameCall(oc, c) {
+		for _, oc := range o.Calls {
+			if o == rs && SameCall(oc, c) {
 				break
 			}
 			if switchesYarn(oc) {
@@ -706,7 +706,7 @@ func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *runStep, c shellscan
 		}
 	}
 	for d := proj.dir; ; d = path.Dir(d) {
-		_, ok, err := a.readContext(ctx, path.Join(d, ".yarnrc.yml"))
+		_, ok, err := a.ReadContext(ctx, path.Join(d, ".yarnrc.yml"))
 		if err != nil || ok {
 			return false, err
 		}
@@ -741,8 +741,8 @@ func switchesYarn(c shellscan.Call) bool {
 // COPY, as stock runs it. Without node_modules nothing was installed, and
 // no marker is needed. NODE_OPTIONS is cleared as for yarnScriptsCheck.
 func guardNpmScripts(lock, marker string) string {
-	return "{ NODE_OPTIONS= node -e " + shellQuote(npmScriptsJS) + " " + shellQuote(lock) +
-		" || [ ! -d " + shellQuote(path.Dir(marker)) + " ] || : > " + shellQuote(marker) + "; }"
+	return "{ NODE_OPTIONS= node -e " + ShellQuote(npmScriptsJS) + " " + ShellQuote(lock) +
+		" || [ ! -d " + ShellQuote(path.Dir(marker)) + " ] || : > " + ShellQuote(marker) + "; }"
 }
 
 // npmScriptsJS exits 0 only when the package-lock.json it is given marks
@@ -835,10 +835,10 @@ func freeNamesJS() string {
 // yarn runs on it. NODE_OPTIONS is cleared so that a --require of the
 // project's files cannot fail the check.
 func yarnScriptsCheck(marker, unplugged string, nodeModules []string) string {
-	args := []string{shellQuote(unplugged)}
+	args := []string{ShellQuote(unplugged)}
 	for _, d := range nodeModules {
-		args = append(args, shellQuote(d))
+		args = append(args, ShellQuote(d))
 	}
-	return "{ NODE_OPTIONS= node -e " + shellQuote(yarnScriptsJS) + " " + strings.Join(args, " ") +
-		" || { mkdir -p " + shellQuote(path.Dir(marker)) + " && : > " + shellQuote(marker) + "; }; }"
+	return "{ NODE_OPTIONS= node -e " + ShellQuote(yarnScriptsJS) + " " + strings.Join(args, " ") +
+		" || { mkdir -p " + ShellQuote(path.Dir(marker)) + " && : > " + ShellQuote(marker) + "; }; }"
 }

@@ -10,28 +10,28 @@ import (
 )
 
 // rewrite decides every change after the walk and records it as edits.
-func (a *analysis) rewrite(ctx context.Context) error {
+func (a *Analysis) rewrite(ctx context.Context) error {
 	a.collectConsumers()
 	if err := a.readScripts(ctx); err != nil {
 		return err
 	}
-	a.plan.mounts = map[int][]cacheMount{}
+	a.Plan.mounts = map[int][]CacheMount{}
 	for _, e := range ecosystems {
-		if !e.enabled(a.opt.Config) {
+		if !e.Enabled(a.Opt.Config) {
 			continue
 		}
-		p := e.start(a)
-		if err := p.analyse(ctx); err != nil {
+		p := e.Start(a)
+		if err := p.Analyse(ctx); err != nil {
 			return err
 		}
-		p.mount()
-		if a.opt.Config.Steps {
-			if err := p.hoist(ctx); err != nil {
+		p.Mount()
+		if a.Opt.Config.Steps {
+			if err := p.Hoist(ctx); err != nil {
 				return err
 			}
 		}
-		for _, sm := range p.done() {
-			a.plan.mounts[sm.step.line] = append(a.plan.mounts[sm.step.line], sm.mounts...)
+		for _, sm := range p.Done() {
+			a.Plan.mounts[sm.Step.Line] = append(a.Plan.mounts[sm.Step.Line], sm.Mounts...)
 		}
 	}
 
@@ -48,48 +48,48 @@ func (a *analysis) rewrite(ctx context.Context) error {
 // user's RUNs and the steps hoist inserts. render is the only code that
 // turns it into Dockerfile text.
 type rewritePlan struct {
-	mounts  map[int][]cacheMount // user line of a RUN -> cache mounts added to it
-	inserts []*insertion
+	mounts  map[int][]CacheMount // user line of a RUN -> cache mounts added to it
+	inserts []*Insertion
 }
 
-// insertion is a hoisted download: COPYs of the manifests, then the RUN.
-type insertion struct {
-	at     int      // the user line it is inserted at
-	after  bool     // after that line (a COPY of the manifests), not before
-	copies []string // the COPY lines, rendered
-	run    hoistedRun
+// Insertion is a hoisted download: COPYs of the manifests, then the RUN.
+type Insertion struct {
+	At     int      // the user line it is inserted at
+	After  bool     // after that line (a COPY of the manifests), not before
+	Copies []string // the COPY lines, rendered
+	Run    HoistedRun
 }
 
-// hoistedRun is an inserted RUN.
-type hoistedRun struct {
-	mounts []cacheMount
-	flags  []string // the user's RUN flags it passes through (secrets, network)
-	cmd    string
-	serves int // the user's RUN it downloads for: its failure is reported there
+// HoistedRun is an inserted RUN.
+type HoistedRun struct {
+	Mounts []CacheMount
+	Flags  []string // the user's RUN flags it passes through (secrets, network)
+	Cmd    string
+	Serves int // the user's RUN it downloads for: its failure is reported there
 }
 
-func (r hoistedRun) text() string {
+func (r HoistedRun) text() string {
 	words := []string{"RUN"}
-	for _, m := range r.mounts {
+	for _, m := range r.Mounts {
 		words = append(words, m.flag())
 	}
-	words = append(words, r.flags...)
-	return strings.Join(append(words, r.cmd), " ")
+	words = append(words, r.Flags...)
+	return strings.Join(append(words, r.Cmd), " ")
 }
 
-func (p *rewritePlan) insert(ins *insertion) { p.inserts = append(p.inserts, ins) }
+func (p *rewritePlan) Insert(ins *Insertion) { p.inserts = append(p.inserts, ins) }
 
 // eachMounts calls f with every set of cache mounts of the plan, in the
 // order they appear in the rewritten text: RUNs inserted before a user
 // line, then that line's mounts, then RUNs inserted after it. f may change
 // the mounts in place.
-func (p *rewritePlan) eachMounts(f func(line int, ms []cacheMount)) {
+func (p *rewritePlan) eachMounts(f func(line int, ms []CacheMount)) {
 	lines := map[int]bool{}
 	for l := range p.mounts {
 		lines[l] = true
 	}
 	for _, ins := range p.inserts {
-		lines[ins.at] = true
+		lines[ins.At] = true
 	}
 	order := make([]int, 0, len(lines))
 	for l := range lines {
@@ -98,16 +98,16 @@ func (p *rewritePlan) eachMounts(f func(line int, ms []cacheMount)) {
 	sort.Ints(order)
 	for _, l := range order {
 		for _, ins := range p.inserts {
-			if ins.at == l && !ins.after {
-				f(l, ins.run.mounts)
+			if ins.At == l && !ins.After {
+				f(l, ins.Run.Mounts)
 			}
 		}
 		if len(p.mounts[l]) > 0 {
 			f(l, p.mounts[l])
 		}
 		for _, ins := range p.inserts {
-			if ins.at == l && ins.after {
-				f(l, ins.run.mounts)
+			if ins.At == l && ins.After {
+				f(l, ins.Run.Mounts)
 			}
 		}
 	}
@@ -116,18 +116,18 @@ func (p *rewritePlan) eachMounts(f func(line int, ms []cacheMount)) {
 // render writes the plan into the edits: the inserted steps, each mapped
 // to the user's RUN it serves (its COPYs to where they sit, as they fail
 // where the user's COPY would), and the mount flags on the user's RUNs.
-func (a *analysis) render() {
-	for _, ins := range a.plan.inserts {
-		lines := append(append([]string(nil), ins.copies...), ins.run.text())
+func (a *Analysis) render() {
+	for _, ins := range a.Plan.inserts {
+		lines := append(append([]string(nil), ins.Copies...), ins.Run.text())
 		owners := make([]int, len(lines))
-		owners[len(lines)-1] = ins.run.serves
-		if ins.after {
-			a.edits.insertAfterFor(ins.at, owners, lines...)
+		owners[len(lines)-1] = ins.Run.Serves
+		if ins.After {
+			a.Edits.insertAfterFor(ins.At, owners, lines...)
 		} else {
-			a.edits.insertBeforeFor(ins.at, owners, lines...)
+			a.Edits.insertBeforeFor(ins.At, owners, lines...)
 		}
 	}
-	for line, ms := range a.plan.mounts {
+	for line, ms := range a.Plan.mounts {
 		if len(ms) == 0 {
 			continue
 		}
@@ -139,19 +139,19 @@ func (a *analysis) render() {
 	}
 }
 
-func targets(ms []cacheMount) string {
+func targets(ms []CacheMount) string {
 	t := make([]string, len(ms))
 	for i, m := range ms {
-		t[i] = m.target
+		t[i] = m.Target
 	}
 	return strings.Join(t, ", ")
 }
 
 // runSummary is a short form of a RUN's command for notes.
-func runSummary(rs *runStep) string {
-	s := strings.Join(rs.cmd.CmdLine, " ")
-	if len(rs.cmd.Files) > 0 {
-		s = strings.TrimSpace(rs.cmd.Files[0].Data)
+func runSummary(rs *RunStep) string {
+	s := strings.Join(rs.Cmd.CmdLine, " ")
+	if len(rs.Cmd.Files) > 0 {
+		s = strings.TrimSpace(rs.Cmd.Files[0].Data)
 	}
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 40 {
@@ -162,12 +162,12 @@ func runSummary(rs *runStep) string {
 
 // addFlags inserts flags right after the RUN keyword on the instruction's
 // first line, so the rewritten text keeps the user's line numbers.
-func (a *analysis) addFlags(line int, flags []string) {
-	if line < 1 || line > len(a.lines) {
+func (a *Analysis) addFlags(line int, flags []string) {
+	if line < 1 || line > len(a.Lines) {
 		return
 	}
-	text := a.lines[line-1]
-	if r, ok := a.edits.replace[line]; ok {
+	text := a.Lines[line-1]
+	if r, ok := a.Edits.Replace[line]; ok {
 		text = r
 	}
 	text = strings.TrimSuffix(text, "\r")
@@ -176,23 +176,23 @@ func (a *analysis) addFlags(line int, flags []string) {
 		return
 	}
 	j := i + 3
-	a.edits.replaceLine(line, text[:j]+" "+strings.Join(flags, " ")+text[j:])
+	a.Edits.ReplaceLine(line, text[:j]+" "+strings.Join(flags, " ")+text[j:])
 }
 
 // collectConsumers records, per stage, the paths of its filesystem that
 // other stages take with COPY --from and RUN --mount=from.
-func (a *analysis) collectConsumers() {
-	if len(a.stages) == 0 {
+func (a *Analysis) collectConsumers() {
+	if len(a.Stages) == 0 {
 		return
 	}
-	for _, s := range a.stages {
-		for _, cmd := range s.cmds {
+	for _, s := range a.Stages {
+		for _, cmd := range s.Cmds {
 			switch c := cmd.(type) {
 			case *instructions.CopyCommand:
 				if c.From == "" {
 					continue
 				}
-				from, err := a.expand(s, c.From)
+				from, err := a.Expand(s, c.From)
 				if err != nil {
 					continue
 				}
@@ -217,21 +217,21 @@ func (a *analysis) collectConsumers() {
 	}
 }
 
-func isTarget(a *analysis, s *stage) bool {
-	t := a.stages[len(a.stages)-1]
-	if a.opt.Target != "" {
-		if n, ok := a.byName[strings.ToLower(a.opt.Target)]; ok {
+func isTarget(a *Analysis, s *Stage) bool {
+	t := a.Stages[len(a.Stages)-1]
+	if a.Opt.Target != "" {
+		if n, ok := a.byName[strings.ToLower(a.Opt.Target)]; ok {
 			t = n
 		}
 	}
 	return t == s
 }
 
-func stageName(s *stage) string {
+func stageName(s *Stage) string {
 	if s.name != "" {
 		return s.name
 	}
-	return itoa(s.index)
+	return Itoa(s.index)
 }
 
 // overlaps reports whether copying src (a path, possibly with wildcards)
@@ -241,15 +241,15 @@ func overlaps(src, p string) bool {
 	if i := strings.IndexAny(src, "*?["); i >= 0 {
 		src = path.Dir(src[:i+1])
 	}
-	return within(p, src) || within(src, p)
+	return Within(p, src) || Within(src, p)
 }
 
-// within reports whether p is dir or below it.
-func within(p, dir string) bool {
+// Within reports whether p is dir or below it.
+func Within(p, dir string) bool {
 	return p == dir || dir == "/" || strings.HasPrefix(p, strings.TrimSuffix(dir, "/")+"/")
 }
 
-func sortedEnvKeys(m map[string]string) []string {
+func SortedEnvKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -86,16 +86,16 @@ func (d *Dockerfile) Rewrite(ctx context.Context, opt Options) (res *Result, err
 	if !mayRunTools(ast.AST) {
 		return emptyCacheExport(res, stages, opt.Target), nil
 	}
-	a := &analysis{
-		opt:    opt,
+	a := &Analysis{
+		Opt:    opt,
 		dt:     dt,
-		lines:  strings.Split(string(dt), "\n"),
-		nodes:  map[int]*parser.Node{},
+		Lines:  strings.Split(string(dt), "\n"),
+		Nodes:  map[int]*parser.Node{},
 		lex:    newLex(ast.EscapeToken),
-		byName: map[string]*stage{},
+		byName: map[string]*Stage{},
 	}
 	for _, n := range ast.AST.Children {
-		a.nodes[n.StartLine] = n
+		a.Nodes[n.StartLine] = n
 	}
 	if err := a.walk(ctx, stages, metaArgs); err != nil {
 		// What hoist cannot follow, it leaves to dockerfile2llb as it is.
@@ -105,7 +105,7 @@ func (d *Dockerfile) Rewrite(ctx context.Context, opt Options) (res *Result, err
 		return nil, err
 	}
 	res.Notes = NotesByLine(a.notes)
-	res.Dockerfile, res.Lines = a.edits.apply(dt)
+	res.Dockerfile, res.Lines = a.Edits.apply(dt)
 	res.Dockerfile, res.Lines = appendLines(res.Dockerfile, res.Lines, a.appended)
 	return res, nil
 }
@@ -155,7 +155,7 @@ var tools = toolNames()
 func toolNames() map[string]bool {
 	m := map[string]bool{"make": true, "gmake": true, "task": true, "mage": true, "just": true}
 	for _, e := range ecosystems {
-		for _, t := range e.tools() {
+		for _, t := range e.Tools() {
 			m[t] = true
 		}
 	}

@@ -15,97 +15,97 @@ import (
 // cannot see into) and decides from that alone, never from which words a
 // step's text contains.
 
-// cacheSpec is one cache an ecosystem would mount on a step.
-type cacheSpec struct {
-	what   string // "Go module cache"
-	target string // absolute path
-	// content is set for a cache whose files stock leaves in the layer for
+// CacheSpec is one cache an ecosystem would mount on a step.
+type CacheSpec struct {
+	What   string // "Go module cache"
+	Target string // absolute path
+	// Content is set for a cache whose files stock leaves in the layer for
 	// later steps and the image to read (the Go module cache, a yarn
 	// Plug'n'Play cache), as opposed to a pure speed-up.
-	content bool
+	Content bool
 }
 
-// verdict is the engine's answer: ok, or the rule that refused the mount,
+// Verdict is the engine's answer: ok, or the rule that refused the mount,
 // why, and the line of the step that decided it. why is "" when there is
 // nothing to report (the user mounts that very path).
-type verdict struct {
-	ok   bool
-	rule Rule
-	why  string
+type Verdict struct {
+	Ok   bool
+	Rule Rule
+	Why  string
 	line int
 }
 
-func refuse(rule Rule, line int, format string, args ...any) verdict {
-	return verdict{rule: rule, why: sprintf(format, args...), line: line}
+func refuse(rule Rule, line int, format string, args ...any) Verdict {
+	return Verdict{Rule: rule, Why: sprintf(format, args...), line: line}
 }
 
 // stepFacts is what a RUN does to the filesystem, as far as its calls show.
 type stepFacts struct {
-	removes []pathRef // rm -r, rmdir, mv sources: the path and what is below it goes
-	writes  []pathRef // files and directories written (sed -i, cp/mv dest, redirections, ...)
-	reads   []pathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
-	cwds    []pathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
+	Removes []PathRef // rm -r, rmdir, mv sources: the path and what is below it goes
+	Writes  []PathRef // files and directories written (sed -i, cp/mv dest, redirections, ...)
+	reads   []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
+	cwds    []PathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
 	// readsUnknown: a reading command has an argument hoist cannot
 	// resolve, taken from `go env` (cp -r $(go env GOMODCACHE)/x /out).
 	readsUnknown bool
-	opaque       []shellscan.Call // calls that may run anything
+	Opaque       []shellscan.Call // calls that may run anything
 }
 
-// pathRef is a path a call names: absolute (abs) or, when the call's
+// PathRef is a path a call names: absolute (abs) or, when the call's
 // directory is unknown, relative (rel). glob is set when the path had a
 // wildcard: abs is then the directory the pattern matches inside.
-type pathRef struct {
-	abs, rel string
+type PathRef struct {
+	Abs, rel string
 	glob     bool
-	line     int
+	Line     int
 	via      string // the context script that names it, if any
 }
 
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
-func (r pathRef) where() string {
+func (r PathRef) where() string {
 	if r.via != "" {
-		return r.via + " (line " + itoa(r.line) + ")"
+		return r.via + " (line " + Itoa(r.Line) + ")"
 	}
-	return "line " + itoa(r.line)
+	return "line " + Itoa(r.Line)
 }
 
 // covers reports whether removing r removes p (r is p or a parent, or a
 // pattern matching inside a parent of p).
-func (r pathRef) covers(p string) bool {
-	if r.abs != "" {
-		return within(p, r.abs)
+func (r PathRef) covers(p string) bool {
+	if r.Abs != "" {
+		return Within(p, r.Abs)
 	}
 	return r.rel != "" && (p == r.rel || strings.HasSuffix(p, "/"+r.rel))
 }
 
 // inside reports whether r is p or below it.
-func (r pathRef) inside(p string) bool {
-	if r.abs != "" {
-		return within(r.abs, p)
+func (r PathRef) inside(p string) bool {
+	if r.Abs != "" {
+		return Within(r.Abs, p)
 	}
 	return false
 }
 
-// facts classifies the calls of rs, once.
-func (a *analysis) facts(rs *runStep) *stepFacts {
+// Facts classifies the calls of rs, once.
+func (a *Analysis) Facts(rs *RunStep) *stepFacts {
 	if f, ok := a.stepFacts[rs]; ok {
 		return f
 	}
 	f := &stepFacts{}
 	if a.stepFacts == nil {
-		a.stepFacts = map[*runStep]*stepFacts{}
+		a.stepFacts = map[*RunStep]*stepFacts{}
 	}
 	a.stepFacts[rs] = f
-	queries := slices.ContainsFunc(rs.calls, func(c shellscan.Call) bool {
-		return slices.ContainsFunc(ecosystems, func(e ecosystem) bool { return e.queriesPaths(c) })
+	queries := slices.ContainsFunc(rs.Calls, func(c shellscan.Call) bool {
+		return slices.ContainsFunc(ecosystems, func(e Ecosystem) bool { return e.QueriesPaths(c) })
 	})
-	calls := rs.calls
+	calls := rs.Calls
 	via := map[int]string{} // index in calls -> script it comes from
 	for _, sc := range a.scripts[rs] {
 		// The script's own calls stand in for it; the script itself counts
 		// as opaque only when it runs a tool or something opaque.
 		for i, c := range calls {
-			if sameCall(c, sc.call) {
+			if SameCall(c, sc.call) {
 				calls = append(append(slices.Clone(calls[:i]), sc.calls...), calls[i+1:]...)
 				shifted := map[int]string{}
 				for j, v := range via {
@@ -115,34 +115,34 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 					shifted[j] = v
 				}
 				for j := range sc.calls {
-					shifted[i+j] = callWords(sc.call)
+					shifted[i+j] = CallWords(sc.call)
 				}
 				via = shifted
 				if slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
-					f.opaque = append(f.opaque, sc.call)
+					f.Opaque = append(f.Opaque, sc.call)
 				}
 				break
 			}
 		}
 	}
 	for i, c := range calls {
-		ref := func(p string) pathRef {
+		ref := func(p string) PathRef {
 			r := resolveRef(rs, c, p)
 			r.via = via[i]
 			return r
 		}
 		for _, w := range c.Writes {
-			f.writes = append(f.writes, ref(w))
+			f.Writes = append(f.Writes, ref(w))
 		}
 		if isOpaque(c) {
-			f.opaque = append(f.opaque, c)
+			f.Opaque = append(f.Opaque, c)
 			continue
 		}
 		if isToolCall(c) {
 			continue
 		}
 		base := path.Base(c.Name)
-		ops := operands(c.Args)
+		ops := Operands(c.Args)
 		if !readOnly[base] && c.DirKnown {
 			f.cwds = append(f.cwds, ref("."))
 		}
@@ -153,24 +153,24 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 			})
 			for _, o := range ops {
 				if recursive || strings.ContainsAny(o, "*?[") {
-					f.removes = append(f.removes, ref(o))
+					f.Removes = append(f.Removes, ref(o))
 				} else {
-					f.writes = append(f.writes, ref(o))
+					f.Writes = append(f.Writes, ref(o))
 				}
 			}
 		case "mv":
 			if len(ops) > 1 {
 				for _, o := range ops[:len(ops)-1] {
-					f.removes = append(f.removes, ref(o))
+					f.Removes = append(f.Removes, ref(o))
 				}
-				f.writes = append(f.writes, ref(ops[len(ops)-1]))
+				f.Writes = append(f.Writes, ref(ops[len(ops)-1]))
 			}
 		case "cp", "install", "ln", "rsync", "scp":
 			if dir, ok := flagValue(c.Args, "-t", "--target-directory"); ok {
-				f.writes = append(f.writes, ref(dir))
+				f.Writes = append(f.Writes, ref(dir))
 				ops = append(ops, dir)
 			} else if len(ops) > 1 {
-				f.writes = append(f.writes, ref(ops[len(ops)-1]))
+				f.Writes = append(f.Writes, ref(ops[len(ops)-1]))
 			}
 			for _, o := range ops {
 				f.reads = append(f.reads, ref(o))
@@ -181,7 +181,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 					strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "i")
 			}) {
 				for _, o := range ops {
-					f.writes = append(f.writes, ref(o))
+					f.Writes = append(f.Writes, ref(o))
 				}
 			}
 		case "tee", "touch", "mkdir", "chmod", "chown", "chgrp", "truncate", "patch", "setfacl", "setcap", "ed", "dd":
@@ -189,7 +189,7 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 				if base == "dd" {
 					o = strings.TrimPrefix(o, "of=")
 				}
-				f.writes = append(f.writes, ref(o))
+				f.Writes = append(f.Writes, ref(o))
 			}
 			if dir, ok := flagValue(c.Args, "-d", "--directory"); ok && base == "patch" {
 				f.cwds = append(f.cwds, ref(dir))
@@ -200,12 +200,12 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 					if strings.HasPrefix(o, "-") || o == "!" || o == "(" {
 						break
 					}
-					f.removes = append(f.removes, ref(o))
+					f.Removes = append(f.Removes, ref(o))
 				}
 			}
 		case "tar", "unzip", "bsdtar":
 			if dir, ok := flagValue(c.Args, "-C", "--directory", "-d"); ok {
-				f.writes = append(f.writes, ref(dir))
+				f.Writes = append(f.Writes, ref(dir))
 			}
 			for _, o := range ops {
 				f.reads = append(f.reads, ref(o))
@@ -225,13 +225,13 @@ func (a *analysis) facts(rs *runStep) *stepFacts {
 }
 
 // resolveRef makes p, as call c names it, absolute where its directory is known.
-func resolveRef(rs *runStep, c shellscan.Call, p string) pathRef {
-	r := pathRef{line: rs.line}
+func resolveRef(rs *RunStep, c shellscan.Call, p string) PathRef {
+	r := PathRef{Line: rs.Line}
 	// HOME is not in the step's env unless the Dockerfile sets it; the
 	// shell analysis leaves it as ${HOME} (also for ~), runc sets the
 	// user's.
 	if rest, ok := strings.CutPrefix(p, "${HOME}"); ok && (rest == "" || rest[0] == '/') {
-		if h, ok := home(rs.env, rs.acc); ok {
+		if h, ok := Home(rs.Env, rs.Acc); ok {
 			p = h + rest
 		}
 	}
@@ -242,13 +242,13 @@ func resolveRef(rs *runStep, c shellscan.Call, p string) pathRef {
 	}
 	switch {
 	case path.IsAbs(p):
-		r.abs = path.Clean(p)
+		r.Abs = path.Clean(p)
 	case c.DirKnown:
 		d := c.Dir
 		if !path.IsAbs(d) {
-			d = path.Join(rs.workdir, d)
+			d = path.Join(rs.Workdir, d)
 		}
-		r.abs = path.Join(d, p)
+		r.Abs = path.Join(d, p)
 	default:
 		r.rel = path.Clean(p)
 		if r.rel == "." || strings.HasPrefix(r.rel, "../") || r.rel == ".." {
@@ -258,8 +258,8 @@ func resolveRef(rs *runStep, c shellscan.Call, p string) pathRef {
 	return r
 }
 
-// operands are a command's arguments that are not options (after --, all).
-func operands(args []string) []string {
+// Operands are a command's arguments that are not options (after --, all).
+func Operands(args []string) []string {
 	var ops []string
 	for i, a := range args {
 		if a == "--" {
@@ -294,7 +294,7 @@ func flagValue(args []string, names ...string) (string, bool) {
 // isToolCall reports calls an ecosystem understands.
 func isToolCall(c shellscan.Call) bool {
 	for _, e := range ecosystems {
-		if known, _ := e.knows(c); known {
+		if known, _ := e.Knows(c); known {
 			return true
 		}
 	}
@@ -309,7 +309,7 @@ func isOpaque(c shellscan.Call) bool {
 		return true
 	}
 	for _, e := range ecosystems {
-		if known, opaque := e.knows(c); known {
+		if known, opaque := e.Knows(c); known {
 			return opaque
 		}
 	}
@@ -347,34 +347,34 @@ var readOnly = map[string]bool{
 
 // Decisions for one step.
 
-// stepVerdict says whether c may be mounted on rs as far as rs itself goes:
+// StepVerdict says whether c may be mounted on rs as far as rs itself goes:
 // not under a mount the user declared, not removed or written by rs.
-func (a *analysis) stepVerdict(rs *runStep, c cacheSpec) verdict {
+func (a *Analysis) StepVerdict(rs *RunStep, c CacheSpec) Verdict {
 	for t := range rs.existing {
-		if within(c.target, t) {
-			if t == c.target {
+		if Within(c.Target, t) {
+			if t == c.Target {
 				// The user's own mount: nothing to add, nothing to report.
-				return verdict{rule: RuleUserMount, line: rs.line}
+				return Verdict{Rule: RuleUserMount, line: rs.Line}
 			}
-			return refuse(RuleUserMount, rs.line, "the RUN mounts %s, which holds %s", t, c.target)
+			return refuse(RuleUserMount, rs.Line, "the RUN mounts %s, which holds %s", t, c.Target)
 		}
 	}
-	f := a.facts(rs)
-	for _, r := range f.removes {
-		if r.covers(c.target) {
-			return refuse(RuleCacheDestroyer, rs.line, "%s removes %s, which a mount would make fail (Device or resource busy) or empty for every build", r.where(), refName(r, c.target))
+	f := a.Facts(rs)
+	for _, r := range f.Removes {
+		if r.covers(c.Target) {
+			return refuse(RuleCacheDestroyer, rs.Line, "%s removes %s, which a mount would make fail (Device or resource busy) or empty for every build", r.where(), refName(r, c.Target))
 		}
 	}
-	for _, r := range append(slices.Clone(f.writes), f.cwds...) {
-		if r.inside(c.target) {
-			return refuse(RuleCacheWriter, rs.line, "%s changes files in %s, which a shared mount would pass on to every build", r.where(), c.target)
+	for _, r := range append(slices.Clone(f.Writes), f.cwds...) {
+		if r.inside(c.Target) {
+			return refuse(RuleCacheWriter, rs.Line, "%s changes files in %s, which a shared mount would pass on to every build", r.where(), c.Target)
 		}
 	}
-	return verdict{ok: true}
+	return Verdict{Ok: true}
 }
 
-func refName(r pathRef, target string) string {
-	n := r.abs
+func refName(r PathRef, target string) string {
+	n := r.Abs
 	if n == "" {
 		n = r.rel
 	}
@@ -387,38 +387,38 @@ func refName(r pathRef, target string) string {
 	return n + " (holding " + target + ")"
 }
 
-// contentVerdict says whether a content cache can leave the layer of rs's
+// ContentVerdict says whether a content cache can leave the layer of rs's
 // stage: nothing exported, copied or mounted from the stage (or one built
 // on it) covers it, and no step of the stage's FROM family reads it from
 // the layer, writes into it, or removes it while using it. users are the
 // steps that will get the same mount (the ecosystem's own, opaque ones it
 // took); opaque steps it did not take may read the layer.
-func (a *analysis) contentVerdict(rs *runStep, c cacheSpec, users func(*runStep) bool) verdict {
-	if why := a.exportedAt(rs.stage, c.target); why != "" {
-		return refuse(RuleKeptInLayer, rs.line, "%s", why)
+func (a *Analysis) ContentVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) bool) Verdict {
+	if why := a.ExportedAt(rs.Stage, c.Target); why != "" {
+		return refuse(RuleKeptInLayer, rs.Line, "%s", why)
 	}
-	return a.familyVerdict(rs, c, users)
+	return a.FamilyVerdict(rs, c, users)
 }
 
-// familyVerdict is contentVerdict's check of the steps of rs's FROM
+// FamilyVerdict is contentVerdict's check of the steps of rs's FROM
 // family: none reads the content from the layer, writes into it, or
 // removes it while using it.
-func (a *analysis) familyVerdict(rs *runStep, c cacheSpec, users func(*runStep) bool) verdict {
-	for _, o := range a.family(rs.stage) {
-		f := a.facts(o)
-		for _, r := range append(slices.Clone(f.writes), f.cwds...) {
-			if r.inside(c.target) {
-				return refuse(RuleCacheWriter, o.line, "%s changes files in it, which a shared mount would pass on to every build", r.where())
+func (a *Analysis) FamilyVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) bool) Verdict {
+	for _, o := range a.family(rs.Stage) {
+		f := a.Facts(o)
+		for _, r := range append(slices.Clone(f.Writes), f.cwds...) {
+			if r.inside(c.Target) {
+				return refuse(RuleCacheWriter, o.Line, "%s changes files in it, which a shared mount would pass on to every build", r.where())
 			}
 		}
 		if users(o) {
-			for _, r := range f.removes {
-				if r.covers(c.target) {
-					return refuse(RuleCacheDestroyer, o.line, "%s uses it and then removes %s", r.where(), refName(r, c.target))
+			for _, r := range f.Removes {
+				if r.covers(c.Target) {
+					return refuse(RuleCacheDestroyer, o.Line, "%s uses it and then removes %s", r.where(), refName(r, c.Target))
 				}
 			}
-			if why := offlineStep(o); why != "" && a.fedBefore(o) {
-				return refuse(RuleKeptInLayer, o.line, "line %d %s", o.line, offlineWhy(why))
+			if why := OfflineStep(o); why != "" && a.FedBefore(o) {
+				return refuse(RuleKeptInLayer, o.Line, "line %d %s", o.Line, OfflineWhy(why))
 			}
 			continue
 		}
@@ -426,24 +426,24 @@ func (a *analysis) familyVerdict(rs *runStep, c cacheSpec, users func(*runStep) 
 			continue
 		}
 		for _, r := range f.reads {
-			if r.inside(c.target) || r.abs != "" && within(c.target, r.abs) && r.abs != "/" {
-				return refuse(RuleKeptInLayer, o.line, "%s reads it", r.where())
+			if r.inside(c.Target) || r.Abs != "" && Within(c.Target, r.Abs) && r.Abs != "/" {
+				return refuse(RuleKeptInLayer, o.Line, "%s reads it", r.where())
 			}
 		}
 		if f.readsUnknown {
-			return refuse(RuleKeptInLayer, o.line, "line %d reads a path from go env", o.line)
+			return refuse(RuleKeptInLayer, o.Line, "line %d reads a path from go env", o.Line)
 		}
-		if len(f.opaque) > 0 && a.comesAfter(o, rs) {
-			return refuse(RuleOpaqueStep, o.line, "line %d runs %s, which may read it, in a stage hoist does not know to have the tool", o.line, callWords(f.opaque[0]))
+		if len(f.Opaque) > 0 && a.comesAfter(o, rs) {
+			return refuse(RuleOpaqueStep, o.Line, "line %d runs %s, which may read it, in a stage hoist does not know to have the tool", o.Line, CallWords(f.Opaque[0]))
 		}
 	}
-	return verdict{ok: true}
+	return Verdict{Ok: true}
 }
 
-// exportedAt says why the content at p in stage s must stay in its layer:
+// ExportedAt says why the content at p in stage s must stay in its layer:
 // the stage or one built from it is the exported target, or is copied or
 // mounted from over p. "" means p can be a cache mount.
-func (a *analysis) exportedAt(s *stage, p string) string {
+func (a *Analysis) ExportedAt(s *Stage, p string) string {
 	if isTarget(a, s) {
 		return "stage " + stageName(s) + " is the exported target"
 	}
@@ -453,42 +453,42 @@ func (a *analysis) exportedAt(s *stage, p string) string {
 		}
 	}
 	for _, c := range s.children {
-		if why := a.exportedAt(c, p); why != "" {
+		if why := a.ExportedAt(c, p); why != "" {
 			return why
 		}
 	}
 	return ""
 }
 
-// offlineStep says how rs cannot fetch what a cache lacks, "" when it can:
+// OfflineStep says how rs cannot fetch what a cache lacks, "" when it can:
 // RUN --network=none, a package manager told to stay offline (--offline,
 // npm_config_offline) or GOPROXY=off.
-func offlineStep(rs *runStep) string {
-	if instructions.GetNetwork(rs.cmd) == instructions.NetworkNone {
+func OfflineStep(rs *RunStep) string {
+	if instructions.GetNetwork(rs.Cmd) == instructions.NetworkNone {
 		return "runs with --network=none"
 	}
 	for _, e := range ecosystems {
-		if how := e.offline(rs.env, rs.calls); how != "" {
+		if how := e.Offline(rs.Env, rs.Calls); how != "" {
 			return how
 		}
 	}
 	return ""
 }
 
-// offlineWhy is the note's reason for keeping a cache an offline step
+// OfflineWhy is the note's reason for keeping a cache an offline step
 // reads in the layer.
-func offlineWhy(how string) string {
+func OfflineWhy(how string) string {
 	return how + " and reads what an earlier step fetched: BuildKit may empty a cache mount (its garbage collection drops unused ones first) while that step's layer stays cached"
 }
 
-// fedBefore reports whether a RUN runs before o in o's stage or a stage
+// FedBefore reports whether a RUN runs before o in o's stage or a stage
 // it is built on: a step that may have filled a cache o reads.
-func (a *analysis) fedBefore(o *runStep) bool {
-	for _, rs := range a.steps {
+func (a *Analysis) FedBefore(o *RunStep) bool {
+	for _, rs := range a.Steps {
 		if rs == o {
 			return false
 		}
-		if isAncestorOrSelf(rs.stage, o.stage) {
+		if IsAncestorOrSelf(rs.Stage, o.Stage) {
 			return true
 		}
 	}
@@ -496,11 +496,11 @@ func (a *analysis) fedBefore(o *runStep) bool {
 }
 
 // family are the steps of every stage in s's FROM tree, in order.
-func (a *analysis) family(s *stage) []*runStep {
-	root := s.root()
-	var out []*runStep
-	for _, rs := range a.steps {
-		if rs.stage.root() == root {
+func (a *Analysis) family(s *Stage) []*RunStep {
+	root := s.Root()
+	var out []*RunStep
+	for _, rs := range a.Steps {
+		if rs.Stage.Root() == root {
 			out = append(out, rs)
 		}
 	}
@@ -509,16 +509,16 @@ func (a *analysis) family(s *stage) []*runStep {
 
 // comesAfter reports whether o can see what rs left in its layer: o is a
 // later step of rs's stage or of a stage built on it.
-func (a *analysis) comesAfter(o, rs *runStep) bool {
-	if !isAncestorOrSelf(rs.stage, o.stage) {
+func (a *Analysis) comesAfter(o, rs *RunStep) bool {
+	if !IsAncestorOrSelf(rs.Stage, o.Stage) {
 		return false
 	}
-	return slices.Index(a.steps, o) > slices.Index(a.steps, rs)
+	return slices.Index(a.Steps, o) > slices.Index(a.Steps, rs)
 }
 
-// callWords names a call's program as a note does: a script by the path
+// CallWords names a call's program as a note does: a script by the path
 // it is run with, anything else by its name.
-func callWords(c shellscan.Call) string {
+func CallWords(c shellscan.Call) string {
 	if p := scriptPath(c); p != "" {
 		return p
 	}

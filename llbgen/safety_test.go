@@ -37,7 +37,7 @@ func TestCallWrites(t *testing.T) {
 // known directory), writes into it, and nothing for words that merely
 // mention it.
 func TestStepFacts(t *testing.T) {
-	root := account{uid: 0, uidKnown: true, home: "/root", homeKnown: true, name: "root"}
+	root := Account{UID: 0, UIDKnown: true, home: "/root", homeKnown: true, Name: "root"}
 	cases := []struct {
 		run, target     string
 		destroy, writes bool
@@ -68,15 +68,15 @@ func TestStepFacts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs := &runStep{cmd: runs[0], line: 2, env: env, workdir: "/app", calls: calls, acc: root, existing: map[string]bool{}}
-		a := &analysis{}
-		v := a.stepVerdict(rs, cacheSpec{target: c.target})
-		gotDestroy := !v.ok && v.rule == RuleCacheDestroyer
-		gotWrites := !v.ok && v.rule == RuleCacheWriter
+		rs := &RunStep{Cmd: runs[0], Line: 2, Env: env, Workdir: "/app", Calls: calls, Acc: root, existing: map[string]bool{}}
+		a := &Analysis{}
+		v := a.StepVerdict(rs, CacheSpec{Target: c.target})
+		gotDestroy := !v.Ok && v.Rule == RuleCacheDestroyer
+		gotWrites := !v.Ok && v.Rule == RuleCacheWriter
 		if gotDestroy != c.destroy || gotWrites != c.writes {
 			t.Errorf("RUN %s on %s: verdict %+v, want destroy=%v writes=%v", c.run, c.target, v, c.destroy, c.writes)
 		}
-		if got := len(a.facts(rs).opaque) > 0; got != c.opaque {
+		if got := len(a.Facts(rs).Opaque) > 0; got != c.opaque {
 			t.Errorf("RUN %s: opaque=%v, want %v", c.run, got, c.opaque)
 		}
 	}

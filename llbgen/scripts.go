@@ -23,24 +23,24 @@ type scriptCall struct {
 // stage brought from the build context (./build.sh, bash scripts/x.sh),
 // so the safety engine sees what they do instead of treating them as
 // opaque. A script hoist cannot find or parse stays opaque.
-func (a *analysis) readScripts(ctx context.Context) error {
-	if a.opt.Context == nil {
+func (a *Analysis) readScripts(ctx context.Context) error {
+	if a.Opt.Context == nil {
 		return nil
 	}
-	for _, rs := range a.steps {
-		for _, c := range rs.calls {
+	for _, rs := range a.Steps {
+		for _, c := range rs.Calls {
 			p := scriptPath(c)
 			if p == "" {
 				continue
 			}
 			ref := resolveRef(rs, c, p)
-			if ref.abs == "" || ref.glob {
+			if ref.Abs == "" || ref.glob {
 				continue
 			}
 			var dt []byte
-			for _, src := range a.contextSources(rs, ref.abs) {
+			for _, src := range a.contextSources(rs, ref.Abs) {
 				// An error (a directory, say) leaves the script opaque.
-				b, ok, err := a.readContext(ctx, src)
+				b, ok, err := a.ReadContext(ctx, src)
 				if err == nil && ok {
 					dt = b
 					break
@@ -49,7 +49,7 @@ func (a *analysis) readScripts(ctx context.Context) error {
 			if dt == nil || len(dt) > maxScript {
 				continue
 			}
-			env := cloneMap(rs.env)
+			env := CloneMap(rs.Env)
 			for k, v := range c.Env {
 				env[k] = v
 			}
@@ -68,7 +68,7 @@ func (a *analysis) readScripts(ctx context.Context) error {
 				}
 			}
 			if a.scripts == nil {
-				a.scripts = map[*runStep][]scriptCall{}
+				a.scripts = map[*RunStep][]scriptCall{}
 			}
 			a.scripts[rs] = append(a.scripts[rs], scriptCall{call: c, calls: calls})
 		}
@@ -103,23 +103,23 @@ func scriptPath(c shellscan.Call) string {
 // contextSources are the build-context files the COPYs and ADDs before
 // rs may have put at path p of its stage, latest COPY first: a directory
 // source lands its content under dest, a file lands in dest/ or as dest.
-func (a *analysis) contextSources(rs *runStep, p string) []string {
+func (a *Analysis) contextSources(rs *RunStep, p string) []string {
 	var out []string
-	for s, stop := rs.stage, instructions.Command(rs.cmd); s != nil; s, stop = s.parent, nil {
-		idx := s.cmdIndex(stop)
+	for s, stop := rs.Stage, instructions.Command(rs.Cmd); s != nil; s, stop = s.Parent, nil {
+		idx := s.CmdIndex(stop)
 		if idx < 0 {
-			idx = len(s.cmds)
+			idx = len(s.Cmds)
 		}
 		for i := idx - 1; i >= 0; i-- {
-			ci := copyInfoOf(s.cmds[i])
-			if len(ci.SourcePaths) == 0 || ci.from != "" || ci.remote || ci.parents || len(ci.SourceContents) > 0 {
+			ci := CopyInfoOf(s.Cmds[i])
+			if len(ci.SourcePaths) == 0 || ci.From != "" || ci.Remote || ci.Parents || len(ci.SourceContents) > 0 {
 				continue
 			}
-			wd, ok := a.workdirAt(s, i)
+			wd, ok := a.WorkdirAt(s, i)
 			if !ok {
 				return out
 			}
-			dest, err := a.expand(s, ci.DestPath)
+			dest, err := a.Expand(s, ci.DestPath)
 			if err != nil {
 				return out
 			}
@@ -128,7 +128,7 @@ func (a *analysis) contextSources(rs *runStep, p string) []string {
 			}
 			dest = path.Clean(dest)
 			for _, sp := range ci.SourcePaths {
-				src, err := a.expand(s, sp)
+				src, err := a.Expand(s, sp)
 				if err != nil || strings.ContainsAny(src, "*?[") {
 					continue
 				}
@@ -136,7 +136,7 @@ func (a *analysis) contextSources(rs *runStep, p string) []string {
 				if src == "" {
 					src = "."
 				}
-				if within(p, dest) && p != dest {
+				if Within(p, dest) && p != dest {
 					out = append(out, path.Join(src, strings.TrimPrefix(strings.TrimPrefix(p, dest), "/")))
 				}
 				if path.Join(dest, path.Base(src)) == p || dest == p {

@@ -29,25 +29,25 @@ type Images interface {
 	Passwd(ctx context.Context, ref string, platform *ocispecs.Platform) ([]byte, error)
 }
 
-// account is what hoist knows of a user: uid and gid decide cache mount
+// Account is what hoist knows of a user: uid and gid decide cache mount
 // ownership, home decides default cache paths.
-type account struct {
-	uid, gid   int
-	uidKnown   bool
+type Account struct {
+	UID, gid   int
+	UIDKnown   bool
 	home       string
 	homeKnown  bool
-	name       string
+	Name       string
 	fromPasswd bool
 }
 
-// stage is the analysis state of one build stage at a point in it.
-type stage struct {
+// Stage is the analysis state of one build Stage at a point in it.
+type Stage struct {
 	index    int
 	name     string
 	base     string // expanded base name or image ref
 	platform *ocispecs.Platform
-	parent   *stage // base stage, when FROM names an earlier stage
-	image    string // the external image at the root of the chain
+	Parent   *Stage // base stage, when FROM names an earlier stage
+	Image    string // the external image at the root of the chain
 	loc      []parser.Range
 
 	env     map[string]string // ENV, from the image onwards
@@ -55,25 +55,25 @@ type stage struct {
 	user    string
 	workdir string
 	shell   []string
-	users   map[string]account // users created by RUN useradd/adduser so far
+	users   map[string]Account // users created by RUN useradd/adduser so far
 
 	imageErr     error
 	startWorkdir string
-	passwd       map[string]account
+	passwd       map[string]Account
 
-	cmds []instructions.Command
+	Cmds []instructions.Command
 	// children are stages built FROM this one.
-	children []*stage
+	children []*Stage
 	// consumers are paths other stages copy or mount from this stage;
 	// "/" when the stage is exported.
 	consumers []string
 }
 
-func (s *stage) clone() *stage {
+func (s *Stage) clone() *Stage {
 	n := *s
-	n.env = cloneMap(s.env)
-	n.args = cloneMap(s.args)
-	n.users = make(map[string]account, len(s.users))
+	n.env = CloneMap(s.env)
+	n.args = CloneMap(s.args)
+	n.users = make(map[string]Account, len(s.users))
 	for k, v := range s.users {
 		n.users[k] = v
 	}
@@ -81,7 +81,7 @@ func (s *stage) clone() *stage {
 	return &n
 }
 
-func cloneMap(m map[string]string) map[string]string {
+func CloneMap(m map[string]string) map[string]string {
 	n := make(map[string]string, len(m))
 	for k, v := range m {
 		n[k] = v
@@ -89,17 +89,17 @@ func cloneMap(m map[string]string) map[string]string {
 	return n
 }
 
-// root is the stage at the bottom of s's FROM chain, the one with an image.
-func (s *stage) root() *stage {
-	for s.parent != nil {
-		s = s.parent
+// Root is the stage at the bottom of s's FROM chain, the one with an image.
+func (s *Stage) Root() *Stage {
+	for s.Parent != nil {
+		s = s.Parent
 	}
 	return s
 }
 
 // stepEnv is the environment a RUN sees: stage env plus ARGs in scope.
-func (s *stage) stepEnv() map[string]string {
-	e := cloneMap(s.env)
+func (s *Stage) stepEnv() map[string]string {
+	e := CloneMap(s.env)
 	for k, v := range s.args {
 		if _, ok := e[k]; !ok {
 			e[k] = v
@@ -130,11 +130,11 @@ func envMap(kv []string) map[string]string {
 }
 
 // account resolves the stage's current USER.
-func (s *stage) account(ctx context.Context, a *analysis) (account, string) {
+func (s *Stage) account(ctx context.Context, a *Analysis) (Account, string) {
 	spec := s.user
 	name, group, _ := strings.Cut(spec, ":")
 	if name == "" || name == "root" || name == "0" {
-		acc := account{uid: 0, gid: 0, uidKnown: true, home: "/root", homeKnown: true, name: "root"}
+		acc := Account{UID: 0, gid: 0, UIDKnown: true, home: "/root", homeKnown: true, Name: "root"}
 		if g, err := strconv.Atoi(group); err == nil {
 			acc.gid = g
 		}
@@ -147,7 +147,7 @@ func (s *stage) account(ctx context.Context, a *analysis) (account, string) {
 				known, ok = byName, true
 			} else {
 				for _, acc := range pw {
-					if acc.uidKnown && strconv.Itoa(acc.uid) == name {
+					if acc.UIDKnown && strconv.Itoa(acc.UID) == name {
 						known, ok = acc, true
 						break
 					}
@@ -155,16 +155,16 @@ func (s *stage) account(ctx context.Context, a *analysis) (account, string) {
 			}
 		}
 	}
-	var acc account
+	var acc Account
 	if ok {
 		acc = known
 	} else if uid, err := strconv.Atoi(name); err == nil {
 		// A numeric user with no passwd entry: runc gives it gid 0 and
 		// HOME=/ unless the image's passwd says otherwise; that passwd was
 		// not readable, so only the ids are certain.
-		acc = account{uid: uid, gid: 0, uidKnown: true, name: name}
+		acc = Account{UID: uid, gid: 0, UIDKnown: true, Name: name}
 	} else {
-		return account{name: name}, "user " + name + " is not in the base image's /etc/passwd or a useradd/adduser of this build"
+		return Account{Name: name}, "user " + name + " is not in the base image's /etc/passwd or a useradd/adduser of this build"
 	}
 	if group != "" {
 		g, err := strconv.Atoi(group)
@@ -176,8 +176,8 @@ func (s *stage) account(ctx context.Context, a *analysis) (account, string) {
 	return acc, ""
 }
 
-// home returns HOME for a step: the env wins, as in runc.
-func home(env map[string]string, acc account) (string, bool) {
+// Home returns HOME for a step: the env wins, as in runc.
+func Home(env map[string]string, acc Account) (string, bool) {
 	if h, ok := env["HOME"]; ok && h != "" {
 		return h, true
 	}
@@ -185,8 +185,8 @@ func home(env map[string]string, acc account) (string, bool) {
 }
 
 // parsePasswd reads /etc/passwd entries.
-func parsePasswd(dt []byte) map[string]account {
-	m := map[string]account{}
+func parsePasswd(dt []byte) map[string]Account {
+	m := map[string]Account{}
 	for line := range strings.SplitSeq(string(dt), "\n") {
 		f := strings.Split(strings.TrimSpace(line), ":")
 		if len(f) < 7 || strings.HasPrefix(f[0], "#") {
@@ -197,19 +197,19 @@ func parsePasswd(dt []byte) map[string]account {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		m[f[0]] = account{uid: uid, gid: gid, uidKnown: true, home: f[5], homeKnown: f[5] != "", name: f[0], fromPasswd: true}
+		m[f[0]] = Account{UID: uid, gid: gid, UIDKnown: true, home: f[5], homeKnown: f[5] != "", Name: f[0], fromPasswd: true}
 	}
 	return m
 }
 
 // noteUserAdd records a user created by useradd or adduser in a RUN step.
 // Its home is certain when given or defaulted; its uid only when given.
-func (s *stage) noteUserAdd(c shellscan.Call) {
+func (s *Stage) noteUserAdd(c shellscan.Call) {
 	base := path.Base(c.Name)
 	if base != "useradd" && base != "adduser" {
 		return
 	}
-	acc := account{}
+	acc := Account{}
 	var name string
 	noHome := false
 	args := c.Args
@@ -229,7 +229,7 @@ func (s *stage) noteUserAdd(c shellscan.Call) {
 		switch {
 		case flag == "-u" || flag == "--uid":
 			if n, err := strconv.Atoi(val()); err == nil {
-				acc.uid, acc.uidKnown = n, true
+				acc.UID, acc.UIDKnown = n, true
 			}
 		case flag == "-g" || flag == "--gid" || flag == "-G" || flag == "--ingroup":
 			if n, err := strconv.Atoi(val()); err == nil && (flag == "-g" || flag == "--gid") {
@@ -254,15 +254,15 @@ func (s *stage) noteUserAdd(c shellscan.Call) {
 	if !acc.homeKnown && !noHome {
 		acc.home, acc.homeKnown = "/home/"+name, true
 	}
-	if !acc.uidKnown {
+	if !acc.UIDKnown {
 		acc.gid = 0
 	}
-	acc.name = name
+	acc.Name = name
 	s.users[name] = acc
 }
 
-// expand expands Dockerfile words with the stage's env and args.
-func (a *analysis) expand(s *stage, word string) (string, error) {
+// Expand expands Dockerfile words with the stage's env and args.
+func (a *Analysis) Expand(s *Stage, word string) (string, error) {
 	res, _, err := a.lex.ProcessWord(word, envGetter(s.stepEnv()))
 	return res, err
 }
@@ -271,10 +271,10 @@ func newLex(escape rune) *shell.Lex {
 	return shell.NewLex(escape)
 }
 
-// cmdIndex is the position of c among the stage's instructions, -1 if it is
+// CmdIndex is the position of c among the stage's instructions, -1 if it is
 // not one of them.
-func (s *stage) cmdIndex(c instructions.Command) int {
-	for i, sc := range s.cmds {
+func (s *Stage) CmdIndex(c instructions.Command) int {
+	for i, sc := range s.Cmds {
 		if sc == c {
 			return i
 		}
