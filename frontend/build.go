@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/hoistbuild/hoist/llbgen"
+	_ "github.com/hoistbuild/hoist/llbgen/ecosystems" // registers Go and Node with llbgen
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend"

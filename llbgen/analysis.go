@@ -34,11 +34,11 @@ type Analysis struct {
 	// mounted records cache mount targets hoist added, per stage, so a stage
 	// built FROM it can tell which paths it must not expect in the layer.
 	Steps []*RunStep
-	Plan  rewritePlan // the rewrite as data (plan.go)
+	Plan  RewritePlan // the rewrite as data (plan.go)
 	// Verified are the hoisted downloads that verify a seeded module cache.
 	Verified []VerifiedDownload
 	// stepFacts caches what each step does to the filesystem (safety.go).
-	stepFacts map[*RunStep]*stepFacts
+	stepFacts map[*RunStep]*StepFacts
 	// scripts are the build-context scripts each RUN runs (scripts.go).
 	scripts map[*RunStep][]scriptCall
 	// argNames are the names the Dockerfile declares with ARG, and the

@@ -41,12 +41,6 @@ const CacheTarget = "hoist-cache"
 // a cache mount whose source directory is missing fails the RUN.
 const CacheIDsLabel = "org.hoistbuild.cache-ids"
 
-// GoBuildCacheKeep is how long since last use a Go build cache entry stays
-// in hoist-cache. Go sets an entry's mtime when it uses it (at most once an
-// hour), so entries the build just used are always kept; what is left out
-// is what no build used for a day, which go itself would trim after 5 days.
-const GoBuildCacheKeep = 24 * time.Hour
-
 // ToolBinary is the frontend binary in hoist's image; its cachetool
 // subcommands copy caches out and stamp seeded ones.
 const ToolBinary = "/bin/hoist-frontend"

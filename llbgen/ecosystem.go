@@ -81,7 +81,16 @@ type CacheKind struct {
 
 // ecosystems are the registered ecosystems, in the order they rewrite:
 // a later one's verdicts see what an earlier one recorded in the facts.
-var ecosystems = []Ecosystem{goEcosystem{}, nodeEcosystem{}}
+var ecosystems []Ecosystem
+
+// Register adds ecosystems after those registered, in the order they are
+// to rewrite. Package llbgen/ecosystems registers hoist's in its init:
+// a program that rewrites imports it.
+func Register(es ...Ecosystem) {
+	ecosystems = append(ecosystems, es...)
+	ContextPatterns, ContextExcludes = contextPatterns()
+	tools = toolNames()
+}
 
 // cacheKindOf is the kind of the cache a mount id names, from the
 // ecosystems' declarations: the longest id that matches, as one kind's id

@@ -38,7 +38,8 @@ type Context interface {
 // ContextExcludes keep installed dependencies (thousands of package.json
 // files) out of the manifest transfer: of the ecosystems' dirs, only the
 // directories themselves come, empty (whether a COPY may bring one).
-var ContextPatterns, ContextExcludes = contextPatterns()
+// Register sets both.
+var ContextPatterns, ContextExcludes []string
 
 func contextPatterns() (include, exclude []string) {
 	var dirs []string

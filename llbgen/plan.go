@@ -44,10 +44,10 @@ func (a *Analysis) rewrite(ctx context.Context) error {
 	return nil
 }
 
-// rewritePlan is the rewrite as data: the cache mounts added to the
+// RewritePlan is the rewrite as data: the cache mounts added to the
 // user's RUNs and the steps hoist inserts. render is the only code that
 // turns it into Dockerfile text.
-type rewritePlan struct {
+type RewritePlan struct {
 	mounts  map[int][]CacheMount // user line of a RUN -> cache mounts added to it
 	inserts []*Insertion
 }
@@ -77,13 +77,13 @@ func (r HoistedRun) text() string {
 	return strings.Join(append(words, r.Cmd), " ")
 }
 
-func (p *rewritePlan) Insert(ins *Insertion) { p.inserts = append(p.inserts, ins) }
+func (p *RewritePlan) Insert(ins *Insertion) { p.inserts = append(p.inserts, ins) }
 
 // eachMounts calls f with every set of cache mounts of the plan, in the
 // order they appear in the rewritten text: RUNs inserted before a user
 // line, then that line's mounts, then RUNs inserted after it. f may change
 // the mounts in place.
-func (p *rewritePlan) eachMounts(f func(line int, ms []CacheMount)) {
+func (p *RewritePlan) eachMounts(f func(line int, ms []CacheMount)) {
 	lines := map[int]bool{}
 	for l := range p.mounts {
 		lines[l] = true

@@ -149,8 +149,9 @@ func FormatNote(n Note) string {
 }
 
 // tools are the commands of every ecosystem, and the build runners that
-// may run them (an opaque step in a Go stage gets the Go caches).
-var tools = toolNames()
+// may run them (an opaque step in a Go stage gets the Go caches); Register
+// sets them.
+var tools map[string]bool
 
 func toolNames() map[string]bool {
 	m := map[string]bool{"make": true, "gmake": true, "task": true, "mage": true, "just": true}

@@ -39,8 +39,8 @@ func refuse(rule Rule, line int, format string, args ...any) Verdict {
 	return Verdict{Rule: rule, Why: sprintf(format, args...), line: line}
 }
 
-// stepFacts is what a RUN does to the filesystem, as far as its calls show.
-type stepFacts struct {
+// StepFacts is what a RUN does to the filesystem, as far as its calls show.
+type StepFacts struct {
 	Removes []PathRef // rm -r, rmdir, mv sources: the path and what is below it goes
 	Writes  []PathRef // files and directories written (sed -i, cp/mv dest, redirections, ...)
 	reads   []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
@@ -87,13 +87,13 @@ func (r PathRef) inside(p string) bool {
 }
 
 // Facts classifies the calls of rs, once.
-func (a *Analysis) Facts(rs *RunStep) *stepFacts {
+func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 	if f, ok := a.stepFacts[rs]; ok {
 		return f
 	}
-	f := &stepFacts{}
+	f := &StepFacts{}
 	if a.stepFacts == nil {
-		a.stepFacts = map[*RunStep]*stepFacts{}
+		a.stepFacts = map[*RunStep]*StepFacts{}
 	}
 	a.stepFacts[rs] = f
 	queries := slices.ContainsFunc(rs.Calls, func(c shellscan.Call) bool {

@@ -4,13 +4,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hoistbuild/hoist/internal/dftest"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
 // TestCallWrites: output redirections are reported on the calls they
 // apply to, an enclosing block's included; fd duplications and /dev are not.
 func TestCallWrites(t *testing.T) {
-	runs, shells := runsOf(t, "FROM x\nRUN echo a > /go/pkg/mod/x && { cat b; ls; } >> out.txt 2>&1 && echo c >/dev/null && d=$(mktemp) && echo e 2>&1 | tee f\n")
+	runs, shells := dftest.MustRuns(t, "FROM x\nRUN echo a > /go/pkg/mod/x && { cat b; ls; } >> out.txt 2>&1 && echo c >/dev/null && d=$(mktemp) && echo e 2>&1 | tee f\n")
 	calls, err := shellscan.RunCalls(runs[0], shells[0], map[string]string{})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func TestStepFacts(t *testing.T) {
 		{run: "npm ci && apt-get install -y git", target: "/go/pkg/mod"},
 	}
 	for _, c := range cases {
-		runs, shells := runsOf(t, "FROM x\nRUN "+c.run+"\n")
+		runs, shells := dftest.MustRuns(t, "FROM x\nRUN "+c.run+"\n")
 		env := map[string]string{"GOPATH": "/go"}
 		calls, err := shellscan.RunCalls(runs[0], shells[0], env)
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hoistbuild/hoist/internal/version"
 	"github.com/hoistbuild/hoist/llbgen"
+	_ "github.com/hoistbuild/hoist/llbgen/ecosystems" // registers Go and Node with llbgen
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )

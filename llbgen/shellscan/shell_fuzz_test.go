@@ -3,6 +3,8 @@ package shellscan
 import (
 	"path"
 	"testing"
+
+	"github.com/hoistbuild/hoist/internal/dftest"
 )
 
 // FuzzRunCalls feeds every RUN of arbitrary Dockerfile text through
@@ -22,7 +24,7 @@ func FuzzRunCalls(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, df string) {
-		runs, shells, err := parseRuns(df)
+		runs, shells, err := dftest.Runs(df)
 		if err != nil {
 			return
 		}

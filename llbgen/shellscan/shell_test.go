@@ -8,46 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/hoistbuild/hoist/internal/dftest"
 )
-
-// runsOf parses Dockerfile text exactly as the frontend does and returns
-// its RUN instructions with the SHELL in effect for each.
-func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
-	t.Helper()
-	runs, shells, err := parseRuns(df)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return runs, shells
-}
-
-func parseRuns(df string) ([]*instructions.RunCommand, [][]string, error) {
-	res, err := parser.Parse(strings.NewReader(df))
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse: %w", err)
-	}
-	stages, _, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("instructions: %w", err)
-	}
-	var runs []*instructions.RunCommand
-	var shells [][]string
-	for _, st := range stages {
-		var shell []string
-		for _, c := range st.Commands {
-			switch c := c.(type) {
-			case *instructions.ShellCommand:
-				shell = c.Shell
-			case *instructions.RunCommand:
-				runs = append(runs, c)
-				shells = append(shells, shell)
-			}
-		}
-	}
-	return runs, shells, nil
-}
 
 // summary renders the fields of a call a test cares about on one line:
 // "L:name args @dir +ENV=v -UNSET %LOCAL=v dyn opaque <wrappers>".
@@ -107,7 +69,7 @@ func checkRunCases(t *testing.T, cases []runCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			runs, shells := runsOf(t, "FROM scratch\n"+tc.df)
+			runs, shells := dftest.MustRuns(t, "FROM scratch\n"+tc.df)
 			if len(runs) == 0 {
 				t.Fatal("no RUN in test case")
 			}
@@ -374,7 +336,7 @@ func TestRunCallsErrors(t *testing.T) {
 	if _, err := RunCalls(nil, nil, nil); err == nil {
 		t.Error("nil RUN: want error")
 	}
-	runs, _ := runsOf(t, "FROM scratch\nSHELL [\"pwsh\", \"-c\"]\nRUN go build\n")
+	runs, _ := dftest.MustRuns(t, "FROM scratch\nSHELL [\"pwsh\", \"-c\"]\nRUN go build\n")
 	_, err := RunCalls(runs[0], []string{"pwsh", "-c"}, nil)
 	if !errors.Is(err, errNotShell) {
 		t.Errorf("pwsh: got %v, want errNotShell", err)

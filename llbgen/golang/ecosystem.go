@@ -1,39 +1,50 @@
-package llbgen
+// Package golang is hoist's Go ecosystem: the module and build caches
+// mounted on the steps that run go, and go mod download hoisted before the
+// COPY of the sources. Package llbgen/ecosystems registers it.
+package golang
 
 import (
 	"context"
 	"path"
 	"strings"
+	"time"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
-// goEcosystem is Go modules: the module cache and the build cache on
+// BuildCacheKeep is how long since last use a build cache entry stays
+// in hoist-cache. Go sets an entry's mtime when it uses it (at most once an
+// hour), so entries the build just used are always kept; what is left out
+// is what no build used for a day, which go itself would trim after 5 days.
+const BuildCacheKeep = 24 * time.Hour
+
+// Ecosystem is Go modules: the module cache and the build cache on
 // every step that runs go (or may: an opaque step in a stage with Go),
 // and go mod download hoisted before the source COPY.
-type goEcosystem struct{}
+type Ecosystem struct{}
 
-func (goEcosystem) Name() string          { return "go" }
-func (goEcosystem) Enabled(c Config) bool { return c.Go }
-func (goEcosystem) Caches() []CacheKind {
-	return []CacheKind{{ID: idGoMod, Verify: true}, {ID: idGoBuild, Keep: GoBuildCacheKeep}}
+func (Ecosystem) Name() string                 { return "go" }
+func (Ecosystem) Enabled(c llbgen.Config) bool { return c.Go }
+func (Ecosystem) Caches() []llbgen.CacheKind {
+	return []llbgen.CacheKind{{ID: idGoMod, Verify: true}, {ID: idGoBuild, Keep: BuildCacheKeep}}
 }
 
-func (goEcosystem) ContextFiles() (files, dirs []string) {
+func (Ecosystem) ContextFiles() (files, dirs []string) {
 	return []string{"**/go.mod", "**/go.sum", "**/go.work", "**/go.work.sum", "**/vendor/modules.txt"}, nil
 }
 
-func (goEcosystem) Tools() []string { return []string{"go", "gotip"} }
+func (Ecosystem) Tools() []string { return []string{"go", "gotip"} }
 
 // Knows: hoist follows every go command (ClassifyGo); none counts as
 // opaque.
-func (goEcosystem) Knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
+func (Ecosystem) Knows(c shellscan.Call) (known, opaque bool) { return IsGoTool(c.Name), false }
 
-func (goEcosystem) QueriesPaths(c shellscan.Call) bool {
+func (Ecosystem) QueriesPaths(c shellscan.Call) bool {
 	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env"
 }
 
-func (goEcosystem) Offline(env map[string]string, calls []shellscan.Call) string {
+func (Ecosystem) Offline(env map[string]string, calls []shellscan.Call) string {
 	if env["GOPROXY"] == "off" {
 		return "runs with GOPROXY=off"
 	}
@@ -45,20 +56,20 @@ func (goEcosystem) Offline(env map[string]string, calls []shellscan.Call) string
 	return ""
 }
 
-func (goEcosystem) Start(a *Analysis) Pass {
-	return &goPass{Analysis: a, goSteps: map[*RunStep]*goStep{}, firstMod: map[*Stage][]*RunStep{},
-		inLayerMod: map[*Stage][]*RunStep{}, inLayerNo: map[*Stage]bool{}}
+func (Ecosystem) Start(a *llbgen.Analysis) llbgen.Pass {
+	return &goPass{Analysis: a, goSteps: map[*llbgen.RunStep]*goStep{}, firstMod: map[*llbgen.Stage][]*llbgen.RunStep{},
+		inLayerMod: map[*llbgen.Stage][]*llbgen.RunStep{}, inLayerNo: map[*llbgen.Stage]bool{}}
 }
 
 type goPass struct {
-	*Analysis
-	goSteps  map[*RunStep]*goStep
-	firstMod map[*Stage][]*RunStep // steps with the module cache mounted
+	*llbgen.Analysis
+	goSteps  map[*llbgen.RunStep]*goStep
+	firstMod map[*llbgen.Stage][]*llbgen.RunStep // steps with the module cache mounted
 	// steps whose module cache stays in the layer only because their
 	// stage is exported: their download is hoisted with no mount, unless
 	// another Go step of the stage keeps the cache for another reason
-	inLayerMod map[*Stage][]*RunStep
-	inLayerNo  map[*Stage]bool
+	inLayerMod map[*llbgen.Stage][]*llbgen.RunStep
+	inLayerNo  map[*llbgen.Stage]bool
 }
 
 func (a *goPass) Analyse(context.Context) error {
@@ -74,12 +85,12 @@ func (a *goPass) Analyse(context.Context) error {
 		f := a.Facts(rs)
 		for _, p := range g.cleans {
 			if p != "" {
-				f.Removes = append(f.Removes, PathRef{Abs: p, Line: rs.Line})
+				f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line})
 			}
 		}
 		for _, p := range g.cleanWrites {
 			if p != "" {
-				f.Writes = append(f.Writes, PathRef{Abs: p, Line: rs.Line})
+				f.Writes = append(f.Writes, llbgen.PathRef{Abs: p, Line: rs.Line})
 			}
 		}
 	}
@@ -87,23 +98,23 @@ func (a *goPass) Analyse(context.Context) error {
 }
 
 func (a *goPass) Mount() {
-	users := func(o *RunStep) bool { return a.goSteps[o] != nil }
+	users := func(o *llbgen.RunStep) bool { return a.goSteps[o] != nil }
 	for _, rs := range a.Steps {
 		g := a.goSteps[rs]
 		if g == nil {
 			continue
 		}
 		if rs.Off {
-			a.Note(RuleOff, rs.Line, false, "left alone: # hoist:off")
+			a.Note(llbgen.RuleOff, rs.Line, false, "left alone: # hoist:off")
 			continue
 		}
 		if len(g.why) > 0 {
-			a.Note(RuleNoCacheMount, rs.Line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
+			a.Note(llbgen.RuleNoCacheMount, rs.Line, false, "no Go cache mounts: %s", strings.Join(g.why, "; "))
 			continue
 		}
 		modOK, buildOK := g.modules && g.modcache != "", g.buildCache
 		if modOK {
-			spec := CacheSpec{What: "Go module cache", Target: g.modcache, Content: true}
+			spec := llbgen.CacheSpec{What: "Go module cache", Target: g.modcache, Content: true}
 			v := a.StepVerdict(rs, spec)
 			stepV := v
 			if v.Ok {
@@ -111,19 +122,19 @@ func (a *goPass) Mount() {
 			}
 			if !v.Ok {
 				modOK = false
-				if g.project && !g.vendor && IsExported(a.Analysis, rs.Stage) {
+				if g.project && !g.vendor && llbgen.IsExported(a.Analysis, rs.Stage) {
 					if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
 						a.inLayerMod[rs.Stage] = append(a.inLayerMod[rs.Stage], rs)
 					} else if why != "" {
 						a.inLayerNo[rs.Stage] = true
 						if a.Opt.Config.Steps {
-							a.Note(RuleNotHoisted, rs.Line, false, "go mod download not hoisted into the layer: %s", why)
+							a.Note(llbgen.RuleNotHoisted, rs.Line, false, "go mod download not hoisted into the layer: %s", why)
 						}
 					}
 				}
 				if v.Why == "" {
 					// the user's own mount of it
-				} else if v.Rule == RuleUserMount {
+				} else if v.Rule == llbgen.RuleUserMount {
 					a.Note(v.Rule, rs.Line, false, "no mount of the Go module cache %s: %s", g.modcache, v.Why)
 				} else {
 					a.Note(v.Rule, rs.Line, false, "Go module cache %s kept in the image: %s", g.modcache, v.Why)
@@ -131,7 +142,7 @@ func (a *goPass) Mount() {
 			}
 		}
 		if buildOK && g.gocache != "" {
-			v := a.StepVerdict(rs, CacheSpec{What: "Go build cache", Target: g.gocache})
+			v := a.StepVerdict(rs, llbgen.CacheSpec{What: "Go build cache", Target: g.gocache})
 			buildOK = v.Ok
 			if !v.Ok && v.Why != "" {
 				a.Note(v.Rule, rs.Line, false, "no mount of the Go build cache %s: %s", g.gocache, v.Why)
@@ -150,7 +161,7 @@ func (a *goPass) Mount() {
 }
 
 func (a *goPass) Hoist(ctx context.Context) error {
-	hoisted := map[*Stage]bool{}
+	hoisted := map[*llbgen.Stage]bool{}
 	for _, s := range a.Stages {
 		cands, inLayer := a.firstMod[s], false
 		if len(cands) == 0 && !a.inLayerNo[s] {
@@ -203,11 +214,11 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	return nil
 }
 
-func (a *goPass) Done() []StepMounts {
-	var out []StepMounts
+func (a *goPass) Done() []llbgen.StepMounts {
+	var out []llbgen.StepMounts
 	for _, rs := range a.Steps {
 		if g := a.goSteps[rs]; g != nil && len(g.mounts) > 0 {
-			out = append(out, StepMounts{Step: rs, Mounts: g.mounts})
+			out = append(out, llbgen.StepMounts{Step: rs, Mounts: g.mounts})
 		}
 	}
 	return out
@@ -217,7 +228,7 @@ func (a *goPass) Done() []StepMounts {
 // runs: a golang-family base image, go on the image's PATH, GOROOT or
 // GOLANG_VERSION set, or an earlier step of the stage's chain installed or
 // ran it.
-func (a *Analysis) hasGo(rs *RunStep) bool {
+func (a *goPass) hasGo(rs *llbgen.RunStep) bool {
 	root := rs.Stage.Root()
 	img := root.Image
 	if i := strings.LastIndex(img, "/"); i >= 0 {
@@ -240,7 +251,7 @@ func (a *Analysis) hasGo(rs *RunStep) bool {
 		if o == rs {
 			break
 		}
-		if !IsAncestorOrSelf(o.Stage, rs.Stage) {
+		if !llbgen.IsAncestorOrSelf(o.Stage, rs.Stage) {
 			continue
 		}
 		for _, c := range o.Calls {
@@ -259,7 +270,7 @@ func installsGo(c shellscan.Call) bool {
 	default:
 		return false
 	}
-	for _, a := range Operands(c.Args) {
+	for _, a := range llbgen.Operands(c.Args) {
 		a, _, _ = strings.Cut(a, "=")
 		if a == "go" || a == "golang" || strings.HasPrefix(a, "golang-") || strings.HasPrefix(a, "golang1") {
 			return true

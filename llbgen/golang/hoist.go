@@ -1,4 +1,4 @@
-package llbgen
+package golang
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"golang.org/x/mod/modfile"
 )
@@ -22,10 +23,10 @@ import (
 // download unless its root is one of roots (the roots done so far). It
 // reports whether the modules are downloaded before rs; quiet leaves a
 // failure unnoted (an opaque step that may not run go at all).
-func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
+func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*llbgen.RunStep]*goStep, u moduleUse, roots map[string]bool, other, quiet bool) (bool, error) {
 	notHoisted := func(line int, format string, args ...any) (bool, error) {
 		if !quiet {
-			a.Note(RuleNotHoisted, line, false, format, args...)
+			a.Note(llbgen.RuleNotHoisted, line, false, format, args...)
 		}
 		return false, nil
 	}
@@ -35,7 +36,7 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 			break
 		}
 		pg := goSteps[prev]
-		if pg == nil || !pg.download || !IsAncestorOrSelf(prev.Stage, s) {
+		if pg == nil || !pg.download || !llbgen.IsAncestorOrSelf(prev.Stage, s) {
 			continue
 		}
 		if !other {
@@ -47,7 +48,7 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 			}
 		}
 	}
-	if u.download && ManifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
+	if u.download && llbgen.ManifestCopyBefore(rs, isGoModuleFile, goSourcesOnly) {
 		return true, nil // the user's download already precedes the sources
 	}
 	if a.Opt.Context == nil {
@@ -56,7 +57,7 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 	if u.dir == "" {
 		return notHoisted(rs.Line, "go mod download not hoisted: cannot tell which directory go runs in")
 	}
-	sc, why, err := a.FindSourceCopy(ctx, s, rs, u.dir, CopyRule{Env: goEnvMatters, Harmless: goRunHarmless, What: "go command",
+	sc, why, err := a.FindSourceCopy(ctx, s, rs, u.dir, llbgen.CopyRule{Env: goEnvMatters, Harmless: goRunHarmless, What: "go command",
 		Manifest: isGoModuleFile, Download: "go mod download", AfterManifests: true, PassOver: isGoSource, Related: goRelated})
 	if err != nil {
 		return false, err
@@ -75,7 +76,7 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 		if sc.Manifests != nil {
 			where = "after"
 		}
-		a.Note(RuleOff, sc.Line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
+		a.Note(llbgen.RuleOff, sc.Line, false, "go mod download not hoisted %s this COPY: # hoist:off", where)
 		return false, nil
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(u.dir, sc.Dest), "/")
@@ -101,7 +102,7 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 		if prev == rs {
 			break
 		}
-		if pg := goSteps[prev]; pg != nil && IsAncestorOrSelf(prev.Stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
+		if pg := goSteps[prev]; pg != nil && llbgen.IsAncestorOrSelf(prev.Stage, s) && slices.ContainsFunc(pg.uses, func(pu moduleUse) bool {
 			return pu.download && pu.dir == rootDir
 		}) {
 			roots[root] = true
@@ -112,16 +113,16 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 		// COPY go.mod go.sum ./ right before the source COPY, with no
 		// download after it: the download goes there, with no COPY of its
 		// own.
-		if mc := a.ManifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.Src == sc.Src && mc.Dest == sc.Dest && Uncovered(files, mc.Manifests) == "" {
+		if mc := a.ManifestCopyJustBefore(s, sc, isGoModuleFile); mc != nil && mc.Src == sc.Src && mc.Dest == sc.Dest && llbgen.Uncovered(files, mc.Manifests) == "" {
 			mc.Replay = sc.Replay
 			sc = mc
 		}
 	}
-	if f := Uncovered(files, sc.Manifests); f != "" {
+	if f := llbgen.Uncovered(files, sc.Manifests); f != "" {
 		return notHoisted(rs.Line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.Line, f)
 	}
 
-	var mod *CacheMount
+	var mod *llbgen.CacheMount
 	ms := goSteps[rs].mounts
 	for i := range ms {
 		if ms[i].ID == idGoMod || strings.HasPrefix(ms[i].ID, idGoMod+"-") {
@@ -165,48 +166,48 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 	cmd := ""
 	if !rs.Cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell.
-		if why := ExecFormBlocked(rootDir, sc.Workdir, u.goEnv); why != "" {
+		if why := llbgen.ExecFormBlocked(rootDir, sc.Workdir, u.goEnv); why != "" {
 			return notHoisted(rs.Line, "go mod download not hoisted: %s", why)
 		}
-		cmd = ExecForm("go", "mod", "download")
+		cmd = llbgen.ExecForm("go", "mod", "download")
 	} else {
 		if rootDir != sc.Workdir {
-			cmd = "cd " + ShellQuote(rootDir) + " && "
+			cmd = "cd " + llbgen.ShellQuote(rootDir) + " && "
 		}
 		env := ""
-		for _, k := range SortedEnvKeys(u.goEnv) {
-			env += k + "=" + ShellQuote(u.goEnv[k]) + " "
+		for _, k := range llbgen.SortedEnvKeys(u.goEnv) {
+			env += k + "=" + llbgen.ShellQuote(u.goEnv[k]) + " "
 		}
 		cmd += env + "go mod download"
 		if mod == nil {
 			// nothing seeded: the modules come into the layer
 		} else if v := a.VerifyDownload(*mod, env); v != "" {
 			cmd += v
-			a.Verified = append(a.Verified, VerifiedDownload{Stage: s, Line: sc.Line, ID: mod.ID})
-			a.Note(RuleCacheFrom, sc.Line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.Opt.CacheFrom.Ref, ArgCacheVerify)
+			a.Verified = append(a.Verified, llbgen.VerifiedDownload{Stage: s, Line: sc.Line, ID: mod.ID})
+			a.Note(llbgen.RuleCacheFrom, sc.Line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.Opt.CacheFrom.Ref, llbgen.ArgCacheVerify)
 		}
 	}
-	run := HoistedRun{Flags: a.PassFlags(rs), Cmd: cmd, Serves: rs.Line}
+	run := llbgen.HoistedRun{Flags: a.PassFlags(rs), Cmd: cmd, Serves: rs.Line}
 	if mod != nil {
-		run.Mounts = []CacheMount{*mod}
+		run.Mounts = []llbgen.CacheMount{*mod}
 	}
 	roots[root] = true
-	rule, inLayer := RuleDownloadHoisted, ""
+	rule, inLayer := llbgen.RuleDownloadHoisted, ""
 	if mod == nil {
-		rule = RuleDownloadInLayer
+		rule = llbgen.RuleDownloadInLayer
 		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
 	}
 	if sc.Manifests != nil {
-		a.Plan.Insert(&Insertion{At: EndLine(sc.Cmd.Location()), After: true, Copies: lines, Run: run})
+		a.Plan.Insert(&llbgen.Insertion{At: llbgen.EndLine(sc.Cmd.Location()), After: true, Copies: lines, Run: run})
 		a.Note(rule, sc.Line, true, "go mod download added after this COPY of the module files (for RUN at line %d)%s", rs.Line, inLayer)
 		return true, nil
 	}
-	a.Plan.Insert(&Insertion{At: sc.Line, Copies: lines, Run: run})
+	a.Plan.Insert(&llbgen.Insertion{At: sc.Line, Copies: lines, Run: run})
 	what := "go mod download"
 	if other {
 		what += " in " + rootDir
 	}
-	a.Note(rule, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(Dedupe(names), ", "), rs.Line, inLayer)
+	a.Note(rule, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(llbgen.Dedupe(names), ", "), rs.Line, inLayer)
 	return true, nil
 }
 
@@ -218,13 +219,13 @@ func (a *Analysis) hoistGo(ctx context.Context, rs *RunStep, goSteps map[*RunSte
 // fetched: a superset in a cache directory, and nothing else changes. A
 // stage copying or mounting from it, or a step reading, changing or
 // removing it could see more than the cache, so gets no download there.
-func (a *Analysis) downloadInLayer(rs *RunStep, c CacheSpec, stepV Verdict, users func(*RunStep) bool) (bool, string) {
+func (a *goPass) downloadInLayer(rs *llbgen.RunStep, c llbgen.CacheSpec, stepV llbgen.Verdict, users func(*llbgen.RunStep) bool) (bool, string) {
 	if !stepV.Ok {
-		if stepV.Rule == RuleUserMount {
+		if stepV.Rule == llbgen.RuleUserMount {
 			return false, ""
 		}
 		verb := "removes"
-		if stepV.Rule == RuleCacheWriter {
+		if stepV.Rule == llbgen.RuleCacheWriter {
 			verb = "changes files in"
 		}
 		return false, fmt.Sprintf("line %d %s %s, whose modules a download in an earlier layer would keep in the image's layers", rs.Line, verb, c.Target)
@@ -233,7 +234,7 @@ func (a *Analysis) downloadInLayer(rs *RunStep, c CacheSpec, stepV Verdict, user
 		return false, "a stage copies or mounts " + c.Target + " from it, which would take the modules only the download fetched"
 	}
 	if v := a.FamilyVerdict(rs, c, users); !v.Ok {
-		if v.Rule == RuleCacheDestroyer || v.Rule == RuleCacheWriter {
+		if v.Rule == llbgen.RuleCacheDestroyer || v.Rule == llbgen.RuleCacheWriter {
 			return false, v.Why + "; a download in an earlier layer would keep its modules in the image's layers"
 		}
 		return false, v.Why + ", and would see modules only the download fetched"
@@ -243,7 +244,7 @@ func (a *Analysis) downloadInLayer(rs *RunStep, c CacheSpec, stepV Verdict, user
 
 // goSourcesOnly passes over COPYs of Go files (COPY *.go ./): they cannot
 // bring what a download reads.
-func goSourcesOnly(_ instructions.Command, ci CopyInfo) bool {
+func goSourcesOnly(_ instructions.Command, ci llbgen.CopyInfo) bool {
 	return ci.Only(isGoSource)
 }
 
@@ -258,7 +259,7 @@ func isGoModuleFile(src string) bool {
 	b := path.Base(src)
 	// A pattern counts when it matches module files only: go.* does, * and
 	// *.* (which bring the sources too) do not.
-	return MatchesAny(b, goModuleFileNames) && !MatchesAny(b, []string{"main.go", "Makefile", "x"})
+	return llbgen.MatchesAny(b, goModuleFileNames) && !llbgen.MatchesAny(b, []string{"main.go", "Makefile", "x"})
 }
 
 func goEnvMatters(k string) bool {
@@ -278,16 +279,16 @@ func goRelated(p string) bool {
 	}
 }
 
-func goRunHarmless(rs *RunStep) bool {
+func goRunHarmless(rs *llbgen.RunStep) bool {
 	g := analyseGo(rs)
 	return g != nil && g.modules
 }
 
 // goModuleFiles finds the module or workspace that go uses in ctxDir and
 // lists the files go mod download needs, all within src.
-func (a *Analysis) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
+func (a *goPass) goModuleFiles(ctx context.Context, src, ctxDir string, env map[string]string) (files []string, root, why string, err error) {
 	in := func(p string) bool {
-		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || Within("/"+p, "/"+src)
+		return src == "." && !strings.HasPrefix(p, "../") && p != ".." || llbgen.Within("/"+p, "/"+src)
 	}
 	if !in(ctxDir) {
 		return nil, "", "the go command runs outside the copied directory", nil

@@ -1,9 +1,10 @@
-package llbgen
+package golang
 
 import (
 	"path"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
@@ -46,7 +47,7 @@ type goStep struct {
 	// may run it (make build, ./build.sh), in a stage that has Go.
 	opaque string
 	// mounts are the cache mounts the step gets.
-	mounts []CacheMount
+	mounts []llbgen.CacheMount
 }
 
 // moduleUse is where a module-needing go call runs.
@@ -63,12 +64,12 @@ type moduleUse struct {
 // a stage with Go: it may run go with any subcommand, so it gets both
 // caches at the paths the step's env gives, and a download hoisted for it
 // goes where its directory says.
-func opaqueGo(rs *RunStep, c shellscan.Call) *goStep {
-	env := CloneMap(rs.Env)
+func opaqueGo(rs *llbgen.RunStep, c shellscan.Call) *goStep {
+	env := llbgen.CloneMap(rs.Env)
 	for k, v := range c.Env {
 		env[k] = v
 	}
-	g := &goStep{modules: true, buildCache: true, project: true, opaque: CallWords(c), goEnv: map[string]string{}}
+	g := &goStep{modules: true, buildCache: true, project: true, opaque: llbgen.CallWords(c), goEnv: map[string]string{}}
 	if rs.EnvErr != "" {
 		g.why = append(g.why, rs.EnvErr)
 	}
@@ -97,8 +98,8 @@ func opaqueGo(rs *RunStep, c shellscan.Call) *goStep {
 
 // goPaths returns the module and build cache paths Go would use with env,
 // or why a path cannot be known.
-func goPaths(env map[string]string, acc Account) (modcache, gocache, whyMod, whyBuild string) {
-	h, hok := Home(env, acc)
+func goPaths(env map[string]string, acc llbgen.Account) (modcache, gocache, whyMod, whyBuild string) {
+	h, hok := llbgen.Home(env, acc)
 	if v := env["GOMODCACHE"]; v != "" {
 		modcache = v
 	} else if gp := env["GOPATH"]; gp != "" {
@@ -131,10 +132,10 @@ func goPaths(env map[string]string, acc Account) (modcache, gocache, whyMod, why
 }
 
 // analyseGo classifies the Go invocations of a RUN.
-func analyseGo(rs *RunStep) *goStep {
+func analyseGo(rs *llbgen.RunStep) *goStep {
 	var g *goStep
 	for _, c := range rs.Calls {
-		env := CloneMap(rs.Env)
+		env := llbgen.CloneMap(rs.Env)
 		for k, v := range c.Env {
 			env[k] = v
 		}
@@ -155,7 +156,7 @@ func analyseGo(rs *RunStep) *goStep {
 			}
 		}
 		if use.Sub == "clean" {
-			// The safety engine decides per cache (stepFacts): -modcache
+			// The safety engine decides per cache (llbgen.StepFacts): -modcache
 			// and -cache remove a cache, -testcache and -fuzzcache write
 			// into the build cache.
 			mod, build, _, _ := goPaths(env, rs.Acc)
@@ -236,7 +237,7 @@ func (g *goStep) addUse(dir string, env map[string]string, download bool) {
 }
 
 // goDir is the absolute directory a go call runs in, or "".
-func goDir(rs *RunStep, c shellscan.Call, use GoUse) string {
+func goDir(rs *llbgen.RunStep, c shellscan.Call, use GoUse) string {
 	if !c.DirKnown {
 		return ""
 	}
@@ -260,14 +261,14 @@ func goDir(rs *RunStep, c shellscan.Call, use GoUse) string {
 
 // goMounts returns the cache mounts of a Go RUN: the module cache when
 // mod (the safety engine allowed it), the build cache when build.
-func (a *Analysis) goMounts(rs *RunStep, g *goStep, mod, build bool) []CacheMount {
-	uid, gid, mode, suffix := Ownership(rs.Acc)
-	var ms []CacheMount
-	if mod && g.modules && MountablePath(g.modcache) {
-		ms = append(ms, CacheMount{ID: idGoMod + suffix, Target: g.modcache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
+func (a *goPass) goMounts(rs *llbgen.RunStep, g *goStep, mod, build bool) []llbgen.CacheMount {
+	uid, gid, mode, suffix := llbgen.Ownership(rs.Acc)
+	var ms []llbgen.CacheMount
+	if mod && g.modules && llbgen.MountablePath(g.modcache) {
+		ms = append(ms, llbgen.CacheMount{ID: idGoMod + suffix, Target: g.modcache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
 	}
-	if build && g.buildCache && MountablePath(g.gocache) {
-		ms = append(ms, CacheMount{ID: idGoBuild + suffix, Target: g.gocache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
+	if build && g.buildCache && llbgen.MountablePath(g.gocache) {
+		ms = append(ms, llbgen.CacheMount{ID: idGoBuild + suffix, Target: g.gocache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
 	}
 	return ms
 }

@@ -1,51 +1,13 @@
-package llbgen
+package ecosystems
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
+	"github.com/hoistbuild/hoist/internal/dftest"
+	"github.com/hoistbuild/hoist/llbgen/golang"
+	"github.com/hoistbuild/hoist/llbgen/node"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
-
-// runsOf parses Dockerfile text exactly as the frontend does and returns
-// its RUN instructions with the SHELL in effect for each.
-func runsOf(t testing.TB, df string) ([]*instructions.RunCommand, [][]string) {
-	t.Helper()
-	runs, shells, err := parseRuns(df)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return runs, shells
-}
-
-func parseRuns(df string) ([]*instructions.RunCommand, [][]string, error) {
-	res, err := parser.Parse(strings.NewReader(df))
-	if err != nil {
-		return nil, nil, fmt.Errorf("parse: %w", err)
-	}
-	stages, _, err := instructions.Parse(res.AST, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("instructions: %w", err)
-	}
-	var runs []*instructions.RunCommand
-	var shells [][]string
-	for _, st := range stages {
-		var shell []string
-		for _, c := range st.Commands {
-			switch c := c.(type) {
-			case *instructions.ShellCommand:
-				shell = c.Shell
-			case *instructions.RunCommand:
-				runs = append(runs, c)
-				shells = append(shells, shell)
-			}
-		}
-	}
-	return runs, shells, nil
-}
 
 // FuzzClassify feeds the calls of every RUN of arbitrary Dockerfile text
 // to the classifiers: no panics.
@@ -64,7 +26,7 @@ func FuzzClassify(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, df string) {
-		runs, shells, err := parseRuns(df)
+		runs, shells, err := dftest.Runs(df)
 		if err != nil {
 			return
 		}
@@ -72,8 +34,8 @@ func FuzzClassify(f *testing.F) {
 		for i, run := range runs {
 			calls, _ := shellscan.RunCalls(run, shells[i], env)
 			for _, call := range calls {
-				ClassifyGo(call, env)
-				ClassifyNode(call)
+				golang.ClassifyGo(call, env)
+				node.ClassifyNode(call)
 			}
 		}
 	})

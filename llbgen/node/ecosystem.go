@@ -1,29 +1,35 @@
-package llbgen
+// Package node is hoist's Node ecosystem: npm, yarn classic and berry,
+// pnpm (one packageManager value each), their download caches mounted on
+// the install steps, and the install hoisted before the COPY of the
+// sources, as far as dependencies' install scripts allow (scripts.go).
+// Package llbgen/ecosystems registers it.
+package node
 
 import (
 	"context"
 	"maps"
 	"path"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 )
 
-// nodeEcosystem is Node's package managers (npm, yarn classic, yarn
+// Ecosystem is Node's package managers (npm, yarn classic, yarn
 // berry, pnpm): each install's download cache on its step, and the
 // install hoisted before the source COPY.
-type nodeEcosystem struct{}
+type Ecosystem struct{}
 
-func (nodeEcosystem) Name() string          { return "node" }
-func (nodeEcosystem) Enabled(c Config) bool { return c.Node }
-func (nodeEcosystem) Caches() []CacheKind {
-	ks := make([]CacheKind, len(packageManagers))
+func (Ecosystem) Name() string                 { return "node" }
+func (Ecosystem) Enabled(c llbgen.Config) bool { return c.Node }
+func (Ecosystem) Caches() []llbgen.CacheKind {
+	ks := make([]llbgen.CacheKind, len(packageManagers))
 	for i, m := range packageManagers {
-		ks[i] = CacheKind{ID: m.cacheID}
+		ks[i] = llbgen.CacheKind{ID: m.cacheID}
 	}
 	return ks
 }
 
-func (nodeEcosystem) ContextFiles() (files, dirs []string) {
+func (Ecosystem) ContextFiles() (files, dirs []string) {
 	return []string{
 			"**/package.json", "**/package-lock.json", "**/npm-shrinkwrap.json", "**/yarn.lock", "**/pnpm-lock.yaml",
 			"**/pnpm-workspace.yaml", "**/.npmrc", "**/.yarnrc", "**/.yarnrc.yml", "**/.pnpmfile.cjs",
@@ -33,11 +39,11 @@ func (nodeEcosystem) ContextFiles() (files, dirs []string) {
 		[]string{"**/node_modules", "**/.yarn/unplugged"}
 }
 
-func (nodeEcosystem) Tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
+func (Ecosystem) Tools() []string { return []string{"npm", "npx", "yarn", "pnpm", "corepack"} }
 
 // Knows: a package-manager call other than an install, a fetch, a global
 // install or a subcommand of nodeKnownSubs may run a package.json script.
-func (nodeEcosystem) Knows(c shellscan.Call) (known, opaque bool) {
+func (Ecosystem) Knows(c shellscan.Call) (known, opaque bool) {
 	u, ok := ClassifyNode(c)
 	if !ok {
 		return false, false
@@ -54,17 +60,17 @@ var nodeKnownSubs = map[string]bool{
 	"plugin": true, "enable": true, "prepare": true, "help": true,
 }
 
-func (nodeEcosystem) QueriesPaths(shellscan.Call) bool { return false }
+func (Ecosystem) QueriesPaths(shellscan.Call) bool { return false }
 
-func (nodeEcosystem) Offline(env map[string]string, calls []shellscan.Call) string {
+func (Ecosystem) Offline(env map[string]string, calls []shellscan.Call) string {
 	for _, c := range calls {
 		if _, ok := ClassifyNode(c); !ok {
 			continue
 		}
-		if HasArg(c.Args, "--offline") {
-			return "runs " + RunWords(c)
+		if llbgen.HasArg(c.Args, "--offline") {
+			return "runs " + llbgen.RunWords(c)
 		}
-		env := CloneMap(env)
+		env := llbgen.CloneMap(env)
 		maps.Copy(env, c.Env)
 		if v, ok := envConfig(env, []string{"npm_config_"}, "offline"); ok && v != "false" && v != "" {
 			return "runs " + path.Base(c.Name) + " with npm_config_offline set"
@@ -73,17 +79,17 @@ func (nodeEcosystem) Offline(env map[string]string, calls []shellscan.Call) stri
 	return ""
 }
 
-func (nodeEcosystem) Start(a *Analysis) Pass {
-	return &nodeRun{Analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*RunStep]*nodeStep{}}
+func (Ecosystem) Start(a *llbgen.Analysis) llbgen.Pass {
+	return &nodeRun{Analysis: a, projects: map[string]*nodeProject{}, nodeSteps: map[*llbgen.RunStep]*nodeStep{}}
 }
 
 // nodeRun is the Node ecosystem's pass over an analysis; it caches what
 // the context says about each project dir.
 type nodeRun struct {
-	*Analysis
+	*llbgen.Analysis
 	projects  map[string]*nodeProject
-	nodeSteps map[*RunStep]*nodeStep
-	order     []*RunStep // the steps of nodeSteps, in order
+	nodeSteps map[*llbgen.RunStep]*nodeStep
+	order     []*llbgen.RunStep // the steps of nodeSteps, in order
 }
 
 func (a *nodeRun) Analyse(ctx context.Context) error {
@@ -96,7 +102,7 @@ func (a *nodeRun) Analyse(ctx context.Context) error {
 			continue
 		}
 		if rs.Off {
-			a.Note(RuleOff, rs.Line, false, "left alone: # hoist:off")
+			a.Note(llbgen.RuleOff, rs.Line, false, "left alone: # hoist:off")
 			continue
 		}
 		a.nodeSteps[rs] = n
@@ -109,12 +115,12 @@ func (a *nodeRun) Mount() {
 	// A step that installs offline reads the cache an earlier step filled:
 	// that cache stays in the layers of the whole FROM family.
 	type famCache struct {
-		root   *Stage
+		root   *llbgen.Stage
 		target string
 	}
 	offline := map[famCache]string{}
 	for _, rs := range a.order {
-		how := OfflineStep(rs)
+		how := llbgen.OfflineStep(rs)
 		if how == "" || !a.FedBefore(rs) {
 			continue
 		}
@@ -122,7 +128,7 @@ func (a *nodeRun) Mount() {
 			if c.mount != nil {
 				k := famCache{rs.Stage.Root(), c.mount.Target}
 				if _, ok := offline[k]; !ok {
-					offline[k] = "line " + Itoa(rs.Line) + " " + OfflineWhy(how)
+					offline[k] = "line " + llbgen.Itoa(rs.Line) + " " + llbgen.OfflineWhy(how)
 				}
 			}
 		}
@@ -134,7 +140,7 @@ func (a *nodeRun) Mount() {
 				continue
 			}
 			if why, ok := offline[famCache{rs.Stage.Root(), c.mount.Target}]; ok {
-				c.mount, c.why, c.rule = nil, why, RuleKeptInLayer
+				c.mount, c.why, c.rule = nil, why, llbgen.RuleKeptInLayer
 			}
 		}
 	}
@@ -146,16 +152,16 @@ func (a *nodeRun) Mount() {
 		}
 		for _, c := range n.calls {
 			if clean && c.mount != nil {
-				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", RuleCacheDestroyer
+				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", llbgen.RuleCacheDestroyer
 			}
 			if c.mount != nil {
-				if v := a.StepVerdict(rs, CacheSpec{What: c.mgr.name + " cache", Target: c.mount.Target}); !v.Ok {
+				if v := a.StepVerdict(rs, llbgen.CacheSpec{What: c.mgr.name + " cache", Target: c.mount.Target}); !v.Ok {
 					c.mount, c.why, c.rule = nil, v.Why, v.Rule
 				}
 			}
 			if c.mount != nil && c.pnp {
 				if keep := a.pnpKeep(rs, c.mount.Target); keep != "" {
-					a.Note(RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, keep)
+					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, keep)
 					c.mount = nil
 				}
 			}
@@ -167,7 +173,7 @@ func (a *nodeRun) Mount() {
 				seen[c.why] = true
 				rule := c.rule
 				if rule.Name == "" {
-					rule = RuleNoCacheMount
+					rule = llbgen.RuleNoCacheMount
 				}
 				a.Note(rule, rs.Line, false, "no %s cache mount: %s", mgrName(c.mgr, c.use.Manager), c.why)
 			}
@@ -177,7 +183,7 @@ func (a *nodeRun) Mount() {
 
 // Hoist hoists the first install of each stage.
 func (a *nodeRun) Hoist(ctx context.Context) error {
-	done := map[*Stage]bool{}
+	done := map[*llbgen.Stage]bool{}
 	for _, rs := range a.order {
 		s := rs.Stage
 		if done[s] {
@@ -196,14 +202,14 @@ func (a *nodeRun) Hoist(ctx context.Context) error {
 	return nil
 }
 
-func (a *nodeRun) Done() []StepMounts {
-	var out []StepMounts
+func (a *nodeRun) Done() []llbgen.StepMounts {
+	var out []llbgen.StepMounts
 	for _, rs := range a.order {
 		ms := a.nodeSteps[rs].mounts()
 		if len(ms) == 0 {
 			continue
 		}
-		out = append(out, StepMounts{Step: rs, Mounts: ms})
+		out = append(out, llbgen.StepMounts{Step: rs, Mounts: ms})
 		a.NoteMounts(rs, ms, "", "")
 	}
 	return out

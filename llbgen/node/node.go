@@ -1,4 +1,4 @@
-package llbgen
+package node
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"go.yaml.in/yaml/v3"
@@ -25,10 +26,10 @@ type nodeCall struct {
 	dir   string          // absolute project dir, "" when unknown
 	cwd   string          // absolute dir the call runs in (before --prefix and the like)
 	env   map[string]string
-	mount *CacheMount
-	why   string // why it gets no mount
-	rule  Rule   // the rule that decided so, when not RuleNoCacheMount
-	pnp   bool   // yarn berry in Plug'n'Play mode
+	mount *llbgen.CacheMount
+	why   string      // why it gets no mount
+	rule  llbgen.Rule // the rule that decided so, when not RuleNoCacheMount
+	pnp   bool        // yarn berry in Plug'n'Play mode
 	proj  *nodeProject
 }
 
@@ -39,8 +40,8 @@ type nodeStep struct {
 	removed int
 }
 
-func (n *nodeStep) mounts() []CacheMount {
-	var ms []CacheMount
+func (n *nodeStep) mounts() []llbgen.CacheMount {
+	var ms []llbgen.CacheMount
 	seen := map[string]bool{}
 	for i, c := range n.calls {
 		if i == n.removed || c.mount == nil || seen[c.mount.Target] {
@@ -274,7 +275,7 @@ func callFlag(args []string, name string) (string, bool) {
 }
 
 // absCache makes a configured cache path absolute, or says why not.
-func absCache(p, what string, env map[string]string, acc Account) (string, string) {
+func absCache(p, what string, env map[string]string, acc llbgen.Account) (string, string) {
 	if strings.HasPrefix(p, "~/") {
 		h, why := homeOr(env, acc, p[2:])
 		if why != "" {
@@ -294,8 +295,8 @@ func absCache(p, what string, env map[string]string, acc Account) (string, strin
 	return path.Clean(p), ""
 }
 
-func homeOr(env map[string]string, acc Account, rel ...string) (string, string) {
-	h, ok := Home(env, acc)
+func homeOr(env map[string]string, acc llbgen.Account, rel ...string) (string, string) {
+	h, ok := llbgen.Home(env, acc)
 	if !ok {
 		return "", "HOME of user " + acc.Name + " is unknown"
 	}
@@ -306,7 +307,7 @@ func homeOr(env map[string]string, acc Account, rel ...string) (string, string) 
 }
 
 // npmCache is the directory npm keeps its cache (and logs) in.
-func npmCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
+func npmCache(c *nodeCall, p *nodeProject, acc llbgen.Account) (string, string) {
 	if v, ok := callFlag(c.call.Args, "--cache"); ok {
 		return absCache(v, "--cache", c.env, acc)
 	}
@@ -321,7 +322,7 @@ func npmCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
 
 // yarnClassicCache follows yarn 1's getCacheDir: root's home is
 // /usr/local/share there, not /root.
-func yarnClassicCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
+func yarnClassicCache(c *nodeCall, p *nodeProject, acc llbgen.Account) (string, string) {
 	if v, ok := callFlag(c.call.Args, "--cache-folder"); ok {
 		return absCache(v, "--cache-folder", c.env, acc)
 	}
@@ -416,7 +417,7 @@ func berryLocalCache(c *nodeCall, p *nodeProject) (local, unknown string) {
 
 // berryCache is yarn 2+'s global cache, or why there is none to mount: a
 // project-local cache (.yarn/cache) is part of the project, not a cache.
-func berryCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
+func berryCache(c *nodeCall, p *nodeProject, acc llbgen.Account) (string, string) {
 	if local, unknown := berryLocalCache(c, p); local != "" || unknown != "" {
 		return "", local + unknown
 	}
@@ -447,7 +448,7 @@ func berryCache(c *nodeCall, p *nodeProject, acc Account) (string, string) {
 // hard-link from the project to that dir; a mount on the store below it
 // does not change that, so hoist need not name the store, and must not:
 // pnpm 11 and later record a named store in node_modules.
-func pnpmStore(c *nodeCall, p *nodeProject, acc Account) (dir, why string) {
+func pnpmStore(c *nodeCall, p *nodeProject, acc llbgen.Account) (dir, why string) {
 	if v, ok := callFlag(c.call.Args, "--store-dir"); ok {
 		return absCache(v, "--store-dir", c.env, acc)
 	}
@@ -483,7 +484,7 @@ func toString(v any) string {
 }
 
 // nodeDir is the absolute directory a package manager works in, or "".
-func nodeDir(rs *RunStep, c shellscan.Call, use NodeUse) string {
+func nodeDir(rs *llbgen.RunStep, c shellscan.Call, use NodeUse) string {
 	if !c.DirKnown {
 		return ""
 	}
@@ -510,7 +511,7 @@ func nodeDir(rs *RunStep, c shellscan.Call, use NodeUse) string {
 // projectInContext maps an absolute dir of the stage to the context dir a
 // preceding COPY of this stage, or of a stage it is built on, brought it
 // from; "" when none did.
-func (a *Analysis) projectInContext(ctx context.Context, s *Stage, rs *RunStep, dir string) string {
+func (a *nodeRun) projectInContext(ctx context.Context, s *llbgen.Stage, rs *llbgen.RunStep, dir string) string {
 	// The stages it is built on copied what it starts with.
 	end := s.CmdIndex(rs.Cmd)
 	for st := s; st != nil; st = st.Parent {
@@ -526,7 +527,7 @@ func (a *Analysis) projectInContext(ctx context.Context, s *Stage, rs *RunStep, 
 
 // projectInStage is projectInContext's search of the COPYs of stage s
 // before command end; done is false when none of them decides.
-func (a *Analysis) projectInStage(ctx context.Context, s *Stage, end int, dir string) (string, bool) {
+func (a *nodeRun) projectInStage(ctx context.Context, s *llbgen.Stage, end int, dir string) (string, bool) {
 	for i := end - 1; i >= 0; i-- {
 		c, ok := s.Cmds[i].(*instructions.CopyCommand)
 		if !ok || c.From != "" || len(c.SourceContents) > 0 || len(c.SourcePaths) == 0 {
@@ -550,7 +551,7 @@ func (a *Analysis) projectInStage(ctx context.Context, s *Stage, end int, dir st
 		var srcDir string
 		for j, sp := range c.SourcePaths {
 			src, err := a.Expand(s, sp)
-			if err != nil || strings.ContainsAny(src, "*?[") && !(MatchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
+			if err != nil || strings.ContainsAny(src, "*?[") && !(llbgen.MatchesAny(path.Base(src), nodeProjectFiles) && !strings.ContainsAny(path.Dir(src), "*?[")) {
 				return "", true
 			}
 			src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
@@ -566,7 +567,7 @@ func (a *Analysis) projectInStage(ctx context.Context, s *Stage, end int, dir st
 			}
 			srcDir = d
 		}
-		if !Within(dir, dest) {
+		if !llbgen.Within(dir, dest) {
 			continue
 		}
 		rel := strings.TrimPrefix(strings.TrimPrefix(dir, dest), "/")
@@ -578,7 +579,7 @@ func (a *Analysis) projectInStage(ctx context.Context, s *Stage, end int, dir st
 // bringsNoManifest reports COPY sources that are all context paths holding
 // no Node manifest (a file such as .prettierrc, or a directory without
 // one).
-func (a *Analysis) bringsNoManifest(ctx context.Context, s *Stage, srcs []string) bool {
+func (a *nodeRun) bringsNoManifest(ctx context.Context, s *llbgen.Stage, srcs []string) bool {
 	for _, sp := range srcs {
 		src, err := a.Expand(s, sp)
 		if err != nil || strings.ContainsAny(src, "*?[") || isNodeManifest(src) {
@@ -607,7 +608,7 @@ func isManifestName(n string) bool {
 
 // analyseNode classifies the package-manager calls of a RUN and picks
 // each call's cache mount.
-func (a *nodeRun) analyseNode(ctx context.Context, rs *RunStep) (*nodeStep, error) {
+func (a *nodeRun) analyseNode(ctx context.Context, rs *llbgen.RunStep) (*nodeStep, error) {
 	var n *nodeStep
 	for _, c := range rs.Calls {
 		use, ok := ClassifyNode(c)
@@ -617,7 +618,7 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *RunStep) (*nodeStep, erro
 		if n == nil {
 			n = &nodeStep{removed: -1}
 		}
-		nc := &nodeCall{call: c, use: use, env: CloneMap(rs.Env)}
+		nc := &nodeCall{call: c, use: use, env: llbgen.CloneMap(rs.Env)}
 		for k, v := range c.Env {
 			nc.env[k] = v
 		}
@@ -673,16 +674,16 @@ func (a *nodeRun) analyseNode(ctx context.Context, rs *RunStep) (*nodeStep, erro
 			}
 			nc.pnp = linker == "" || linker == "pnp"
 		}
-		if why == "" && !MountablePath(target) {
+		if why == "" && !llbgen.MountablePath(target) {
 			why = "cache path " + strconv.Quote(target) + " cannot be written in a --mount flag"
 		}
 		if why != "" {
 			nc.why = why
 			continue
 		}
-		uid, gid, mode, suffix := Ownership(rs.Acc)
+		uid, gid, mode, suffix := llbgen.Ownership(rs.Acc)
 		m := nc.mgr
-		nc.mount = &CacheMount{ID: m.cacheID + suffix, Target: target, Sharing: m.sharing, UID: uid, GID: gid, Mode: mode}
+		nc.mount = &llbgen.CacheMount{ID: m.cacheID + suffix, Target: target, Sharing: m.sharing, UID: uid, GID: gid, Mode: mode}
 	}
 	return n, nil
 }
@@ -703,9 +704,9 @@ func cleansCache(c *nodeCall) bool {
 	u := c.use
 	switch u.Sub {
 	case "cache":
-		return HasArg(u.Args, "clean")
+		return llbgen.HasArg(u.Args, "clean")
 	case "store":
-		return HasArg(u.Args, "prune")
+		return llbgen.HasArg(u.Args, "prune")
 	}
 	return false
 }
@@ -724,7 +725,7 @@ func firstInstall(n *nodeStep) int {
 // pnpKeep says why a Plug'n'Play cache must stay in the image: the stage is
 // exported or copied from there, or a later step of the stage, or of one
 // built on it, runs code that would load packages from it.
-func (a *Analysis) pnpKeep(rs *RunStep, cache string) string {
+func (a *nodeRun) pnpKeep(rs *llbgen.RunStep, cache string) string {
 	if why := a.ExportedAt(rs.Stage, cache); why != "" {
 		return why
 	}
@@ -734,8 +735,8 @@ func (a *Analysis) pnpKeep(rs *RunStep, cache string) string {
 			after = true
 			continue
 		}
-		if after && IsAncestorOrSelf(rs.Stage, o.Stage) {
-			return "line " + Itoa(o.Line) + " runs after the install"
+		if after && llbgen.IsAncestorOrSelf(rs.Stage, o.Stage) {
+			return "line " + llbgen.Itoa(o.Line) + " runs after the install"
 		}
 	}
 	return ""
@@ -744,7 +745,7 @@ func (a *Analysis) pnpKeep(rs *RunStep, cache string) string {
 // scriptStart returns the Dockerfile line where the RUN's script starts
 // (its first, or the next when the first holds only flags and a line
 // continuation), the line's text and the script's offset in it.
-func (a *Analysis) scriptStart(rs *RunStep) (int, string, int, bool) {
+func (a *nodeRun) scriptStart(rs *llbgen.RunStep) (int, string, int, bool) {
 	text, ok := a.lineText(rs.Line)
 	if !ok {
 		return 0, "", 0, false
@@ -784,7 +785,7 @@ func (a *Analysis) scriptStart(rs *RunStep) (int, string, int, bool) {
 }
 
 // lineText is Dockerfile line n as edited so far.
-func (a *Analysis) lineText(n int) (string, bool) {
+func (a *nodeRun) lineText(n int) (string, bool) {
 	if n < 1 || n > len(a.Lines) {
 		return "", false
 	}
@@ -827,15 +828,15 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 	if !ok || u.Install || u.Release != "" || u.Via == "npx" {
 		return false, false
 	}
-	if HasArg(o.Args, "-v") || HasArg(o.Args, "--version") || u.Sub == "--version" {
+	if llbgen.HasArg(o.Args, "-v") || llbgen.HasArg(o.Args, "--version") || u.Sub == "--version" {
 		return false, true
 	}
 	switch {
-	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (HasArg(o.Args, "-g") || HasArg(o.Args, "--global"))):
+	case u.Manager == "corepack" && (u.Sub == "enable" || u.Sub == "prepare" || u.Sub == "install" && (llbgen.HasArg(o.Args, "-g") || llbgen.HasArg(o.Args, "--global"))):
 		return true, false
 	case u.Global && u.Manager != "corepack":
 		return true, false
-	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !HasArg(u.Args, "--location=project"):
+	case path.Base(o.Name) == "npm" && u.Sub == "config" && len(u.Args) > 1 && u.Args[1] == "set" && !llbgen.HasArg(u.Args, "--location=project"):
 		return true, false
 	}
 	return false, false
@@ -845,9 +846,9 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 // install: those of only setup, quiet and inert calls may run there (the
 // lines of inert ones go to skipped), and the setup ones are recorded in
 // *setup, latest first, to run before the hoisted install.
-func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *RunStep) bool {
-	return func(o *RunStep) bool {
-		if EmptyRun(o) && !o.Off {
+func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *llbgen.RunStep) bool {
+	return func(o *llbgen.RunStep) bool {
+		if llbgen.EmptyRun(o) && !o.Off {
 			return true
 		}
 		if len(o.Calls) == 0 || o.CallErr != nil || o.Off {
@@ -879,10 +880,10 @@ func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *RunStep
 // hoistNode inserts, before the COPY that brings the project's sources,
 // a COPY of its manifests and the install with its cache mount. When the
 // user's install is then provably redundant it is dropped from the RUN.
-func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx int) error {
+func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep, idx int) error {
 	c := n.calls[idx]
 	notHoisted := func(format string, args ...any) {
-		a.Note(RuleNotHoisted, rs.Line, false, "install not hoisted: "+format, args...)
+		a.Note(llbgen.RuleNotHoisted, rs.Line, false, "install not hoisted: "+format, args...)
 	}
 	if c.mgr == nil {
 		return nil // noted with the mounts
@@ -895,7 +896,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 	}
 	frozen := frozenInstall(c)
 	if !frozen && !bareInstall(c) {
-		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", RunWords(c.call))
+		notHoisted("%s changes the dependencies; only an install of what the manifests list can be hoisted", llbgen.RunWords(c.call))
 		return nil
 	}
 	if c.use.Filter {
@@ -915,7 +916,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 		return nil
 	}
 	split := a.layoutSplit(ctx, rs, c.dir)
-	if split == nil && ManifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
+	if split == nil && llbgen.ManifestCopyBefore(rs, isNodeManifest, fromElsewhere) {
 		return nil // the Dockerfile installs from its manifests already
 	}
 	var skipped skippedLines
@@ -933,8 +934,8 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.FindSourceCopy(ctx, rs.Stage, rs, c.dir, CopyRule{Env: nodeEnvMatters, Harmless: installRuns(&between, &skipped), What: "install",
-			Manifest: isNodeManifest, Download: RunWords(c.call), Replay: replay})
+		sc, why, err = a.FindSourceCopy(ctx, rs.Stage, rs, c.dir, llbgen.CopyRule{Env: nodeEnvMatters, Harmless: installRuns(&between, &skipped), What: "install",
+			Manifest: isNodeManifest, Download: llbgen.RunWords(c.call), Replay: replay})
 	}
 	if err != nil {
 		return err
@@ -946,10 +947,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 		return nil
 	}
 	if a.HoistOff(sc.Line) {
-		a.Note(RuleOff, sc.Line, false, "install not hoisted before this COPY: # hoist:off")
+		a.Note(llbgen.RuleOff, sc.Line, false, "install not hoisted before this COPY: # hoist:off")
 		return nil
 	}
-	if c.cwd != sc.Workdir && !Within(c.dir, c.cwd) {
+	if c.cwd != sc.Workdir && !llbgen.Within(c.dir, c.cwd) {
 		// The hoisted install runs before the sources exist: only dirs
 		// leading to the project are certain to be there.
 		notHoisted("it runs in %s, which may not exist before the source COPY", c.cwd)
@@ -957,7 +958,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 	}
 	rel := strings.TrimPrefix(strings.TrimPrefix(c.dir, sc.Dest), "/")
 	ctxDir := path.Clean(path.Join(sc.Src, rel))
-	if sc.Src != "." && !Within("/"+ctxDir, "/"+sc.Src) || strings.HasPrefix(ctxDir, "..") {
+	if sc.Src != "." && !llbgen.Within("/"+ctxDir, "/"+sc.Src) || strings.HasPrefix(ctxDir, "..") {
 		notHoisted("the project is outside the copied directory")
 		return nil
 	}
@@ -1117,14 +1118,14 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 	reinstall := func(words string) string {
 		var q []string
 		for _, w := range written {
-			q = append(q, ShellQuote(w))
+			q = append(q, llbgen.ShellQuote(w))
 		}
-		return "if [ -e " + ShellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
+		return "if [ -e " + llbgen.ShellQuote(scriptsMarker) + " ]; then rm -rf " + strings.Join(q, " ") + " && " + words + "; "
 	}
 	if !frozen && keep == "" && rs.Cmd.PrependShell {
 		lock = path.Join(c.dir, c.mgr.lockfileWritten(p))
 		marker = path.Join(c.dir, "node_modules", ".hoist-"+path.Base(lock))
-		m, l := ShellQuote(marker), ShellQuote(lock)
+		m, l := llbgen.ShellQuote(marker), llbgen.ShellQuote(lock)
 		guarded = a.guardCall(rs, n, idx, func(words string) string {
 			g := "if cmp -s " + m + " " + l + "; then rm -f " + m + "; else rm -f " + m + " && " + words + "; fi"
 			if scriptsMarker != "" {
@@ -1142,22 +1143,22 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 		return nil
 	}
 
-	run := HoistedRun{Flags: append(a.PassFlags(rs), a.userCacheMounts(rs)...), Serves: rs.Line}
+	run := llbgen.HoistedRun{Flags: append(a.PassFlags(rs), a.userCacheMounts(rs)...), Serves: rs.Line}
 	if c.mount != nil {
-		run.Mounts = []CacheMount{*c.mount}
+		run.Mounts = []llbgen.CacheMount{*c.mount}
 	}
 	cmd := ""
 	calls := append(append(between, setup...), c.call)
 	if !rs.Cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell: the hoisted
 		// install is one exec-form call, with no cd and no variables.
-		env := CloneMap(c.call.Env)
+		env := llbgen.CloneMap(c.call.Env)
 		for _, k := range sc.Replay {
 			if _, ok := env[k]; !ok {
 				env[k] = rs.Env[k]
 			}
 		}
-		why := ExecFormBlocked(c.cwd, sc.Workdir, env)
+		why := llbgen.ExecFormBlocked(c.cwd, sc.Workdir, env)
 		if why == "" && len(calls) > 1 {
 			why = "its setup would need a shell"
 		}
@@ -1165,26 +1166,26 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 			notHoisted("%s", why)
 			return nil
 		}
-		cmd = ExecForm(append([]string{c.call.Name}, c.call.Args...)...)
+		cmd = llbgen.ExecForm(append([]string{c.call.Name}, c.call.Args...)...)
 	} else {
 		if c.cwd != sc.Workdir {
-			cmd = "cd " + ShellQuote(c.cwd) + " && "
+			cmd = "cd " + llbgen.ShellQuote(c.cwd) + " && "
 		}
 		for _, call := range calls {
-			env := CloneMap(call.Env)
+			env := llbgen.CloneMap(call.Env)
 			for _, k := range sc.Replay {
 				if _, ok := env[k]; !ok {
 					env[k] = rs.Env[k]
 				}
 			}
-			for _, k := range SortedEnvKeys(env) {
-				cmd += k + "=" + ShellQuote(env[k]) + " "
+			for _, k := range llbgen.SortedEnvKeys(env) {
+				cmd += k + "=" + llbgen.ShellQuote(env[k]) + " "
 			}
-			cmd += RunWords(call) + " && "
+			cmd += llbgen.RunWords(call) + " && "
 		}
 		cmd = strings.TrimSuffix(cmd, " && ")
 		if guarded && !frozen {
-			cmd += " && { cp " + ShellQuote(lock) + " " + ShellQuote(marker) + " 2>/dev/null || true; }"
+			cmd += " && { cp " + llbgen.ShellQuote(lock) + " " + llbgen.ShellQuote(marker) + " 2>/dev/null || true; }"
 		}
 		switch {
 		case scriptsMarker != "" && c.mgr == mgrNpm:
@@ -1199,53 +1200,53 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *RunStep, n *nodeStep, idx i
 	}
 	run.Cmd = cmd
 	if mc := a.ManifestCopyJustBefore(rs.Stage, sc, isNodeManifest); mc != nil && sc.Manifests == nil && sc.Pieces == nil &&
-		mc.Src == sc.Src && mc.Dest == sc.Dest && len(dirCopies) == 0 && Uncovered(files, mc.Manifests) == "" {
+		mc.Src == sc.Src && mc.Dest == sc.Dest && len(dirCopies) == 0 && llbgen.Uncovered(files, mc.Manifests) == "" {
 		// COPY package*.json ./ right before the source COPY: the install
 		// goes after it, with no COPY of its own.
-		a.Plan.Insert(&Insertion{At: EndLine(mc.Cmd.Location()), After: true, Run: run})
-		a.Note(RuleDownloadHoisted, mc.Line, true, "%s added after this COPY of the manifests (for RUN at line %d)", RunWords(c.call), rs.Line)
+		a.Plan.Insert(&llbgen.Insertion{At: llbgen.EndLine(mc.Cmd.Location()), After: true, Run: run})
+		a.Note(llbgen.RuleDownloadHoisted, mc.Line, true, "%s added after this COPY of the manifests (for RUN at line %d)", llbgen.RunWords(c.call), rs.Line)
 	} else {
-		a.Plan.Insert(&Insertion{At: sc.Line, Copies: lines, Run: run})
-		a.Note(RuleDownloadHoisted, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", RunWords(c.call), strings.Join(Dedupe(names), ", "), rs.Line)
+		a.Plan.Insert(&llbgen.Insertion{At: sc.Line, Copies: lines, Run: run})
+		a.Note(llbgen.RuleDownloadHoisted, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", llbgen.RunWords(c.call), strings.Join(llbgen.Dedupe(names), ", "), rs.Line)
 	}
 
 	if !frozen {
 		switch {
 		case guarded && scriptsMarker != "" && c.mgr == mgrNpm:
-			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", RunWords(c.call), path.Base(lock), scriptsWhy)
+			a.Note(llbgen.RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when that one marks a dependency with an install script (%s)", llbgen.RunWords(c.call), path.Base(lock), scriptsWhy)
 		case guarded && scriptsMarker != "":
-			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", RunWords(c.call), path.Base(lock), path.Base(lock))
+			a.Note(llbgen.RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", llbgen.RunWords(c.call), path.Base(lock), path.Base(lock))
 		case guarded:
-			a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", RunWords(c.call), path.Base(lock))
+			a.Note(llbgen.RuleInstallKept, rs.Line, true, "%s after the COPY runs only when the COPY brings a %s other than the one the hoisted install left", llbgen.RunWords(c.call), path.Base(lock))
 		case keep != "":
-			a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", RunWords(c.call), keep)
+			a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", llbgen.RunWords(c.call), keep)
 		default:
 			// The install in place rewrites the lockfile as stock's would,
 			// finding node_modules complete.
-			a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", RunWords(c.call))
+			a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", llbgen.RunWords(c.call))
 		}
 		return nil
 	}
 	if scriptsMarker != "" {
-		a.Note(RuleInstallKept, rs.Line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", RunWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
+		a.Note(llbgen.RuleInstallKept, rs.Line, true, "%s after the COPY runs only, from scratch, when the hoisted install finds a package it installed with an install script or a binding.gyp (%s does not mark them)", llbgen.RunWords(c.call), path.Base(c.mgr.lockfileWritten(p)))
 		return nil
 	}
 	if keep != "" {
-		a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", RunWords(c.call), keep)
+		a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: %s", llbgen.RunWords(c.call), keep)
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
-		a.Note(RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", RunWords(c.call))
+		a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", llbgen.RunWords(c.call))
 		return nil
 	}
-	a.Note(RuleInstallDropped, rs.Line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", RunWords(c.call))
+	a.Note(llbgen.RuleInstallDropped, rs.Line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", llbgen.RunWords(c.call))
 	return nil
 }
 
 // userCacheMounts are the RUN's own cache and tmpfs mounts: the hoisted
 // install must write where the user's does, or what the mount keeps out
 // of the image would land in the hoisted layer.
-func (a *Analysis) userCacheMounts(rs *RunStep) []string {
+func (a *nodeRun) userCacheMounts(rs *llbgen.RunStep) []string {
 	n := a.Nodes[rs.Line]
 	if n == nil {
 		return nil
@@ -1271,20 +1272,20 @@ func (a *Analysis) userCacheMounts(rs *RunStep) []string {
 // so the manifests can be copied and installed before the first piece that
 // brings sources. It returns that piece as the source copy, or nil when
 // the pieces are not all plain, or no source piece precedes the install.
-func (a *Analysis) layoutSplit(ctx context.Context, rs *RunStep, dir string) *SourceCopy {
+func (a *nodeRun) layoutSplit(ctx context.Context, rs *llbgen.RunStep, dir string) *llbgen.SourceCopy {
 	s := rs.Stage
 	ctxDir := a.projectInContext(ctx, s, rs, dir)
 	if ctxDir == "" {
 		return nil
 	}
-	var first *SourceCopy
+	var first *llbgen.SourceCopy
 	var pieces []string
 	manifests := false
 	for i := s.CmdIndex(rs.Cmd) - 1; i >= 0; i-- {
 		cmd := s.Cmds[i]
 		switch c := cmd.(type) {
 		case *instructions.CopyCommand, *instructions.AddCommand:
-			ci := CopyInfoOf(c)
+			ci := llbgen.CopyInfoOf(c)
 			if fromElsewhere(cmd, ci) {
 				continue
 			}
@@ -1307,8 +1308,8 @@ func (a *Analysis) layoutSplit(ctx context.Context, rs *RunStep, dir string) *So
 			if !ok {
 				return nil
 			}
-			first = &SourceCopy{Cmd: cmd, Line: StartLine(cmd.Location()), Src: ctxDir, Dest: dir, Workdir: wd,
-				Flags: CopyFlags(ci.Chown, ci.Chmod, ci.Link)}
+			first = &llbgen.SourceCopy{Cmd: cmd, Line: llbgen.StartLine(cmd.Location()), Src: ctxDir, Dest: dir, Workdir: wd,
+				Flags: llbgen.CopyFlags(ci.Chown, ci.Chmod, ci.Link)}
 		case *instructions.WorkdirCommand, *instructions.LabelCommand, *instructions.ExposeCommand:
 		default:
 			// Anything else (RUN, ENV, USER) ends the pieces: before it,
@@ -1330,7 +1331,7 @@ func uncoveredBy(files, pieces []string) string {
 		f = strings.TrimSuffix(f, "/")
 		if !slices.ContainsFunc(pieces, func(p string) bool {
 			ok, _ := path.Match(p, f)
-			return ok || p == "." || Within("/"+f, "/"+p)
+			return ok || p == "." || llbgen.Within("/"+f, "/"+p)
 		}) {
 			return f
 		}
@@ -1341,7 +1342,7 @@ func uncoveredBy(files, pieces []string) string {
 // layoutCopy reports whether the COPY at index i of s brings context paths
 // into the project at dest (context dir ctxDir) where they are in the
 // context, and whether it is the whole project.
-func (a *Analysis) layoutCopy(s *Stage, i int, ci CopyInfo, ctxDir, dest string) (full, ok bool) {
+func (a *nodeRun) layoutCopy(s *llbgen.Stage, i int, ci llbgen.CopyInfo, ctxDir, dest string) (full, ok bool) {
 	if ci.Parents || ci.Exclude || ci.Remote || len(ci.SourcePaths) == 0 {
 		return false, false
 	}
@@ -1362,7 +1363,7 @@ func (a *Analysis) layoutCopy(s *Stage, i int, ci CopyInfo, ctxDir, dest string)
 		src, err := a.Expand(s, sp)
 		if err != nil || strings.ContainsAny(src, "*?[") {
 			// package*.json and the like: manifests into the dest dir.
-			if err == nil && MatchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
+			if err == nil && llbgen.MatchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
 				path.Join(dest, relTo(path.Dir(path.Clean(src)), ctxDir)) == d {
 				continue
 			}
@@ -1372,7 +1373,7 @@ func (a *Analysis) layoutCopy(s *Stage, i int, ci CopyInfo, ctxDir, dest string)
 		if src == "" {
 			src = "."
 		}
-		if src != ctxDir && !Within("/"+src, "/"+ctxDir) && ctxDir != "." {
+		if src != ctxDir && !llbgen.Within("/"+src, "/"+ctxDir) && ctxDir != "." {
 			return false, false
 		}
 		// A directory's contents land in the destination, a file lands in
@@ -1421,11 +1422,11 @@ func (sk *skippedLines) inert(c shellscan.Call, line int) bool {
 // hoisted install must run too (corepack enable, npm i -g pnpm, npm config
 // set, apk add npm), or why it cannot run without another one. Inert calls
 // (inertCall) are left out and their lines recorded in skipped.
-func installSetup(rs *RunStep, c *nodeCall, skipped *skippedLines) ([]shellscan.Call, string) {
+func installSetup(rs *llbgen.RunStep, c *nodeCall, skipped *skippedLines) ([]shellscan.Call, string) {
 	var setup []shellscan.Call
-	system := systemTools(rs.Calls, func(o shellscan.Call) bool { return SameCall(o, c.call) })
+	system := systemTools(rs.Calls, func(o shellscan.Call) bool { return llbgen.SameCall(o, c.call) })
 	for _, o := range rs.Calls {
-		if SameCall(o, c.call) {
+		if llbgen.SameCall(o, c.call) {
 			return setup, ""
 		}
 		if system && systemStep(o) {
@@ -1440,7 +1441,7 @@ func installSetup(rs *RunStep, c *nodeCall, skipped *skippedLines) ([]shellscan.
 			continue
 		}
 		if !su || o.Dynamic || o.Opaque || len(o.Unset) > 0 || o.Dir != c.call.Dir || !o.DirKnown {
-			return nil, RunWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
+			return nil, llbgen.RunWords(o) + " runs before it in the same RUN, and the hoisted install would run without it"
 		}
 		setup = append(setup, o)
 	}
@@ -1500,7 +1501,7 @@ func bareInstall(c *nodeCall) bool {
 // nodeModulesCopied names a node_modules of the project or a member that
 // a COPY of the project may bring: present in the context and not left
 // out by .dockerignore.
-func (a *Analysis) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
+func (a *nodeRun) nodeModulesCopied(ctx context.Context, dir string, members []string) (string, error) {
 	for _, d := range append([]string{dir}, members...) {
 		nm := path.Join(d, "node_modules")
 		ign, err := a.Opt.Context.Ignored(ctx, nm)
@@ -1642,7 +1643,7 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 		files = append(files, depTarballs(m, &mp)...)
 		files = append(files, path.Join(m, "package.json"))
 	}
-	for _, f := range Dedupe(patches) {
+	for _, f := range llbgen.Dedupe(patches) {
 		if f == "." || strings.HasPrefix(f, "../") || f == ".." {
 			return nil, nil, "patch file " + f + " is outside the build context", nil
 		}
@@ -1870,7 +1871,7 @@ func scriptText(v any) string {
 // installOutputsCopied says why the user's install is not redundant after
 // the source COPY: it may bring what the install writes, or the install
 // makes members' files executable. "" means redundant.
-func (a *Analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
+func (a *nodeRun) installOutputsCopied(ctx context.Context, c *nodeCall, p *nodeProject, members []string) (string, error) {
 	if why, err := a.nodeModulesCopied(ctx, p.dir, members); err != nil || why != "" {
 		return why, err
 	}
@@ -1914,7 +1915,7 @@ func (a *Analysis) installOutputsCopied(ctx context.Context, c *nodeCall, p *nod
 // command of a shell-form script, written literally and followed by && or
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
-func (a *Analysis) dropCall(rs *RunStep, n *nodeStep, idx int) bool {
+func (a *nodeRun) dropCall(rs *llbgen.RunStep, n *nodeStep, idx int) bool {
 	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
@@ -1962,7 +1963,7 @@ func (a *Analysis) dropCall(rs *RunStep, n *nodeStep, idx int) bool {
 // command of a shell-form RUN's script, on the line the script starts:
 // that line's number and text, where the install starts, and where what
 // follows it starts.
-func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
+func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
 	c := n.calls[idx].call
 	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
 		return 0, "", 0, 0, false
@@ -1974,7 +1975,7 @@ func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line
 	// Setup before the install (corepack enable && pnpm install ...) stays:
 	// the install must follow it on the first line, after &&, once.
 	lead := 0
-	for lead < len(rs.Calls) && !SameCall(rs.Calls[lead], c) {
+	for lead < len(rs.Calls) && !llbgen.SameCall(rs.Calls[lead], c) {
 		o := rs.Calls[lead]
 		su, quiet := setupCall(o)
 		inert, _ := inertCall(o)
@@ -1991,7 +1992,7 @@ func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line
 		if c.Dir != "" {
 			return 0, "", 0, 0, false
 		}
-		w := "&& " + RunWords(c)
+		w := "&& " + llbgen.RunWords(c)
 		k := strings.Index(line[start:], w)
 		if k < 0 || strings.Count(line[start:], w) != 1 {
 			return 0, "", 0, 0, false
@@ -2003,7 +2004,7 @@ func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line
 		// stays.
 		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
 		t := strings.TrimLeft(rest, " \t")
-		if !ok || ShellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
+		if !ok || llbgen.ShellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
 			return 0, "", 0, 0, false
 		}
 		t = strings.TrimLeft(t[2:], " \t")
@@ -2034,7 +2035,7 @@ func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line
 		}
 	}
 	for _, w := range words {
-		if ShellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
+		if llbgen.ShellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
 			return 0, "", 0, 0, false
 		}
 		i += len(w)
@@ -2051,7 +2052,7 @@ func (a *Analysis) callSpan(rs *RunStep, n *nodeStep, idx int) (lineNo int, line
 // guardCall puts the install at idx under a shell condition: guard(words)
 // replaces its words, the rest of the RUN stays. Same conditions as
 // dropCall; a RUN of only the install is fine.
-func (a *Analysis) guardCall(rs *RunStep, n *nodeStep, idx int, guard func(words string) string) bool {
+func (a *nodeRun) guardCall(rs *llbgen.RunStep, n *nodeStep, idx int, guard func(words string) string) bool {
 	ln, line, start, i, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
@@ -2128,7 +2129,7 @@ func (a *nodeRun) workspaceMembers(ctx context.Context, root string, patterns []
 			return nil, "", err
 		}
 		if len(dirs) > maxMembers {
-			return nil, "more than " + Itoa(maxMembers) + " workspace members", nil
+			return nil, "more than " + llbgen.Itoa(maxMembers) + " workspace members", nil
 		}
 		for _, d := range dirs {
 			if neg {
@@ -2205,12 +2206,12 @@ func (a *nodeRun) globDirs(ctx context.Context, dir string, segs []string, out *
 // build context before the source COPY sc, when the COPYs from there to
 // the install rs bring only files (tsconfig.json, bin/x), no directory;
 // 0 otherwise.
-func (a *nodeRun) splitWithFiles(ctx context.Context, rs *RunStep, sc *SourceCopy) (int, error) {
+func (a *nodeRun) splitWithFiles(ctx context.Context, rs *llbgen.RunStep, sc *llbgen.SourceCopy) (int, error) {
 	s := rs.Stage
 	start := -1
 	for i := s.CmdIndex(sc.Cmd) - 1; i >= 0; i-- {
 		c := s.Cmds[i]
-		if ci := CopyInfoOf(c); !fromElsewhere(c, ci) && ci.Only(isNodeManifest) {
+		if ci := llbgen.CopyInfoOf(c); !fromElsewhere(c, ci) && ci.Only(isNodeManifest) {
 			start = i
 			break
 		}
@@ -2220,7 +2221,7 @@ func (a *nodeRun) splitWithFiles(ctx context.Context, rs *RunStep, sc *SourceCop
 	}
 	for i := start + 1; i < s.CmdIndex(rs.Cmd); i++ {
 		c := s.Cmds[i]
-		ci := CopyInfoOf(c)
+		ci := llbgen.CopyInfoOf(c)
 		if len(ci.SourcePaths) == 0 {
 			continue
 		}
@@ -2245,30 +2246,30 @@ func (a *nodeRun) splitWithFiles(ctx context.Context, rs *RunStep, sc *SourceCop
 			}
 		}
 	}
-	return StartLine(s.Cmds[start].Location()), nil
+	return llbgen.StartLine(s.Cmds[start].Location()), nil
 }
 
-func fromElsewhere(cmd instructions.Command, ci CopyInfo) bool {
+func fromElsewhere(cmd instructions.Command, ci llbgen.CopyInfo) bool {
 	_, add := cmd.(*instructions.AddCommand)
 	return add || ci.From != "" || len(ci.SourceContents) > 0
 }
 
 func isNodeManifest(src string) bool {
-	return MatchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || path.Base(src) == ".yarn" || strings.HasSuffix(src, ".patch") ||
+	return llbgen.MatchesAny(path.Base(src), nodeProjectFiles) || strings.Contains(src, ".yarn/") || path.Base(src) == ".yarn" || strings.HasSuffix(src, ".patch") ||
 		strings.HasSuffix(src, ".tgz") || strings.HasSuffix(src, ".tar.gz") // file: dependencies' tarballs
 }
 
 // copiesInto reports a COPY or ADD between the source COPY at line from and
 // rs whose destination is inside dir, other than one bringing context paths
 // of the project (context dir ctxDir) where they are in the context.
-func (a *Analysis) copiesInto(rs *RunStep, from int, dir, ctxDir string) bool {
+func (a *nodeRun) copiesInto(rs *llbgen.RunStep, from int, dir, ctxDir string) bool {
 	s := rs.Stage
 	for i, cmd := range s.Cmds {
-		l := StartLine(cmd.Location())
+		l := llbgen.StartLine(cmd.Location())
 		if l <= from || l >= rs.Line {
 			continue
 		}
-		if ci := CopyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
+		if ci := llbgen.CopyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
 			if _, ok := a.layoutCopy(s, i, ci, ctxDir, dir); ok {
 				continue
 			}
@@ -2290,7 +2291,7 @@ func (a *Analysis) copiesInto(rs *RunStep, from int, dir, ctxDir string) bool {
 		if !path.IsAbs(d) {
 			d = path.Join(wd, d)
 		}
-		if Within(path.Clean(d), dir) || Within(dir, path.Clean(d)) {
+		if llbgen.Within(path.Clean(d), dir) || llbgen.Within(dir, path.Clean(d)) {
 			return true
 		}
 	}

@@ -1,4 +1,4 @@
-package llbgen
+package node
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"go.yaml.in/yaml/v3"
 )
@@ -63,7 +64,7 @@ func scriptBlocks(n string, sys int) string {
 	case !ok:
 		return "which may read the project"
 	case f.system && sys != 0:
-		return "which depends on the system packages line " + Itoa(sys) + " installs"
+		return "which depends on the system packages line " + llbgen.Itoa(sys) + " installs"
 	}
 	return ""
 }
@@ -82,7 +83,7 @@ func scriptBlocks(n string, sys int) string {
 // be hoisted with that check (guardNpmScripts), why saying why it needs it.
 // yarn's lockfiles carry no marks at all: a yarn install is checked at
 // build time from what it installed (yarnScriptsCheck).
-func (a *nodeRun) depInstallScript(ctx context.Context, rs *RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (why string, atBuild bool, err error) {
+func (a *nodeRun) depInstallScript(ctx context.Context, rs *llbgen.RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (why string, atBuild bool, err error) {
 	why, err = a.depInstallScriptWhy(ctx, rs, c, p, members, sys)
 	if err == nil && why != "" && (c.mgr == mgrYarn || c.mgr == mgrBerry) {
 		// The hoisted install checks what it installed (yarnScriptsCheck).
@@ -114,7 +115,7 @@ func (a *nodeRun) depInstallScript(ctx context.Context, rs *RunStep, c *nodeCall
 	return why, true, nil
 }
 
-func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (string, error) {
+func (a *nodeRun) depInstallScriptWhy(ctx context.Context, rs *llbgen.RunStep, c *nodeCall, p *nodeProject, members []string, sys int) (string, error) {
 	if scriptsIgnored(c, p) {
 		return "", nil
 	}
@@ -171,7 +172,7 @@ func scriptsIgnored(c *nodeCall, p *nodeProject) bool {
 		}
 		return p.berry["enableScripts"] == false
 	}
-	if HasArg(c.call.Args, "--ignore-scripts") {
+	if llbgen.HasArg(c.call.Args, "--ignore-scripts") {
 		return true
 	}
 	if v, ok := envConfig(c.env, []string{"npm_config_"}, "ignore-scripts"); ok {
@@ -246,7 +247,7 @@ func pnpmLockScripts(f string, dt []byte, p *nodeProject, major, sys int) string
 // the stage before it (npm i -g pnpm@10, corepack prepare pnpm@10, in an
 // earlier step or earlier in its RUN) and the one packageManager pins, as
 // either may be the pnpm found on PATH; 0 when unknown.
-func (a *nodeRun) pnpmMajor(rs *RunStep, c *nodeCall, p *nodeProject) int {
+func (a *nodeRun) pnpmMajor(rs *llbgen.RunStep, c *nodeCall, p *nodeProject) int {
 	if c.call.Name == "npx" || c.call.Name == "corepack" {
 		if v, ok := pnpmSpec(c.call.Args); ok {
 			return pnpmVersionMajor(v)
@@ -256,14 +257,14 @@ func (a *nodeRun) pnpmMajor(rs *RunStep, c *nodeCall, p *nodeProject) int {
 	for _, o := range a.Steps {
 		if o == rs {
 			for _, oc := range o.Calls {
-				if SameCall(oc, c.call) {
+				if llbgen.SameCall(oc, c.call) {
 					break
 				}
 				calls = append(calls, oc)
 			}
 			break
 		}
-		if IsAncestorOrSelf(o.Stage, rs.Stage) {
+		if llbgen.IsAncestorOrSelf(o.Stage, rs.Stage) {
 			calls = append(calls, o.Calls...)
 		}
 	}
@@ -676,7 +677,7 @@ func depTarballs(dir string, p *pkgJSON) []string {
 // call switches yarn (corepack, yarn set version or policies, a global
 // install of yarn), and no .yarnrc.yml in the project or above it names a
 // release yarn 1 would hand over to.
-func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *RunStep, c shellscan.Call, proj *nodeProject) (bool, error) {
+func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *llbgen.RunStep, c shellscan.Call, proj *nodeProject) (bool, error) {
 	if proj == nil {
 		return false, nil
 	}
@@ -690,11 +691,11 @@ func (a *nodeRun) imageYarnClassic(ctx context.Context, rs *RunStep, c shellscan
 		return false, nil
 	}
 	for _, o := range a.Steps {
-		if o != rs && !IsAncestorOrSelf(o.Stage, rs.Stage) {
+		if o != rs && !llbgen.IsAncestorOrSelf(o.Stage, rs.Stage) {
 			continue
 		}
 		for _, oc := range o.Calls {
-			if o == rs && SameCall(oc, c) {
+			if o == rs && llbgen.SameCall(oc, c) {
 				break
 			}
 			if switchesYarn(oc) {
@@ -741,8 +742,8 @@ func switchesYarn(c shellscan.Call) bool {
 // COPY, as stock runs it. Without node_modules nothing was installed, and
 // no marker is needed. NODE_OPTIONS is cleared as for yarnScriptsCheck.
 func guardNpmScripts(lock, marker string) string {
-	return "{ NODE_OPTIONS= node -e " + ShellQuote(npmScriptsJS) + " " + ShellQuote(lock) +
-		" || [ ! -d " + ShellQuote(path.Dir(marker)) + " ] || : > " + ShellQuote(marker) + "; }"
+	return "{ NODE_OPTIONS= node -e " + llbgen.ShellQuote(npmScriptsJS) + " " + llbgen.ShellQuote(lock) +
+		" || [ ! -d " + llbgen.ShellQuote(path.Dir(marker)) + " ] || : > " + llbgen.ShellQuote(marker) + "; }"
 }
 
 // npmScriptsJS exits 0 only when the package-lock.json it is given marks
@@ -835,10 +836,10 @@ func freeNamesJS() string {
 // yarn runs on it. NODE_OPTIONS is cleared so that a --require of the
 // project's files cannot fail the check.
 func yarnScriptsCheck(marker, unplugged string, nodeModules []string) string {
-	args := []string{ShellQuote(unplugged)}
+	args := []string{llbgen.ShellQuote(unplugged)}
 	for _, d := range nodeModules {
-		args = append(args, ShellQuote(d))
+		args = append(args, llbgen.ShellQuote(d))
 	}
-	return "{ NODE_OPTIONS= node -e " + ShellQuote(yarnScriptsJS) + " " + strings.Join(args, " ") +
-		" || { mkdir -p " + ShellQuote(path.Dir(marker)) + " && : > " + ShellQuote(marker) + "; }; }"
+	return "{ NODE_OPTIONS= node -e " + llbgen.ShellQuote(yarnScriptsJS) + " " + strings.Join(args, " ") +
+		" || { mkdir -p " + llbgen.ShellQuote(path.Dir(marker)) + " && : > " + llbgen.ShellQuote(marker) + "; }; }"
 }

@@ -1,8 +1,10 @@
-package llbgen
+package node
 
 import (
 	"slices"
 	"strings"
+
+	"github.com/hoistbuild/hoist/llbgen"
 )
 
 // packageManager is one Node package manager as the Node ecosystem tells
@@ -14,7 +16,7 @@ type packageManager struct {
 	// manager keeps it for a call (or why that is unknown).
 	cacheID  string
 	sharing  string
-	cacheDir func(c *nodeCall, p *nodeProject, acc Account) (dir, why string)
+	cacheDir func(c *nodeCall, p *nodeProject, acc llbgen.Account) (dir, why string)
 	// needsCache reports whether a call reads or fills the cache.
 	needsCache func(u NodeUse) bool
 	// lockfiles are the lockfiles a frozen install needs one of.
@@ -36,7 +38,7 @@ var (
 	mgrNpm = &packageManager{
 		name: "npm", cacheID: "hoist-npm", sharing: "shared", cacheDir: npmCache,
 		// Every npm command writes its logs into the cache directory.
-		needsCache: func(u NodeUse) bool { return !(u.Sub == "cache" && HasArg(u.Args, "clean")) },
+		needsCache: func(u NodeUse) bool { return !(u.Sub == "cache" && llbgen.HasArg(u.Args, "clean")) },
 		lockfiles:  []string{"package-lock.json", "npm-shrinkwrap.json"},
 		lockfileWritten: func(p *nodeProject) string {
 			if p.has["npm-shrinkwrap.json"] {
@@ -99,9 +101,9 @@ func managerOf(u NodeUse, args []string, proj *nodeProject) (m *packageManager, 
 			return mgrYarn, "", true
 		case proj != nil && proj.yarnMajor() >= 2:
 			return mgrBerry, "", true
-		case HasArg(args, "--immutable"):
+		case llbgen.HasArg(args, "--immutable"):
 			return mgrBerry, "", true
-		case HasArg(args, "--frozen-lockfile"):
+		case llbgen.HasArg(args, "--frozen-lockfile"):
 			return mgrYarn, "", true
 		}
 		return nil, "cannot tell yarn classic from yarn berry: no yarn.lock, .yarnrc.yml or packageManager in the build context", true
@@ -119,7 +121,7 @@ func yarnNeedsCache(u NodeUse) bool {
 
 // pnpmFrozen: pnpm's frozen-lockfile setting, else ci-info's CI test.
 func pnpmFrozen(c *nodeCall) bool {
-	if HasArg(c.use.Args, "--no-frozen-lockfile") || HasArg(c.use.Args, "--frozen-lockfile=false") {
+	if llbgen.HasArg(c.use.Args, "--no-frozen-lockfile") || llbgen.HasArg(c.use.Args, "--frozen-lockfile=false") {
 		return false
 	}
 	if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "frozen-lockfile"); ok {
@@ -136,7 +138,7 @@ func pnpmFrozen(c *nodeCall) bool {
 // berryFrozen: yarn berry's enableImmutableInstalls, else ci-info's CI
 // test.
 func berryFrozen(c *nodeCall) bool {
-	if HasArg(c.use.Args, "--no-immutable") {
+	if llbgen.HasArg(c.use.Args, "--no-immutable") {
 		return false
 	}
 	if v, ok := c.env["YARN_ENABLE_IMMUTABLE_INSTALLS"]; ok {
