@@ -14,7 +14,6 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
-	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Analysis walks a parsed Dockerfile once, stage by stage, keeping the state
@@ -132,8 +131,7 @@ func EndLine(loc []parser.Range) int {
 
 // walk builds the stage graph and each RUN's state.
 func (a *Analysis) walk(ctx context.Context, stages []instructions.Stage, metaArgs []instructions.ArgCommand) error {
-	global := map[string]string{}
-	// Automatic platform args are in scope for FROM, as in dockerfile2llb.
+	// FROM lines and stage ARGs see the global scope, as in dockerfile2llb.
 	tp := platforms.DefaultSpec()
 	if a.Opt.TargetPlatform != nil {
 		tp = *a.Opt.TargetPlatform
@@ -142,11 +140,9 @@ func (a *Analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 	if a.Opt.BuildPlatform != nil {
 		bp = *a.Opt.BuildPlatform
 	}
-	for k, v := range platformArgs("TARGET", tp) {
-		global[k] = v
-	}
-	for k, v := range platformArgs("BUILD", bp) {
-		global[k] = v
+	global, froms, err := resolveFroms(stages, metaArgs, a.lex, bp, tp, a.Opt.Target, a.Opt.BuildArgs)
+	if err != nil {
+		return err
 	}
 	a.argNames = map[string]bool{}
 	for k := range global {
@@ -164,48 +160,30 @@ func (a *Analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 	for _, ma := range metaArgs {
 		for _, kv := range ma.Args {
 			a.argNames[kv.Key] = true
-			v, ok := a.Opt.BuildArgs[kv.Key]
-			if !ok {
-				if kv.Value == nil {
-					continue
-				}
-				ev, _, err := a.lex.ProcessWord(*kv.Value, envGetter(global))
-				if err != nil {
-					return err
-				}
-				v = ev
-			}
-			global[kv.Key] = v
 		}
 	}
 
 	for i := range stages {
 		st := &stages[i]
-		base, _, err := a.lex.ProcessWord(st.BaseName, envGetter(global))
-		if err != nil {
-			return err
-		}
+		f := froms[i]
 		var s *Stage
-		if p, ok := a.byName[strings.ToLower(base)]; ok {
+		if f.parent >= 0 {
+			p := a.Stages[f.parent]
 			s = p.clone()
 			s.Parent = p
 			p.children = append(p.children, s)
 		} else {
-			s = &Stage{env: map[string]string{}, args: map[string]string{}, users: map[string]Account{}, Image: base}
+			s = &Stage{env: map[string]string{}, args: map[string]string{}, users: map[string]Account{}, Image: f.base}
 		}
-		s.index, s.name, s.base, s.loc = i, strings.ToLower(st.Name), base, st.Location
+		s.index, s.name, s.base, s.loc = i, st.Name, f.base, st.Location
 		s.args = map[string]string{}
 		s.Cmds = st.Commands
-		if st.Platform != "" {
-			pl, _, err := a.lex.ProcessWord(st.Platform, envGetter(global))
-			if err == nil {
-				if p, err := platforms.Parse(pl); err == nil {
-					s.platform = &p
-				}
-			}
-		} else if s.Parent != nil {
+		switch {
+		case f.platform != nil:
+			s.platform = f.platform
+		case s.Parent != nil:
 			s.platform = s.Parent.platform
-		} else {
+		default:
 			s.platform = &tp
 		}
 		if s.Parent == nil {
@@ -225,16 +203,6 @@ func (a *Analysis) walk(ctx context.Context, stages []instructions.Stage, metaAr
 		}
 	}
 	return nil
-}
-
-func platformArgs(prefix string, p ocispecs.Platform) map[string]string {
-	p = platforms.Normalize(p)
-	return map[string]string{
-		prefix + "PLATFORM": platforms.Format(p),
-		prefix + "OS":       p.OS,
-		prefix + "ARCH":     p.Architecture,
-		prefix + "VARIANT":  p.Variant,
-	}
 }
 
 // step advances a stage's state over one instruction.

@@ -95,27 +95,9 @@ func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
 	if opt.TargetPlatform != nil {
 		tp = *opt.TargetPlatform
 	}
-	target := opt.Target
-	if target == "" {
-		target = stages[len(stages)-1].Name
-	}
-	args := globalArgs(bp, tp, target, opt.BuildArgs)
-	lex := shell.NewLex(ast.EscapeToken)
-	for _, cmd := range metaArgs {
-		for _, kv := range cmd.Args {
-			if v, ok := opt.BuildArgs[kv.Key]; ok {
-				args[kv.Key] = v
-				continue
-			}
-			if kv.Value == nil {
-				continue
-			}
-			res, err := lex.ProcessWordWithMatches(*kv.Value, imageEnv(args))
-			if err != nil {
-				return nil, parser.WithLocation(err, cmd.Location())
-			}
-			args[kv.Key] = res.Result
-		}
+	_, froms, err := resolveFroms(stages, metaArgs, shell.NewLex(ast.EscapeToken), bp, tp, opt.Target, opt.BuildArgs)
+	if err != nil {
+		return nil, err
 	}
 	has := opt.HasContext
 	if has == nil {
@@ -125,39 +107,19 @@ func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
 	type stageInfo struct {
 		base     string
 		platform ocispecs.Platform
-		ownPlat  bool
 		baseIdx  int // index of the stage FROM names, or -1
 		userCtx  bool
 	}
 	infos := make([]stageInfo, len(stages))
 	byName := map[string]int{}
 	for i, st := range stages {
-		base, err := lex.ProcessWordWithMatches(st.BaseName, imageEnv(args))
-		if err != nil {
-			return nil, parser.WithLocation(err, st.Location)
-		}
-		if base.Result == "" {
-			return nil, parser.WithLocation(fmt.Errorf("base name (%s) should not be blank", st.BaseName), st.Location)
-		}
-		info := stageInfo{base: base.Result, platform: tp, baseIdx: -1}
-		if st.Platform != "" {
-			pv, err := lex.ProcessWordWithMatches(st.Platform, imageEnv(args))
-			if err != nil {
-				return nil, parser.WithLocation(err, st.Location)
-			}
-			p, err := platforms.Parse(pv.Result)
-			if err != nil {
-				return nil, parser.WithLocation(fmt.Errorf("failed to parse platform %s: %w", st.Platform, err), st.Location)
-			}
-			info.platform, info.ownPlat = p, true
-		}
-		// FROM refers to a stage only if that stage is defined earlier.
-		if j, ok := byName[info.base]; ok {
-			info.baseIdx = j
+		info := stageInfo{base: froms[i].base, platform: tp, baseIdx: froms[i].parent}
+		if p := froms[i].platform; p != nil {
+			info.platform = *p
 		}
 		if st.Name != "" {
 			info.userCtx = has(st.Name, info.platform)
-			byName[strings.ToLower(st.Name)] = i
+			byName[st.Name] = i
 		}
 		infos[i] = info
 	}
@@ -275,33 +237,6 @@ func stageRef(from string, byName map[string]int, n int) (int, bool) {
 		return i, true
 	}
 	return 0, false
-}
-
-// globalArgs are the automatic platform args dockerfile2llb defines before
-// any ARG (dockerfile2llb/platform.go defaultArgs).
-func globalArgs(bp, tp ocispecs.Platform, target string, overrides map[string]string) map[string]string {
-	if target == "" {
-		target = "default"
-	}
-	args := map[string]string{
-		"BUILDPLATFORM":   platforms.Format(bp),
-		"BUILDOS":         bp.OS,
-		"BUILDOSVERSION":  bp.OSVersion,
-		"BUILDARCH":       bp.Architecture,
-		"BUILDVARIANT":    bp.Variant,
-		"TARGETPLATFORM":  platforms.FormatAll(tp),
-		"TARGETOS":        tp.OS,
-		"TARGETOSVERSION": tp.OSVersion,
-		"TARGETARCH":      tp.Architecture,
-		"TARGETVARIANT":   tp.Variant,
-		"TARGETSTAGE":     target,
-	}
-	for k := range args {
-		if v, ok := overrides[k]; ok {
-			args[k] = v
-		}
-	}
-	return args
 }
 
 type imageEnv map[string]string
