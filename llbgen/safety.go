@@ -420,6 +420,9 @@ func (a *Analysis) FamilyVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) 
 			if why := OfflineStep(o); why != "" && a.FedBefore(o) {
 				return refuse(RuleKeptInLayer, o.Line, "line %d %s", o.Line, OfflineWhy(why))
 			}
+			if cred, line := a.missingCredential(o, users); cred != "" {
+				return refuse(RuleKeptInLayer, o.Line, "line %d runs without the %s line %d fetches with, so cannot fetch what it lacks: BuildKit may empty a cache mount (its garbage collection drops unused ones first) while line %d's layer stays cached, and a build importing a layer cache (--cache-from) does not run line %d at all", o.Line, cred, line, line, line)
+			}
 			continue
 		}
 		if o == rs {
@@ -438,6 +441,50 @@ func (a *Analysis) FamilyVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) 
 		}
 	}
 	return Verdict{Ok: true}
+}
+
+// missingCredential names a secret or ssh mount that an earlier user of the
+// cache in o's stage or one it is built on has and o lacks (the step that
+// fetches private modules with it), and that step's line; "" if none.
+func (a *Analysis) missingCredential(o *RunStep, users func(*RunStep) bool) (string, int) {
+	have := credentials(o)
+	for _, p := range a.Steps {
+		if p == o {
+			break
+		}
+		if !users(p) || !IsAncestorOrSelf(p.Stage, o.Stage) {
+			continue
+		}
+		for _, c := range credentials(p) {
+			if !slices.Contains(have, c) {
+				return c, p.Line
+			}
+		}
+	}
+	return "", 0
+}
+
+// credentials are the secrets and ssh agents a RUN mounts, by id as
+// dockerfile2llb defaults it.
+func credentials(rs *RunStep) []string {
+	var out []string
+	for _, m := range instructions.GetMounts(rs.Cmd) {
+		switch m.Type {
+		case instructions.MountTypeSecret:
+			id := m.CacheID
+			if id == "" {
+				id = path.Base(m.Target)
+			}
+			out = append(out, "secret "+id)
+		case instructions.MountTypeSSH:
+			id := m.CacheID
+			if id == "" {
+				id = "default"
+			}
+			out = append(out, "ssh "+id)
+		}
+	}
+	return out
 }
 
 // ExportedAt says why the content at p in stage s must stay in its layer:
