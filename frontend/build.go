@@ -205,6 +205,7 @@ func Build(ctx context.Context, gw client.Client) (_ *client.Result, err error) 
 			Images:         images,
 			Context:        manifests,
 			CacheFrom:      cacheFrom,
+			LayerCache:     len(bc.CacheImports) > 0,
 			Tool:           tool,
 		})
 		if err != nil {

@@ -32,6 +32,11 @@ type Options struct {
 	// CacheFrom, when set, seeds the cache mounts hoist adds from a cache
 	// image the caller checked resolves (HOIST_CACHE_FROM, cachefrom.go).
 	CacheFrom *CacheImage
+	// LayerCache is set when the build imports a layer cache
+	// (--cache-from): its layers may then come without what a cache mount
+	// held when they were made (a fresh CI runner), so a cache that later
+	// steps read as content stays in the layers (safety.go).
+	LayerCache bool
 	// Tool is hoist's own image (the frontend's, pinned by digest when
 	// known): the steps that export caches and stamp seeded ones run its
 	// ToolBinary. Without it --target hoist-cache exports nothing and Go

@@ -90,6 +90,7 @@ func caseOptions(t *testing.T, dir string) Options {
 		Images:         fakeImages{},
 		Context:        bctx,
 		CacheFrom:      cacheFromOption(opts),
+		LayerCache:     opts["layer-cache"] != "",
 		Tool:           toolOption(opts),
 	}
 }

@@ -23,6 +23,10 @@ type CacheSpec struct {
 	// later steps and the image to read (the Go module cache, a yarn
 	// Plug'n'Play cache), as opposed to a pure speed-up.
 	Content bool
+	// InLayer asks about content that stays in the layer, with no mount (a
+	// download hoisted into the layer): a step that could not fill an
+	// emptied mount then reads it from the layer, as in stock.
+	InLayer bool
 }
 
 // Verdict is the engine's answer: ok, or the rule that refused the mount,
@@ -397,7 +401,22 @@ func (a *Analysis) ContentVerdict(rs *RunStep, c CacheSpec, users func(*RunStep)
 	if why := a.ExportedAt(rs.Stage, c.Target); why != "" {
 		return refuse(RuleKeptInLayer, rs.Line, "%s", why)
 	}
+	if why := a.LayerCacheWhy(); why != "" {
+		return refuse(RuleKeptInLayer, rs.Line, "%s", why)
+	}
 	return a.FamilyVerdict(rs, c, users)
+}
+
+// LayerCacheWhy says why content caches stay in the layers of a build that
+// imports a layer cache, "" when it does not or hoist's cache image seeds
+// the mounts: on a fresh runner the cache gives the step that filled a
+// mount its layer, without running it, and a later step that reads the
+// mount finds it empty (it fetches again, or fails where it cannot).
+func (a *Analysis) LayerCacheWhy() string {
+	if !a.Opt.LayerCache || a.Opt.CacheFrom != nil {
+		return ""
+	}
+	return "the build imports a layer cache (--cache-from), which carries layers but not what cache mounts hold"
 }
 
 // FamilyVerdict is contentVerdict's check of the steps of rs's FROM
@@ -416,6 +435,9 @@ func (a *Analysis) FamilyVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) 
 				if r.covers(c.Target) {
 					return refuse(RuleCacheDestroyer, o.Line, "%s uses it and then removes %s", r.where(), refName(r, c.Target))
 				}
+			}
+			if c.InLayer {
+				continue
 			}
 			if why := OfflineStep(o); why != "" && a.FedBefore(o) {
 				return refuse(RuleKeptInLayer, o.Line, "line %d %s", o.Line, OfflineWhy(why))

@@ -76,6 +76,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	target := fl.String("target", "", "target stage")
 	platform := fl.String("platform", "", "target platform (default: this machine's)")
 	resolve := fl.Bool("resolve", false, "with HOIST_MIRRORS: resolve each planned image for real from this machine")
+	var cacheFrom multi
+	fl.Var(&cacheFrom, "cache-from", "a layer cache the build imports, as buildx's --cache-from (repeatable): only whether there is one matters")
 	var buildArgs, imageEnv multi
 	fl.Var(&buildArgs, "build-arg", "build arg KEY=VALUE (repeatable); HOIST_* switches apply")
 	fl.Var(&imageEnv, "image-env", "base image env IMAGE=KEY=VALUE (repeatable), e.g. golang:1.26=GOPATH=/go")
@@ -139,6 +141,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		BuildPlatform:  &bp,
 		Images:         images,
 		Context:        bctx,
+		LayerCache:     len(cacheFrom) > 0,
 		Tool:           toolImage(dt, bargs),
 	})
 	if err != nil {

@@ -56,7 +56,8 @@ type moduleUse struct {
 	goEnv    map[string]string
 	download bool // go mod download
 	// inLayer: the module cache stays in the layer (the stage is
-	// exported), so a hoisted download gets no mount of it.
+	// exported, or the build imports a layer cache), so a hoisted download
+	// gets no mount of it.
 	inLayer bool
 }
 

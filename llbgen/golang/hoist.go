@@ -195,7 +195,11 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 	rule, inLayer := llbgen.RuleDownloadHoisted, ""
 	if mod == nil {
 		rule = llbgen.RuleDownloadInLayer
-		inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
+		if why := a.LayerCacheWhy(); why != "" && !llbgen.IsExported(a.Analysis, rs.Stage) {
+			inLayer = "; no module cache mount: " + why + ", so the modules stay in its layer"
+		} else {
+			inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
+		}
 	}
 	if sc.Manifests != nil {
 		a.Plan.Insert(&llbgen.Insertion{At: llbgen.EndLine(sc.Cmd.Location()), After: true, Copies: lines, Run: run})
@@ -233,6 +237,7 @@ func (a *goPass) downloadInLayer(rs *llbgen.RunStep, c llbgen.CacheSpec, stepV l
 	if a.CopiedFrom(rs.Stage, c.Target) {
 		return false, "a stage copies or mounts " + c.Target + " from it, which would take the modules only the download fetched"
 	}
+	c.InLayer = true
 	if v := a.FamilyVerdict(rs, c, users); !v.Ok {
 		if v.Rule == llbgen.RuleCacheDestroyer || v.Rule == llbgen.RuleCacheWriter {
 			return false, v.Why + "; a download in an earlier layer would keep its modules in the image's layers"
