@@ -264,13 +264,13 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
 				if rule.Env(kv.Key) && !replayable(kv.Key) {
-					return nil, "ENV " + kv.Key + " at line " + Itoa(StartLine(c.Location())) + " is set between the source COPY and the RUN", nil
+					return nil, "ENV " + kv.Key + " at line " + itoa(StartLine(c.Location())) + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
 				if rule.Env(kv.Key) && !replayable(kv.Key) {
-					return nil, "ARG " + kv.Key + " at line " + Itoa(StartLine(c.Location())) + " is declared between the source COPY and the RUN", nil
+					return nil, "ARG " + kv.Key + " at line " + itoa(StartLine(c.Location())) + " is declared between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.RunCommand:
@@ -280,14 +280,14 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 					ci := CopyInfoOf(cmd)
 					return ci.SourcePaths != nil && ci.From == "" && len(ci.SourceContents) == 0
 				}) {
-					return nil, "no COPY of its directory precedes it in this stage (line " + Itoa(StartLine(c.Location())) + " runs before it)", nil
+					return nil, "no COPY of its directory precedes it in this stage (line " + itoa(StartLine(c.Location())) + " runs before it)", nil
 				}
-				return nil, "line " + Itoa(StartLine(c.Location())) + " runs between the source COPY and the " + rule.What, nil
+				return nil, "line " + itoa(StartLine(c.Location())) + " runs between the source COPY and the " + rule.What, nil
 			}
 		case *instructions.CopyCommand, *instructions.AddCommand:
 			ci := CopyInfoOf(c)
 			if ci.Remote {
-				return nil, "ADD at line " + Itoa(StartLine(c.Location())) + " fetches a remote source", nil
+				return nil, "ADD at line " + itoa(StartLine(c.Location())) + " fetches a remote source", nil
 			}
 			if rule.PassOver != nil && !ci.Parents && ci.Only(rule.PassOver) {
 				continue
@@ -309,7 +309,7 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 			if manifestsOnly {
 				// The user copies the manifests first already: say what
 				// would complete the split.
-				sc, why = nil, "COPY at line "+Itoa(StartLine(c.Location()))+" brings only manifests; a RUN "+rule.Download+" right after it would not rerun on source edits"
+				sc, why = nil, "COPY at line "+itoa(StartLine(c.Location()))+" brings only manifests; a RUN "+rule.Download+" right after it would not rerun on source edits"
 			}
 			if sc != nil && !Within(dir, sc.Dest) {
 				// Into a subdirectory: only what lands at the top of dir
@@ -317,7 +317,7 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 				if rule.Related != nil && Within(sc.Dest, dir) {
 					rel := strings.TrimPrefix(strings.TrimPrefix(sc.Dest, dir), "/")
 					if top, _, _ := strings.Cut(rel, "/"); rule.Related(top) {
-						return nil, "COPY at line " + Itoa(sc.Line) + " brings " + top + " into the module directory", nil
+						return nil, "COPY at line " + itoa(sc.Line) + " brings " + top + " into the module directory", nil
 					}
 				}
 				continue
@@ -446,21 +446,21 @@ func (a *Analysis) sourceCopyOf(s *Stage, cmd instructions.Command, srcs []strin
 		return nil, ""
 	}
 	if len(srcs) != 1 {
-		return nil, "COPY at line " + Itoa(line) + " has several sources"
+		return nil, "COPY at line " + itoa(line) + " has several sources"
 	}
 	if parents {
-		return nil, "COPY at line " + Itoa(line) + " uses --parents"
+		return nil, "COPY at line " + itoa(line) + " uses --parents"
 	}
 	if exclude {
-		return nil, "COPY at line " + Itoa(line) + " uses --exclude"
+		return nil, "COPY at line " + itoa(line) + " uses --exclude"
 	}
 	wd, ok := a.WorkdirAt(s, idx)
 	if !ok {
-		return nil, "WORKDIR at line " + Itoa(line) + " cannot be resolved"
+		return nil, "WORKDIR at line " + itoa(line) + " cannot be resolved"
 	}
 	src, err := a.Expand(s, srcs[0])
 	if err != nil || strings.ContainsAny(src, "*?[") {
-		return nil, "COPY at line " + Itoa(line) + " has a wildcard or unresolvable source"
+		return nil, "COPY at line " + itoa(line) + " has a wildcard or unresolvable source"
 	}
 	src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
 	if src == "" {
@@ -468,7 +468,7 @@ func (a *Analysis) sourceCopyOf(s *Stage, cmd instructions.Command, srcs []strin
 	}
 	d, err := a.Expand(s, dest)
 	if err != nil {
-		return nil, "COPY at line " + Itoa(line) + " has an unresolvable destination"
+		return nil, "COPY at line " + itoa(line) + " has an unresolvable destination"
 	}
 	if !path.IsAbs(d) {
 		d = path.Join(wd, d)
@@ -566,4 +566,4 @@ func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func Itoa(i int) string { return strconv.Itoa(i) }
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -231,7 +231,7 @@ func stageName(s *Stage) string {
 	if s.name != "" {
 		return s.name
 	}
-	return Itoa(s.index)
+	return itoa(s.index)
 }
 
 // overlaps reports whether copying src (a path, possibly with wildcards)

@@ -68,9 +68,9 @@ type PathRef struct {
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
 func (r PathRef) where() string {
 	if r.via != "" {
-		return r.via + " (line " + Itoa(r.Line) + ")"
+		return r.via + " (line " + itoa(r.Line) + ")"
 	}
-	return "line " + Itoa(r.Line)
+	return "line " + itoa(r.Line)
 }
 
 // covers reports whether removing r removes p (r is p or a parent, or a

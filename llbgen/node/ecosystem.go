@@ -9,6 +9,7 @@ import (
 	"context"
 	"maps"
 	"path"
+	"strconv"
 
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
@@ -128,7 +129,7 @@ func (a *nodeRun) Mount() {
 			if c.mount != nil {
 				k := famCache{rs.Stage.Root(), c.mount.Target}
 				if _, ok := offline[k]; !ok {
-					offline[k] = "line " + llbgen.Itoa(rs.Line) + " " + llbgen.OfflineWhy(how)
+					offline[k] = "line " + strconv.Itoa(rs.Line) + " " + llbgen.OfflineWhy(how)
 				}
 			}
 		}

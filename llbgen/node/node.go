@@ -736,7 +736,7 @@ func (a *nodeRun) pnpKeep(rs *llbgen.RunStep, cache string) string {
 			continue
 		}
 		if after && llbgen.IsAncestorOrSelf(rs.Stage, o.Stage) {
-			return "line " + llbgen.Itoa(o.Line) + " runs after the install"
+			return "line " + strconv.Itoa(o.Line) + " runs after the install"
 		}
 	}
 	return ""
@@ -2129,7 +2129,7 @@ func (a *nodeRun) workspaceMembers(ctx context.Context, root string, patterns []
 			return nil, "", err
 		}
 		if len(dirs) > maxMembers {
-			return nil, "more than " + llbgen.Itoa(maxMembers) + " workspace members", nil
+			return nil, "more than " + strconv.Itoa(maxMembers) + " workspace members", nil
 		}
 		for _, d := range dirs {
 			if neg {

@@ -64,7 +64,7 @@ func scriptBlocks(n string, sys int) string {
 	case !ok:
 		return "which may read the project"
 	case f.system && sys != 0:
-		return "which depends on the system packages line " + llbgen.Itoa(sys) + " installs"
+		return "which depends on the system packages line " + strconv.Itoa(sys) + " installs"
 	}
 	return ""
 }
