@@ -1,6 +1,8 @@
 package llbgen
 
 import (
+	"path"
+	"slices"
 	"strings"
 
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
@@ -27,4 +29,46 @@ func RunWords(c shellscan.Call) string {
 		w = append(w, ShellQuote(a))
 	}
 	return strings.Join(w, " ")
+}
+
+// SystemPackages parses a call of the system package manager (apt-get,
+// apt, apk): ok when it is one hoist can follow, known when its
+// subcommand is one it knows (update, install or add, clean), and the
+// names of the packages it installs, lowercased, without versions.
+func SystemPackages(o shellscan.Call) (pkgs []string, known, ok bool) {
+	if o.Dynamic || o.Opaque || len(o.Unset) > 0 || !o.DirKnown {
+		return nil, false, false
+	}
+	var subs map[string]bool
+	var install string
+	var valueFlags []string
+	switch path.Base(o.Name) {
+	case "apt-get", "apt":
+		subs, install, valueFlags = map[string]bool{"update": true, "install": true, "clean": true}, "install", []string{"-o", "-t", "--target-release"}
+	case "apk":
+		subs, install, valueFlags = map[string]bool{"update": true, "add": true}, "add", []string{"-t", "--virtual", "-X", "--repository"}
+	default:
+		return nil, false, false
+	}
+	sub := ""
+	for i := 0; i < len(o.Args); i++ {
+		a := o.Args[i]
+		if strings.HasPrefix(a, "-") {
+			if slices.Contains(valueFlags, a) {
+				i++
+			}
+			continue
+		}
+		if sub == "" {
+			sub = a
+			continue
+		}
+		if name := strings.FieldsFunc(a, func(r rune) bool { return r == '=' || r == '~' || r == '>' || r == '<' || r == ':' }); len(name) > 0 {
+			pkgs = append(pkgs, strings.ToLower(name[0]))
+		}
+	}
+	if !subs[sub] || sub != install && len(pkgs) > 0 {
+		return nil, false, true
+	}
+	return pkgs, true, true
 }

@@ -3,6 +3,7 @@ package golang
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -10,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hoistbuild/hoist/llbgen"
+	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"golang.org/x/mod/modfile"
 )
@@ -53,6 +55,9 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 	}
 	if a.Opt.Context == nil {
 		return notHoisted(rs.Line, "go mod download not hoisted: the build context is not available")
+	}
+	if why := setupBefore(rs, a.Facts(rs).Opaque); why != "" {
+		return notHoisted(rs.Line, "go mod download not hoisted: %s runs before the go command in the same RUN, and the hoisted download would run without it", why)
 	}
 	if u.dir == "" {
 		return notHoisted(rs.Line, "go mod download not hoisted: cannot tell which directory go runs in")
@@ -427,4 +432,117 @@ func vendorDefault(mf *modfile.File) bool {
 	major, _ := strconv.Atoi(parts[0])
 	minor, _ := strconv.Atoi(parts[1])
 	return major > 1 || (major == 1 && minor >= 14)
+}
+
+// setupBefore names a call that runs before the RUN's go command (or the
+// opaque call that may run go), in the same RUN, and may change how a
+// download fetches: go env -w, git config, a netrc written, a system
+// install of Go, certificates or (when go fetches modules from a VCS
+// directly) git, anything hoist does not know. The hoisted download would
+// run without it. "" when the calls before it only print, read, change
+// directory or install other system packages.
+func setupBefore(rs *llbgen.RunStep, opaque []shellscan.Call) string {
+	served := slices.IndexFunc(rs.Calls, func(c shellscan.Call) bool {
+		return IsGoTool(c.Name) && !(len(c.Args) > 0 && c.Args[0] == "version" || goEnvPrint(c)) && !goEnvWrite(c) ||
+			slices.ContainsFunc(opaque, func(o shellscan.Call) bool { return llbgen.SameCall(o, c) })
+	})
+	if served < 0 {
+		return ""
+	}
+	env := llbgen.CloneMap(rs.Env)
+	maps.Copy(env, rs.Calls[served].Env)
+	direct := !proxyOnly(env)
+	for _, c := range rs.Calls[:served] {
+		if IsGoTool(c.Name) && !goEnvWrite(c) || quietCall(c) {
+			continue
+		}
+		if pkgs, known, ok := llbgen.SystemPackages(c); ok && known && !slices.ContainsFunc(pkgs, func(p string) bool { return fetchPackage(p, direct) }) {
+			continue
+		}
+		return callName(c)
+	}
+	return ""
+}
+
+// callName names a call by its program, first operand and the file it
+// writes, without its values (a token in a netrc line, a proxy's
+// credentials), for a note.
+func callName(c shellscan.Call) string {
+	n := llbgen.CallWords(c)
+	if goEnvWrite(c) {
+		n += " env -w"
+	} else if ops := llbgen.Operands(c.Args); len(ops) > 0 && strings.Trim(ops[0], "abcdefghijklmnopqrstuvwxyz0123456789-_.") == "" {
+		n += " " + ops[0]
+	}
+	if len(c.Writes) > 0 {
+		n += " > " + c.Writes[0]
+	}
+	return n
+}
+
+func goEnvWrite(c shellscan.Call) bool {
+	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env" && slices.ContainsFunc(c.Args[1:], func(a string) bool { return a == "-w" || a == "-u" })
+}
+
+func goEnvPrint(c shellscan.Call) bool {
+	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env" && !goEnvWrite(c)
+}
+
+// proxyOnly reports whether go fetches every module of the build from a
+// module proxy with env (GOPROXY unset or naming a proxy first, nothing
+// private): it then runs no git.
+func proxyOnly(env map[string]string) bool {
+	if env["GOPRIVATE"] != "" || env["GONOPROXY"] != "" {
+		return false
+	}
+	first := strings.FieldsFunc(env["GOPROXY"], func(r rune) bool { return r == ',' || r == '|' })
+	return len(first) == 0 || first[0] != "direct" && first[0] != "off"
+}
+
+// quietCall reports a call that cannot change how go fetches modules: it
+// prints, tests or changes directory, and writes no file.
+func quietCall(c shellscan.Call) bool {
+	if c.Dynamic || c.Opaque {
+		return false
+	}
+	for _, w := range c.Writes {
+		if w != "/dev/null" && w != "/dev/stdout" && w != "/dev/stderr" {
+			return false
+		}
+	}
+	switch path.Base(c.Name) {
+	case "cd", "echo", "printf", "true", ":", "set", "export", "ls", "pwd", "printenv", "which", "id", "whoami", "date", "uname", "test", "[", "sleep", "mkdir",
+		"cat", "head", "tail", "grep", "cut", "tr", "wc", "sort", "uniq", "basename", "dirname", "realpath", "readlink", "jq":
+		return true
+	case "sed":
+		return !slices.ContainsFunc(c.Args, func(a string) bool { return strings.HasPrefix(a, "-i") || a == "--in-place" })
+	case "git":
+		// what a version stamp reads: -ldflags "-X main.version=$(git describe)"
+		sub := ""
+		if len(c.Args) > 0 {
+			sub = c.Args[0]
+		}
+		switch sub {
+		case "describe", "rev-parse", "log", "show", "status", "rev-list":
+			return true
+		}
+	}
+	return false
+}
+
+// fetchPackage reports a system package go may fetch modules with: Go
+// itself, certificates and TLS libraries, and for direct fetches git, the
+// other version control systems and ssh.
+func fetchPackage(name string, direct bool) bool {
+	if name == "go" || strings.HasPrefix(name, "golang") || strings.Contains(name, "ca-cert") || strings.Contains(name, "ssl") {
+		return true
+	}
+	if !direct {
+		return false
+	}
+	switch name {
+	case "mercurial", "bzr", "breezy", "subversion", "fossil":
+		return true
+	}
+	return strings.HasPrefix(name, "git") || strings.HasPrefix(name, "openssh") || strings.HasPrefix(name, "ssh")
 }

@@ -462,32 +462,16 @@ func inertCall(o shellscan.Call) (inert, git bool) {
 	return false, false
 }
 
-// systemInstall checks a system package manager's command line: a known
-// subcommand, and for the one that installs, packages that are not Node
-// tools, certificates or TLS libraries (inert), or that are (tool: the
-// hoisted install needs the call run before it).
-func systemInstall(args []string, subs map[string]bool, install string, valueFlags []string) (inert, git, tool bool) {
-	sub := ""
-	var pkgs []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if strings.HasPrefix(a, "-") {
-			if slices.Contains(valueFlags, a) {
-				i++
-			}
-			continue
-		}
-		if sub == "" {
-			sub = a
-			continue
-		}
-		pkgs = append(pkgs, a)
+// systemCall checks a call of the system package manager (apt-get, apt,
+// apk): ok when hoist can follow it; inert when it installs no Node tool,
+// certificates or TLS library (tool: the hoisted install needs the call
+// run before it); git when it installs git.
+func systemCall(o shellscan.Call) (inert, git, tool, ok bool) {
+	pkgs, known, ok := llbgen.SystemPackages(o)
+	if !ok || !known {
+		return false, false, false, ok
 	}
-	if !subs[sub] || sub != install && len(pkgs) > 0 {
-		return false, false, false
-	}
-	for _, p := range pkgs {
-		name := strings.ToLower(strings.FieldsFunc(p, func(r rune) bool { return r == '=' || r == '~' || r == '>' || r == '<' || r == ':' })[0])
+	for _, name := range pkgs {
 		for _, bad := range []string{"node", "npm", "yarn", "pnpm", "corepack", "ca-cert", "ssl"} {
 			if strings.Contains(name, bad) {
 				tool = true
@@ -497,24 +481,7 @@ func systemInstall(args []string, subs map[string]bool, install string, valueFla
 			git = true
 		}
 	}
-	return !tool, git, tool
-}
-
-// systemCall parses an apt-get/apt/apk call; ok is false for another
-// command or one hoist cannot follow.
-func systemCall(o shellscan.Call) (inert, git, tool, ok bool) {
-	if o.Dynamic || o.Opaque || len(o.Unset) > 0 || !o.DirKnown {
-		return false, false, false, false
-	}
-	switch path.Base(o.Name) {
-	case "apt-get", "apt":
-		inert, git, tool = systemInstall(o.Args, map[string]bool{"update": true, "install": true, "clean": true}, "install", []string{"-o", "-t", "--target-release"})
-	case "apk":
-		inert, git, tool = systemInstall(o.Args, map[string]bool{"update": true, "add": true}, "add", []string{"-t", "--virtual", "-X", "--repository"})
-	default:
-		return false, false, false, false
-	}
-	return inert, git, tool, true
+	return !tool, git, tool, true
 }
 
 // systemTools reports whether calls, up to the one that stops, install a
