@@ -1600,9 +1600,9 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 			}
 		}
 		if p.pnpmWS != nil {
-			if len(p.pnpmWS.Packages) == 0 {
-				return nil, nil, "pnpm-workspace.yaml lists no packages", nil
-			}
+			// A file with settings only (pnpm 10's onlyBuiltDependencies,
+			// overrides) lists no packages: the root is the one project.
+			// The hoisted install reads the same file stock's does.
 			patterns = p.pnpmWS.Packages
 		}
 	} else if len(p.pkg.Workspaces) > 0 {
