@@ -6,6 +6,7 @@ package golang
 import (
 	"context"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -258,6 +259,17 @@ func (a *goPass) hasGo(rs *llbgen.RunStep) bool {
 			if IsGoTool(c.Name) || installsGo(c) {
 				return true
 			}
+		}
+	}
+	// The step itself installs Go before the call that may run it
+	// (apk add go && make).
+	opaque := a.Facts(rs).Opaque
+	for _, c := range rs.Calls {
+		if slices.ContainsFunc(opaque, func(o shellscan.Call) bool { return llbgen.SameCall(o, c) }) {
+			break
+		}
+		if installsGo(c) {
+			return true
 		}
 	}
 	return false
