@@ -218,13 +218,18 @@ func (a *Analysis) collectConsumers() {
 }
 
 func isTarget(a *Analysis, s *Stage) bool {
+	return a.Target() == s
+}
+
+// Target is the stage the build exports: --target's, or the last.
+func (a *Analysis) Target() *Stage {
 	t := a.Stages[len(a.Stages)-1]
 	if a.Opt.Target != "" {
 		if n, ok := a.byName[strings.ToLower(a.Opt.Target)]; ok {
 			t = n
 		}
 	}
-	return t == s
+	return t
 }
 
 func stageName(s *Stage) string {

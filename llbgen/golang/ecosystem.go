@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // BuildCacheKeep is how long since last use a build cache entry stays
@@ -147,6 +148,9 @@ func (a *goPass) Mount() {
 			buildOK = v.Ok
 			if !v.Ok && v.Why != "" {
 				a.Note(v.Rule, rs.Line, false, "no mount of the Go build cache %s: %s", g.gocache, v.Why)
+			} else if why := a.startRunsGo(rs.Stage); v.Ok && why != "" {
+				buildOK = false
+				a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "Go build cache %s kept in the image: %s", g.gocache, why)
 			}
 		}
 		ms := a.goMounts(rs, g, modOK, buildOK)
@@ -289,4 +293,49 @@ func installsGo(c shellscan.Call) bool {
 		}
 	}
 	return false
+}
+
+// startRunsGo says why the image s ends in runs go when a container starts
+// (its ENTRYPOINT or CMD runs go run, go test or a watcher that runs go
+// build): it then reads the build cache the build's steps leave in the
+// image, which a mount would leave empty, and every start would compile
+// from scratch. "" when s is not exported or the image runs no go.
+func (a *goPass) startRunsGo(s *llbgen.Stage) string {
+	t := a.Target()
+	if t == nil || !llbgen.IsAncestorOrSelf(s, t) {
+		return ""
+	}
+	var chain []*llbgen.Stage
+	for x := t; x != nil; x = x.Parent {
+		chain = append([]*llbgen.Stage{x}, chain...)
+	}
+	var entry, cmd []string
+	for _, x := range chain {
+		for _, c := range x.Cmds {
+			switch c := c.(type) {
+			case *instructions.EntrypointCommand:
+				entry = startWords(c.CmdLine, c.PrependShell)
+			case *instructions.CmdCommand:
+				cmd = startWords(c.CmdLine, c.PrependShell)
+			}
+		}
+	}
+	for _, w := range append(entry, cmd...) {
+		switch b := path.Base(w); {
+		case IsGoTool(b), b == "air", b == "reflex", b == "gow", b == "CompileDaemon":
+			return "the image's ENTRYPOINT or CMD runs " + b + " when a container starts, which reads the build cache the build leaves in the image"
+		}
+	}
+	return ""
+}
+
+// startWords are the words of an ENTRYPOINT or CMD; a shell form's are
+// split on blanks and shell operators, enough to find a program name.
+func startWords(line []string, shell bool) []string {
+	if !shell {
+		return line
+	}
+	return strings.FieldsFunc(strings.Join(line, " "), func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '&' || r == ';' || r == '|' || r == '(' || r == ')'
+	})
 }
