@@ -531,10 +531,11 @@ func quietCall(c shellscan.Call) bool {
 }
 
 // fetchPackage reports a system package go may fetch modules with: Go
-// itself, certificates and TLS libraries, and for direct fetches git, the
-// other version control systems and ssh.
+// itself and the certificates its TLS checks a proxy against, and for
+// direct fetches git, the other version control systems, ssh and the TLS
+// libraries they use (Go's own TLS needs none).
 func fetchPackage(name string, direct bool) bool {
-	if name == "go" || strings.HasPrefix(name, "golang") || strings.Contains(name, "ca-cert") || strings.Contains(name, "ssl") {
+	if name == "go" || strings.HasPrefix(name, "golang") || strings.Contains(name, "ca-cert") {
 		return true
 	}
 	if !direct {
@@ -544,5 +545,5 @@ func fetchPackage(name string, direct bool) bool {
 	case "mercurial", "bzr", "breezy", "subversion", "fossil":
 		return true
 	}
-	return strings.HasPrefix(name, "git") || strings.HasPrefix(name, "openssh") || strings.HasPrefix(name, "ssh")
+	return strings.HasPrefix(name, "git") || strings.HasPrefix(name, "openssh") || strings.HasPrefix(name, "ssh") || strings.Contains(name, "ssl")
 }
