@@ -148,9 +148,12 @@ func (a *goPass) Mount() {
 			buildOK = v.Ok
 			if !v.Ok && v.Why != "" {
 				a.Note(v.Rule, rs.Line, false, "no mount of the Go build cache %s: %s", g.gocache, v.Why)
-			} else if why := a.startRunsGo(rs.Stage); v.Ok && why != "" {
-				buildOK = false
-				a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "Go build cache %s kept in the image: %s", g.gocache, why)
+			}
+			if v.Ok {
+				if why := a.startRunsGo(rs.Stage); why != "" {
+					buildOK = false
+					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "Go build cache %s kept in the image: %s", g.gocache, why)
+				}
 			}
 		}
 		ms := a.goMounts(rs, g, modOK, buildOK)

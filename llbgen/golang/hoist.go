@@ -443,8 +443,7 @@ func vendorDefault(mf *modfile.File) bool {
 // directory or install other system packages.
 func setupBefore(rs *llbgen.RunStep, opaque []shellscan.Call) string {
 	served := slices.IndexFunc(rs.Calls, func(c shellscan.Call) bool {
-		return IsGoTool(c.Name) && !(len(c.Args) > 0 && c.Args[0] == "version" || goEnvPrint(c)) && !goEnvWrite(c) ||
-			slices.ContainsFunc(opaque, func(o shellscan.Call) bool { return llbgen.SameCall(o, c) })
+		return IsGoTool(c.Name) && !goInfo(c) || slices.ContainsFunc(opaque, func(o shellscan.Call) bool { return llbgen.SameCall(o, c) })
 	})
 	if served < 0 {
 		return ""
@@ -453,7 +452,10 @@ func setupBefore(rs *llbgen.RunStep, opaque []shellscan.Call) string {
 	maps.Copy(env, rs.Calls[served].Env)
 	direct := !proxyOnly(env)
 	for _, c := range rs.Calls[:served] {
-		if IsGoTool(c.Name) && !goEnvWrite(c) || quietCall(c) {
+		if goEnvWrite(c) {
+			return callName(c)
+		}
+		if IsGoTool(c.Name) || quietCall(c) {
 			continue
 		}
 		if pkgs, known, ok := llbgen.SystemPackages(c); ok && known && !slices.ContainsFunc(pkgs, func(p string) bool { return fetchPackage(p, direct) }) {
@@ -484,8 +486,10 @@ func goEnvWrite(c shellscan.Call) bool {
 	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env" && slices.ContainsFunc(c.Args[1:], func(a string) bool { return a == "-w" || a == "-u" })
 }
 
-func goEnvPrint(c shellscan.Call) bool {
-	return IsGoTool(c.Name) && len(c.Args) > 0 && c.Args[0] == "env" && !goEnvWrite(c)
+// goInfo reports go version and go env, which fetch nothing (go env -w
+// sets what a later fetch uses).
+func goInfo(c shellscan.Call) bool {
+	return IsGoTool(c.Name) && len(c.Args) > 0 && (c.Args[0] == "version" || c.Args[0] == "env")
 }
 
 // proxyOnly reports whether go fetches every module of the build from a
