@@ -104,24 +104,20 @@ func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
 		has = func(string, ocispecs.Platform) bool { return false }
 	}
 
-	type stageInfo struct {
-		base     string
-		platform ocispecs.Platform
-		baseIdx  int // index of the stage FROM names, or -1
-		userCtx  bool
-	}
-	infos := make([]stageInfo, len(stages))
+	// Each stage's platform (its FROM's --platform, else the target's) and
+	// whether the user supplied it as a named context.
+	plat := make([]ocispecs.Platform, len(stages))
+	userCtx := make([]bool, len(stages))
 	byName := map[string]int{}
 	for i, st := range stages {
-		info := stageInfo{base: froms[i].base, platform: tp, baseIdx: froms[i].parent}
+		plat[i] = tp
 		if p := froms[i].platform; p != nil {
-			info.platform = *p
+			plat[i] = *p
 		}
 		if st.Name != "" {
-			info.userCtx = has(st.Name, info.platform)
+			userCtx[i] = has(st.Name, plat[i])
 			byName[st.Name] = i
 		}
-		infos[i] = info
 	}
 
 	targetIdx := len(stages) - 1
@@ -164,10 +160,10 @@ func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
 			return
 		}
 		reach[i] = true
-		if infos[i].userCtx {
+		if userCtx[i] {
 			return
 		}
-		if j := infos[i].baseIdx; j >= 0 {
+		if j := froms[i].parent; j >= 0 {
 			visit(j)
 		}
 		for _, from := range stageSources(stages[i]) {
@@ -179,11 +175,11 @@ func (d *Dockerfile) FindImages(opt ImageOptions) ([]ImageUse, error) {
 	visit(targetIdx)
 
 	for i, st := range stages {
-		if !reach[i] || infos[i].userCtx {
+		if !reach[i] || userCtx[i] {
 			continue
 		}
-		if infos[i].baseIdx < 0 {
-			if err := add(infos[i].base, infos[i].platform, UseFrom, st.Location); err != nil {
+		if froms[i].parent < 0 {
+			if err := add(froms[i].base, plat[i], UseFrom, st.Location); err != nil {
 				return nil, err
 			}
 		}
