@@ -151,6 +151,11 @@ func TestLLBCacheMounts(t *testing.T) {
 		if build.line != 4 {
 			t.Errorf("go build at line %d, want the user's line 4", build.line)
 		}
+	})
+	t.Run("verified download", func(t *testing.T) {
+		// The download hoist inserts where the module cache is seeded,
+		// to verify it before the build reads it.
+		ops, _ := convertRewriteCase(t, "cache-from")
 		dl := findExec(t, ops, "go mod download")
 		if m := cacheMountAt(dl, "/go/pkg/mod"); m == nil || m.CacheOpt.ID != "/hoist-go-mod" {
 			t.Errorf("download mounts: %v", dl.mounts)

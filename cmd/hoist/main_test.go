@@ -26,10 +26,10 @@ func explain(t *testing.T, args ...string) string {
 }
 
 func TestExplainAnnotates(t *testing.T) {
-	out := explain(t, filepath.Join("..", "..", "examples", "go-app"))
+	dir := filepath.Join("..", "..", "examples", "go-app")
+	out := explain(t, dir)
 	for _, want := range []string{
-		"# hoist: line 3: go mod download hoisted before this COPY",
-		"COPY go.mod go.sum /src/\n",
+		"# hoist: line 4: cache mounts /go/pkg/mod, /root/.cache/go-build added",
 		"--mount=type=cache,id=hoist-go-build,target=/root/.cache/go-build,sharing=shared CGO_ENABLED=0 go build",
 		"# hoist: assumed image golang:1.26 has env",
 	} {
@@ -37,10 +37,21 @@ func TestExplainAnnotates(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
 	}
+	// --cache-from keeps the module cache in the layers, with the
+	// download hoisted into them: inserted lines are annotated too.
+	out = explain(t, "--cache-from", "type=gha", dir)
+	for _, want := range []string{
+		"# hoist: line 3: go mod download hoisted before this COPY",
+		"COPY go.mod go.sum /src/\nRUN go mod download\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q with --cache-from in:\n%s", want, out)
+		}
+	}
 }
 
 func TestExplainDiff(t *testing.T) {
-	out := explain(t, "--diff", filepath.Join("..", "..", "examples", "go-app"))
+	out := explain(t, "--diff", "--cache-from", "type=gha", filepath.Join("..", "..", "examples", "go-app"))
 	if !strings.Contains(out, "\n+COPY go.mod go.sum /src/\n") || !strings.Contains(out, "\n-RUN CGO_ENABLED=0 go build -o /out/app .\n") {
 		t.Errorf("diff:\n%s", out)
 	}

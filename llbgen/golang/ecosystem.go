@@ -172,6 +172,14 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	hoisted := map[*llbgen.Stage]bool{}
 	for _, s := range a.Stages {
 		cands, inLayer := a.firstMod[s], false
+		if len(cands) > 0 && !slices.ContainsFunc(cands, a.verifiesSeed) {
+			// The build steps mount the module cache: go fetches what it
+			// builds into it, and a rebuild finds it warm. A download step
+			// of its own makes no rebuild faster and fetches every module
+			// go.mod requires, test-only ones too; it stays only to verify
+			// a seeded cache before the build reads it.
+			continue
+		}
 		if len(cands) == 0 && !a.inLayerNo[s] {
 			cands, inLayer = a.inLayerMod[s], true
 		}
@@ -220,6 +228,13 @@ func (a *goPass) Hoist(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// verifiesSeed reports whether rs mounts a module cache seeded from a cache
+// image that a hoisted download would verify before any step reads it.
+func (a *goPass) verifiesSeed(rs *llbgen.RunStep) bool {
+	m := modMount(a.goSteps[rs].mounts)
+	return m != nil && a.VerifyDownload(*m, "") != ""
 }
 
 func (a *goPass) Done() []llbgen.StepMounts {

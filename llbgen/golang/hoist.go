@@ -127,13 +127,7 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 		return notHoisted(rs.Line, "go mod download not hoisted: the COPY at line %d brings the module files but not %s", sc.Line, f)
 	}
 
-	var mod *llbgen.CacheMount
-	ms := goSteps[rs].mounts
-	for i := range ms {
-		if ms[i].ID == idGoMod || strings.HasPrefix(ms[i].ID, idGoMod+"-") {
-			mod = &ms[i]
-		}
-	}
+	mod := modMount(goSteps[rs].mounts)
 	if mod == nil && !u.inLayer {
 		return false, nil
 	}
@@ -218,6 +212,16 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 	}
 	a.Note(rule, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", what, strings.Join(llbgen.Dedupe(names), ", "), rs.Line, inLayer)
 	return true, nil
+}
+
+// modMount is the module cache mount among ms, or nil.
+func modMount(ms []llbgen.CacheMount) *llbgen.CacheMount {
+	for i := range ms {
+		if ms[i].ID == idGoMod || strings.HasPrefix(ms[i].ID, idGoMod+"-") {
+			return &ms[i]
+		}
+	}
+	return nil
 }
 
 // downloadInLayer reports whether a Go download can be hoisted into the

@@ -155,11 +155,12 @@ func TestModuleCacheWriter(t *testing.T) {
 
 // TestHoistedDownloadFailureLine: when the go mod download hoist inserted
 // before the COPY fails, the error points at the user's RUN that needed it,
-// with the same source excerpt as stock's failure of that RUN.
+// with the same source excerpt as stock's failure of that RUN. The layer
+// cache import is what makes hoist insert one here.
 func TestHoistedDownloadFailureLine(t *testing.T) {
 	needEnv(t)
 	want := buildx(t, stock, "errors/download-fails")
-	got := buildx(t, hoistArg, "errors/download-fails")
+	got := buildx(t, hoistArg, "errors/download-fails", layerCacheArgs(t)...)
 	if want.err == nil || got.err == nil {
 		t.Fatalf("want both builds to fail: stock %v, hoist %v", want.err, got.err)
 	}

@@ -16,16 +16,15 @@ import (
 )
 
 // TestGoDependencyBumpDownloads shows that after a dependency bump the
-// hoisted `go mod download`, with the module cache in hoist's cache mount,
-// fetches only the module versions that changed, while the stock frontend
-// on the naive Dockerfile fetches again every module its go build needs
-// (the COPY . . before it changed, and it has no cache mount). What each
-// build fetched comes from a logging Go proxy the builds go through.
+// build step, with the module cache in hoist's cache mount, fetches only
+// module versions it did not have, while the stock frontend on the naive
+// Dockerfile fetches again every module its go build needs (the COPY . .
+// before it changed, and it has no cache mount). What each build fetched
+// comes from a logging Go proxy the builds go through.
 //
-// "What changed" is the go.mod requirements, not go.sum: go mod tidy also
-// keeps zip hashes of modules only the dependencies' tests need (go-app's
-// go.sum lists klauspost/compress, which the bump moves), and no build
-// fetches those.
+// hoist inserts no download step here (the build step mounts the module
+// cache), so the builds fetch what go build needs: go-app's go.sum also
+// lists modules only the dependencies' tests need, which no build fetches.
 func TestGoDependencyBumpDownloads(t *testing.T) {
 	e := needEnv(t)
 	proxy := startGoProxyLog(t)
@@ -36,7 +35,7 @@ func TestGoDependencyBumpDownloads(t *testing.T) {
 	// The example is altered only to send the build's module fetches
 	// through the logging proxy; go.sum is complete, so checksums still come
 	// from it and no checksum database is needed. Inserted right after the
-	// build stage's FROM, before the source COPY, so hoist still hoists.
+	// build stage's FROM.
 	df := filepath.Join(dir, "Dockerfile")
 	dt, err := os.ReadFile(df)
 	if err != nil {
@@ -58,46 +57,38 @@ func TestGoDependencyBumpDownloads(t *testing.T) {
 
 	hoist := []string{"--build-arg", "BUILDKIT_SYNTAX=" + e.HoistImage, "--output", "type=cacheonly"}
 	out := bx(t, e, dir, hoist...)
-	if !strings.Contains(out, "go mod download hoisted before this COPY") {
-		t.Fatalf("hoist did not hoist go mod download:\n%s", tail(out))
+	if !strings.Contains(out, "cache mounts /go/pkg/mod") || strings.Contains(out, "go mod download") {
+		t.Fatalf("hoist did not mount the module cache, or inserted a download step:\n%s", tail(out))
 	}
 	cold := zips(t, proxy.take())
 	oldReq := goRequires(t, dir)
-	oldSum := goSumZips(t, filepath.Join(dir, "go.sum"))
-	if !equal(cold, oldReq) {
-		t.Fatalf("the cold build fetched %v through %s; want every module go.mod requires %v:\n%s", cold, proxy.URL, oldReq, tail(out))
+	if len(cold) == 0 || len(minus(cold, oldReq)) > 0 {
+		t.Fatalf("the cold build fetched %v through %s; want some of the modules go.mod requires %v:\n%s", cold, proxy.URL, oldReq, tail(out))
 	}
 
 	const dep = "github.com/prometheus/client_golang"
 	oldVer, newVer := goBumpPrevious(t, dir, dep)
 	t.Logf("dependency bump: %s %s -> %s (go get + go mod tidy on the host)", dep, oldVer, newVer)
 	changed := minus(goRequires(t, dir), oldReq)
-	newInSum := minus(goSumZips(t, filepath.Join(dir, "go.sum")), oldSum)
 	if len(changed) == 0 {
 		t.Fatalf("go.mod requires nothing new after the bump")
 	}
 
 	proxy.take()
-	out = bx(t, e, dir, hoist...)
-	if stepCached(out, "go mod download") {
-		t.Fatalf("the hoisted download was cached after a go.mod change:\n%s", tail(out))
-	}
+	bx(t, e, dir, hoist...)
 	bumped := zips(t, proxy.take())
 
 	proxy.take()
-	out = bx(t, e, dir, "--output", "type=cacheonly")
+	bx(t, e, dir, "--output", "type=cacheonly")
 	stockZips := zips(t, proxy.take())
 
 	t.Logf("module zips fetched: hoist cold %d (go.mod requires %d); after the bump hoist %d, stock %d",
 		len(cold), len(oldReq), len(bumped), len(stockZips))
-	t.Logf("hoist after the bump fetched %v; new in go.mod %v; new zip hashes in go.sum %v", bumped, changed, newInSum)
+	t.Logf("hoist after the bump fetched %v; new in go.mod %v", bumped, changed)
 	t.Logf("required but not fetched by stock's go build (no package of them built): %v", minus(goRequires(t, dir), stockZips))
 
-	if !equal(bumped, changed) {
-		t.Errorf("hoist's rebuild fetched %v; want exactly the requirements new in go.mod %v", bumped, changed)
-	}
-	if extra := minus(bumped, newInSum); len(extra) > 0 {
-		t.Errorf("hoist's rebuild fetched %v, which go.sum had before the bump", extra)
+	if len(intersect(bumped, changed)) == 0 {
+		t.Errorf("hoist's rebuild fetched %v, none of the requirements new in go.mod %v; the bump did not reach the build", bumped, changed)
 	}
 	if again := intersect(bumped, cold); len(again) > 0 {
 		t.Errorf("hoist's rebuild fetched again what the cold build had fetched: %v", again)
@@ -153,30 +144,6 @@ func goRequires(t *testing.T, dir string) []string {
 	return out
 }
 
-// goSumZips lists the module@version pairs go.sum holds a zip hash for
-// (the lines without /go.mod), sorted.
-func goSumZips(t *testing.T, file string) []string {
-	t.Helper()
-	dt, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[string]bool{}
-	for _, l := range strings.Split(string(dt), "\n") {
-		f := strings.Fields(l)
-		if len(f) != 3 || strings.HasSuffix(f[1], "/go.mod") {
-			continue
-		}
-		seen[f[0]+"@"+f[1]] = true
-	}
-	out := make([]string, 0, len(seen))
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func minus(a, b []string) []string {
 	var out []string
 	for _, x := range a {
@@ -195,8 +162,4 @@ func intersect(a, b []string) []string {
 		}
 	}
 	return out
-}
-
-func equal(a, b []string) bool {
-	return len(minus(a, b)) == 0 && len(minus(b, a)) == 0
 }

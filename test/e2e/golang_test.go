@@ -58,14 +58,14 @@ var goExamples = []struct {
 	name string
 	note string
 }{
-	{"go-app", "go mod download hoisted before this COPY"},
-	{"go-workspace", "copies go.work"},
+	{"go-app", "cache mounts /go/pkg/mod, /root/.cache/go-build added"},
+	{"go-workspace", "cache mounts /go/pkg/mod"},
 	{"go-vendored", "cache mounts /root/.cache/go-build added"},
 	{"go-nonroot", "/home/builder/go/pkg/mod"},
-	{"go-cross", "go mod download hoisted before this COPY"},
-	{"go-test-stage", "go mod download hoisted before this COPY"},
-	{"go-make", "go mod download hoisted before this COPY"},
-	{"fullstack", "go mod download hoisted before this COPY"},
+	{"go-cross", "cache mounts /go/pkg/mod"},
+	{"go-test-stage", "cache mounts /go/pkg/mod"},
+	{"go-make", "cache mounts /go/pkg/mod"},
+	{"fullstack", "cache mounts /go/pkg/mod"},
 }
 
 // TestGoExamples builds every Go example through the stock frontend and
@@ -99,17 +99,27 @@ func TestGoModuleCacheCopied(t *testing.T) {
 }
 
 // TestGoSplitManifests builds a Dockerfile that copies go.mod and go.sum
-// on their own, then the sources by directory and a VERSION file: hoist
+// on their own, then the sources by directory and a VERSION file, with a
+// layer cache import (which keeps the module cache in the layers): hoist
 // adds the download right after the module files and must export what
 // stock exports.
 func TestGoSplitManifests(t *testing.T) {
-	sameGoExport(t, "go-split-manifests", "line 3: go mod download added after this COPY of the module files", "src/go.sum")
+	sameGoExport(t, "go-split-manifests", "line 3: go mod download added after this COPY of the module files", "src/go.sum", layerCacheArgs(t)...)
 }
 
-// TestGoDownloadAfterCopy: a user's go mod download after COPY . . is
-// hoisted like a go build.
+// TestGoDownloadAfterCopy: with a layer cache import, a user's go mod
+// download after COPY . . is hoisted like a go build.
 func TestGoDownloadAfterCopy(t *testing.T) {
-	sameGoExport(t, "go-download-after-copy", "line 3: go mod download hoisted before this COPY", "src/go.sum")
+	sameGoExport(t, "go-download-after-copy", "line 3: go mod download hoisted before this COPY", "src/go.sum", layerCacheArgs(t)...)
+}
+
+// layerCacheArgs import a layer cache that does not exist: BuildKit goes
+// on without it, and hoist, seeing the import, keeps the Go module cache
+// in the layers and hoists the download into them (its only download
+// hoisting without a cache image).
+func layerCacheArgs(t *testing.T) []string {
+	e := needEnv(t)
+	return []string{"--cache-from", "type=registry,ref=" + e.Registry + "/no-layer-cache:none"}
 }
 
 // TestGoExportedDownloadInLayer: a single-stage image that adds its
@@ -185,12 +195,12 @@ func TestGoExportedDownloadInLayer(t *testing.T) {
 // report note, stock's export must hold the path that makes the case (else
 // the comparison proves nothing), and the exports must be equal outside
 // the caches.
-func sameGoExport(t *testing.T, name, note, path string) {
+func sameGoExport(t *testing.T, name, note, path string, hoistArgs ...string) {
 	t.Helper()
 	needEnv(t)
 	stockDir, hoistDir := t.TempDir(), t.TempDir()
 	mustExport(t, stock, name, stockDir)
-	res := mustExport(t, hoistArg, name, hoistDir)
+	res := mustExport(t, hoistArg, name, hoistDir, hoistArgs...)
 	if !strings.Contains(res.stderr, note) {
 		t.Errorf("hoist did not report %q:\n%s", note, tail(res.stderr))
 	}
@@ -204,27 +214,28 @@ func sameGoExport(t *testing.T, name, note, path string) {
 }
 
 // TestGoSourceEdit rebuilds go-app through hoist after a one-line source
-// edit: the hoisted download must come from the build cache, so only the
-// compile runs again.
+// edit. The build step mounts the module cache, so hoist inserts no
+// download step (one would only delay a cold build): the rebuild must
+// compile again and fetch no module, the modules being in the mount.
 func TestGoSourceEdit(t *testing.T) {
-	out := editRebuild(t, "go-app", "main.go")
-	var download, compile string
-	for _, l := range strings.Split(out, "\n") {
-		switch {
-		case strings.Contains(l, "go mod download") && strings.Contains(l, "[build"):
-			download = l
-		case strings.Contains(l, "go build") && strings.Contains(l, "[build"):
-			compile = l
-		}
+	e := needEnv(t)
+	dir := goFlagsX(t, "go-app")
+	hoist := []string{"--build-arg", "BUILDKIT_SYNTAX=" + e.HoistImage, "--output", "type=cacheonly"}
+	wipeBuilder(t, e, "golang:1.26", "busybox")
+	cold := bx(t, e, dir, hoist...)
+	if strings.Contains(cold, "go mod download") {
+		t.Errorf("hoist inserted a download step where the build step mounts the module cache:\n%s", tail(cold))
 	}
-	if download == "" || compile == "" {
-		t.Fatalf("steps not found in progress:\n%s", tail(out))
+	if len(fetchRe.FindAllString(cold, -1)) == 0 {
+		t.Fatalf("the cold build fetched no module; the log does not show what the test looks for:\n%s", tail(cold))
 	}
-	if !stepCached(out, "go mod download") {
-		t.Errorf("the hoisted download ran again after a source edit:\n%s", tail(out))
+	appendEdit(t, filepath.Join(dir, "main.go"))
+	warm := bx(t, e, dir, hoist...)
+	if len(compiled(warm)) == 0 {
+		t.Fatalf("the rebuild compiled nothing; the edit did not reach the build:\n%s", tail(warm))
 	}
-	if stepCached(out, "go build") {
-		t.Errorf("go build was cached after a source edit; the edit did not reach the build:\n%s", tail(out))
+	if f := fetchRe.FindAllString(warm, -1); len(f) > 0 {
+		t.Errorf("the rebuild after a source edit fetched modules (%d requests, first %s); the module cache mount should hold them", len(f), f[0])
 	}
 }
 

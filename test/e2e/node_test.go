@@ -111,7 +111,7 @@ var nodeExamples = []struct {
 	// and the user's install runs only when the check leaves its marker.
 	{"node-yarn-berry", []string{"yarn install --immutable hoisted before this COPY", "yarn install --immutable after the COPY runs only, from scratch, when the hoisted install finds a package", "/root/.yarn/berry/cache"}, "build", "/app"},
 	{"node-pnpm-monorepo", []string{"pnpm install --frozen-lockfile hoisted before this COPY", "packages/web/package.json", "pnpm install --frozen-lockfile dropped here"}, "build", "/app"},
-	{"fullstack", []string{"npm ci hoisted before this COPY", "go mod download hoisted before this COPY"}, "web", "/web"},
+	{"fullstack", []string{"npm ci hoisted before this COPY", "cache mounts /go/pkg/mod"}, "web", "/web"},
 	{"node-npm-install", []string{"npm install hoisted before this COPY", "npm install after the COPY runs only when", "cache mounts /root/.npm"}, "build", "/app"},
 	{"node-yarn-release", []string{"install hoisted before this COPY", "install after the COPY runs only when the COPY brings a yarn.lock other than the one the hoisted install left, or, from scratch, when the hoisted install finds a package", "/root/.yarn/berry/cache"}, "build", "/app"},
 }
