@@ -172,12 +172,11 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	hoisted := map[*llbgen.Stage]bool{}
 	for _, s := range a.Stages {
 		cands, inLayer := a.firstMod[s], false
-		if len(cands) > 0 && !slices.ContainsFunc(cands, a.verifiesSeed) {
+		if len(cands) > 0 && !slices.ContainsFunc(cands, a.cacheImageDownload) {
 			// The build steps mount the module cache: go fetches what it
 			// builds into it, and a rebuild finds it warm. A download step
 			// of its own makes no rebuild faster and fetches every module
-			// go.mod requires, test-only ones too; it stays only to verify
-			// a seeded cache before the build reads it.
+			// go.mod requires, test-only ones too.
 			continue
 		}
 		if len(cands) == 0 && !a.inLayerNo[s] {
@@ -230,11 +229,15 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	return nil
 }
 
-// verifiesSeed reports whether rs mounts a module cache seeded from a cache
-// image that a hoisted download would verify before any step reads it.
-func (a *goPass) verifiesSeed(rs *llbgen.RunStep) bool {
+// cacheImageDownload reports whether rs mounts a module cache that takes
+// part in HOIST_CACHE_FROM with verification on. A seeded build verifies
+// the cache with a hoisted go mod download, which fetches every module
+// go.mod requires that the cache image lacks; so every build of such a
+// pipeline downloads them, also the unseeded one whose caches the image is
+// made from.
+func (a *goPass) cacheImageDownload(rs *llbgen.RunStep) bool {
 	m := modMount(a.goSteps[rs].mounts)
-	return m != nil && a.VerifyDownload(*m, "") != ""
+	return m != nil && a.Opt.Config.CacheVerify && (a.Opt.Config.CacheFrom != "" || a.VerifyDownload(*m, "") != "")
 }
 
 func (a *goPass) Done() []llbgen.StepMounts {

@@ -162,7 +162,7 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 		}
 	}
 
-	cmd := ""
+	cmd, unseeded := "", ""
 	if !rs.Cmd.PrependShell {
 		// An exec-form RUN may run in an image without a shell.
 		if why := llbgen.ExecFormBlocked(rootDir, sc.Workdir, u.goEnv); why != "" {
@@ -180,7 +180,9 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 		cmd += env + "go mod download"
 		if mod == nil {
 			// nothing seeded: the modules come into the layer
-		} else if v := a.VerifyDownload(*mod, env); v != "" {
+		} else if v := a.VerifyDownload(*mod, env); v == "" {
+			unseeded = "; " + llbgen.ArgCacheFrom + " is set: a cache image made from this build's caches must hold every module go.mod requires, which the download of a seeded build verifies"
+		} else {
 			cmd += v
 			a.Verified = append(a.Verified, llbgen.VerifiedDownload{Stage: s, Line: sc.Line, ID: mod.ID})
 			a.Note(llbgen.RuleCacheFrom, sc.Line, true, "go mod verify added to the download: it checks the module cache seeded from %s before any step reads it (%s=off skips it)", a.Opt.CacheFrom.Ref, llbgen.ArgCacheVerify)
@@ -191,7 +193,7 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 		run.Mounts = []llbgen.CacheMount{*mod}
 	}
 	roots[root] = true
-	rule, inLayer := llbgen.RuleDownloadHoisted, ""
+	rule, inLayer := llbgen.RuleDownloadHoisted, unseeded
 	if mod == nil {
 		rule = llbgen.RuleDownloadInLayer
 		if why := a.LayerCacheWhy(); why != "" && !llbgen.IsExported(a.Analysis, rs.Stage) {
