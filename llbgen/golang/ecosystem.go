@@ -172,7 +172,7 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	hoisted := map[*llbgen.Stage]bool{}
 	for _, s := range a.Stages {
 		cands, inLayer := a.firstMod[s], false
-		if len(cands) > 0 && !slices.ContainsFunc(cands, a.cacheImageDownload) {
+		if len(cands) > 0 && !a.cacheImageDownload() {
 			// The build steps mount the module cache: go fetches what it
 			// builds into it, and a rebuild finds it warm. A download step
 			// of its own makes no rebuild faster and fetches every module
@@ -229,15 +229,14 @@ func (a *goPass) Hoist(ctx context.Context) error {
 	return nil
 }
 
-// cacheImageDownload reports whether rs mounts a module cache that takes
-// part in HOIST_CACHE_FROM with verification on. A seeded build verifies
-// the cache with a hoisted go mod download, which fetches every module
-// go.mod requires that the cache image lacks; so every build of such a
-// pipeline downloads them, also the unseeded one whose caches the image is
-// made from.
-func (a *goPass) cacheImageDownload(rs *llbgen.RunStep) bool {
-	m := modMount(a.goSteps[rs].mounts)
-	return m != nil && a.Opt.Config.CacheVerify && (a.Opt.Config.CacheFrom != "" || a.VerifyDownload(*m, "") != "")
+// cacheImageDownload reports whether the build names a cache image
+// (HOIST_CACHE_FROM, usable or not) with verification on. A seeded build
+// verifies its module cache with a hoisted go mod download, which fetches
+// every module go.mod requires that the cache image lacks; so every build
+// of such a pipeline downloads them, also the unseeded one whose caches the
+// image is made from.
+func (a *goPass) cacheImageDownload() bool {
+	return a.Opt.Config.CacheVerify && (a.Opt.Config.CacheFrom != "" || a.Opt.CacheFrom != nil)
 }
 
 func (a *goPass) Done() []llbgen.StepMounts {
