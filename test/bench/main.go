@@ -27,11 +27,20 @@ import (
 
 type variant struct {
 	Name, Title, Dockerfile string
-	Hoist                   bool
+	Frontend                frontend
 	Args                    []string // build flags of this variant
 }
 
-var naiveHoist = variant{Name: "naive-hoist", Title: "naive `Dockerfile`, hoist", Dockerfile: "Dockerfile", Hoist: true}
+// frontend is what builds a variant's Dockerfile.
+type frontend int
+
+const (
+	builtin    frontend = iota // BuildKit's built-in dockerfile.v0 (no syntax directive)
+	hoistImage                 // the hoist image the test bed built, by BUILDKIT_SYNTAX
+	stockImage                 // BuildKit's dockerfile frontend as an image, by BUILDKIT_SYNTAX
+)
+
+var naiveHoist = variant{Name: "naive-hoist", Title: "naive `Dockerfile`, hoist", Dockerfile: "Dockerfile", Frontend: hoistImage}
 
 var variants = []variant{
 	{Name: "naive-stock", Title: "naive `Dockerfile`, stock", Dockerfile: "Dockerfile"},
@@ -44,7 +53,10 @@ var optional = []variant{
 	// The question of whether the hoisted download pays where the build
 	// step has the module cache mounted: hoist's cache mounts without the
 	// inserted download steps.
-	{"naive-hoist-mounts", "naive `Dockerfile`, hoist mounts only (`HOIST_HOIST=off`)", "Dockerfile", true, []string{"--build-arg", "HOIST_HOIST=off"}},
+	{"naive-hoist-mounts", "naive `Dockerfile`, hoist mounts only (`HOIST_HOIST=off`)", "Dockerfile", hoistImage, []string{"--build-arg", "HOIST_HOIST=off"}},
+	// What a Dockerfile starting with `# syntax=docker/dockerfile:1` gets:
+	// the stock frontend as an image, started like hoist's.
+	{"naive-stock-image", "naive `Dockerfile`, stock frontend image", "Dockerfile", stockImage, nil},
 }
 
 var scenarios = []string{"cold", "edit", "bump"}
@@ -70,6 +82,9 @@ type bench struct {
 	started time.Time
 	ciCache bool
 	ci      map[string]*ciResult // by example, with -ci-cache
+	// stockImage is BuildKit's dockerfile frontend as an image, when a
+	// variant uses it.
+	stockImage string
 }
 
 // The CI cache rows, all through hoist on the naive Dockerfile.
@@ -98,7 +113,7 @@ func main() {
 	reps := flag.Int("reps", 3, "repetitions per cell (the table shows the median)")
 	out := flag.String("out", "", "directory for results.md and the build logs (default: a new temporary directory)")
 	timeout := flag.Duration("build-timeout", 30*time.Minute, "limit for one build")
-	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default these three; naive-hoist-mounts: hoist with HOIST_HOIST=off; none: only the -ci-cache rows)")
+	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default these three; naive-hoist-mounts: hoist with HOIST_HOIST=off; naive-stock-image: BuildKit's dockerfile frontend of go.mod's version as a frontend image; none: only the -ci-cache rows)")
 	ciCache := flag.Bool("ci-cache", false, "also time the CI cache round trip through hoist (HOIST_CACHE_FROM seeded, unseeded and warm-builder edit rebuilds)")
 	flag.Parse()
 	if *only == "none" {
@@ -120,7 +135,7 @@ func main() {
 			}
 		}
 		if len(keep) > 0 || len(vs) == 0 {
-			fmt.Fprintf(os.Stderr, "bench: -variants %q: use naive-stock, naive-hoist, optimized-stock, naive-hoist-mounts\n", *only)
+			fmt.Fprintf(os.Stderr, "bench: -variants %q: use naive-stock, naive-hoist, optimized-stock, naive-hoist-mounts, naive-stock-image\n", *only)
 			os.Exit(2)
 		}
 		variants = vs
@@ -204,6 +219,15 @@ func run(examples string, reps int, out string, timeout time.Duration, ciCache b
 	b.env = env
 	b.machine = gatherMachine(ctx, env)
 	b.machine.Hoist = hoistRev
+	for _, v := range variants {
+		if v.Frontend == stockImage {
+			if b.stockImage, err = stockFrontendImage(ctx, env, repo); err != nil {
+				return err
+			}
+			logf("stock frontend image %s", b.stockImage)
+			break
+		}
+	}
 
 	for _, p := range b.plans {
 		for rep := 1; rep <= reps; rep++ {
@@ -328,8 +352,27 @@ func (b *bench) coldState(ctx context.Context, p *plan, work string) error {
 		if _, stderr, err := b.env.Buildx(ctx, dir, append(args, ".")...); err != nil {
 			return fmt.Errorf("warm-up build of %s: %w\n%s", base, err, tailString(string(stderr), 3000))
 		}
+		if i == 0 && b.stockImage != "" {
+			// The same for the stock frontend image, pulled for every
+			// variant alike.
+			if _, stderr, err := b.env.Buildx(ctx, dir, "build", "--progress=plain", "--output", "type=cacheonly",
+				"--build-arg", "BUILDKIT_SYNTAX="+b.stockImage, "."); err != nil {
+				return fmt.Errorf("warm-up build of %s through %s: %w\n%s", base, b.stockImage, err, tailString(string(stderr), 3000))
+			}
+		}
 	}
 	return nil
+}
+
+// frontendImage is the BUILDKIT_SYNTAX value for f ("" for the built-in).
+func (b *bench) frontendImage(f frontend) string {
+	switch f {
+	case hoistImage:
+		return b.env.HoistImage
+	case stockImage:
+		return b.stockImage
+	}
+	return ""
 }
 
 // ciCell measures the CI cache round trip once, through hoist only:
@@ -522,8 +565,8 @@ func (b *bench) buildWith(ctx context.Context, p *plan, v variant, rep int, scen
 		output = "type=local,dest=" + dest
 	}
 	args := []string{"buildx", "build", "--progress=plain", "-f", v.Dockerfile}
-	if v.Hoist {
-		args = append(args, "--build-arg", "BUILDKIT_SYNTAX="+b.env.HoistImage)
+	if img := b.frontendImage(v.Frontend); img != "" {
+		args = append(args, "--build-arg", "BUILDKIT_SYNTAX="+img)
 	}
 	args = append(append(append(args, v.Args...), o.Args...), "--output", output, ".")
 	logf, err := os.Create(logPath)
