@@ -169,6 +169,10 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 			return notHoisted(rs.Line, "go mod download not hoisted: %s", why)
 		}
 		cmd = llbgen.ExecForm("go", "mod", "download")
+		if mod != nil {
+			// Kept for the cache image only; exec form gets no verify.
+			unseeded = "; " + llbgen.ArgCacheFrom + " is set: the download puts every module go.mod requires into the cache image made from this build's caches"
+		}
 	} else {
 		if rootDir != sc.Workdir {
 			cmd = "cd " + llbgen.ShellQuote(rootDir) + " && "
