@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,6 +232,7 @@ func (b *bench) report() string {
 	if len(variants) > 0 {
 		b.mainTable(&w)
 		b.coldPairs(&w)
+		b.outsideTable(&w)
 	}
 	b.ciTable(&w)
 	w.WriteString("\nPer example: the edited file and the dependency change.\n\n")
@@ -578,15 +580,44 @@ var (
 // slowSteps parses BuildKit's plain progress: "#N name" opens a vertex,
 // "#N DONE 1.2s" closes it, "#N 0.123 text" is its output.
 func slowSteps(logPath string, minSecs float64) (string, error) {
-	f, err := os.Open(logPath)
+	all, err := logSteps(logPath)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	type step struct {
-		name string
-		secs float64
+	var steps []step
+	for _, s := range all {
+		if s.secs >= minSecs {
+			steps = append(steps, s)
+		}
 	}
+	if len(steps) == 0 {
+		return "no step ≥ " + strconv.FormatFloat(minSecs, 'f', -1, 64) + "s", nil
+	}
+	var parts []string
+	for _, s := range steps {
+		n := s.name
+		if len(n) > 90 {
+			n = n[:87] + "..."
+		}
+		parts = append(parts, fmt.Sprintf("`%s` %.1fs", strings.ReplaceAll(n, "`", "'"), s.secs))
+	}
+	return strings.Join(parts, "; "), nil
+}
+
+// step is one vertex of a build that ran (not cached) and how long.
+type step struct {
+	name string
+	secs float64
+}
+
+// logSteps reads the finished vertices of a plain progress log, in the
+// order they started.
+func logSteps(logPath string) ([]step, error) {
+	f, err := os.Open(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	names := map[string]string{}
 	var order []string
 	done := map[string]float64{}
@@ -611,24 +642,74 @@ func slowSteps(logPath string, minSecs float64) (string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return "", err
+		return nil, err
 	}
 	var steps []step
 	for _, id := range order {
-		if s, ok := done[id]; ok && s >= minSecs {
+		if s, ok := done[id]; ok {
 			steps = append(steps, step{names[id], s})
 		}
 	}
-	if len(steps) == 0 {
-		return "no step ≥ " + strconv.FormatFloat(minSecs, 'f', -1, 64) + "s", nil
+	return steps, nil
+}
+
+// reRunStep matches the progress name of a Dockerfile RUN: "[stage n/m] RUN ...".
+var reRunStep = regexp.MustCompile(`^\[[^\]]+\] RUN `)
+
+// outsideRuns is a build's wall time less the time its RUN steps took:
+// the frontend, context transfers, COPY and export, without the commands'
+// own time (downloads, compiling), which varies far more from one build to
+// the next. Steps running in parallel make it smaller.
+func outsideRuns(s sample) (float64, bool) {
+	if s.Err != "" {
+		return 0, false
 	}
-	var parts []string
-	for _, s := range steps {
-		n := s.name
-		if len(n) > 90 {
-			n = n[:87] + "..."
+	steps, err := logSteps(s.Log)
+	if err != nil {
+		return 0, false
+	}
+	t := s.Secs
+	for _, st := range steps {
+		if reRunStep.MatchString(st.name) {
+			t -= st.secs
 		}
-		parts = append(parts, fmt.Sprintf("`%s` %.1fs", strings.ReplaceAll(n, "`", "'"), s.secs))
 	}
-	return strings.Join(parts, "; "), nil
+	return t, true
+}
+
+// outsideTable lists, per example and scenario, the median time outside
+// the RUN steps of each variant.
+func (b *bench) outsideTable(w *strings.Builder) {
+	var rows []string
+	for _, p := range b.plans {
+		for _, sc := range scenarios {
+			row := b.results[p.Name][sc]
+			if row == nil {
+				continue
+			}
+			line := fmt.Sprintf("| %s | %s |", p.Name, scenarioTitle[sc])
+			for _, v := range variants {
+				var xs []float64
+				for _, s := range row[v.Name] {
+					if t, ok := outsideRuns(s); ok {
+						xs = append(xs, t)
+					}
+				}
+				if len(xs) == 0 {
+					line += " – |"
+					continue
+				}
+				line += fmt.Sprintf(" %.2f (%.2f–%.2f) |", median(xs), slices.Min(xs), slices.Max(xs))
+			}
+			rows = append(rows, line)
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	w.WriteString("\nTime outside the RUN steps (wall time less the RUN steps' durations from the progress log: frontend, context transfers, COPY, export), median (min–max):\n\n| example | scenario |")
+	for _, v := range variants {
+		fmt.Fprintf(w, " %s |", v.Title)
+	}
+	w.WriteString("\n|---|---|" + strings.Repeat("---:|", len(variants)) + "\n" + strings.Join(rows, "\n") + "\n")
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -17,5 +20,36 @@ func TestPairRatios(t *testing.T) {
 	}
 	if got := pairRatios(row, "naive-hoist", "naive-stock-image"); got != nil {
 		t.Errorf("pairRatios with a variant not run = %v, want nil", got)
+	}
+}
+
+func TestOutsideRuns(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "build.log")
+	progress := `#7 [internal] hoist: load manifests
+#7 DONE 0.1s
+
+#12 [build 3/6] COPY package-lock.json package.json /app/
+#12 DONE 0.2s
+
+#13 [build 4/6] RUN --mount=type=cache,target=/root/.npm npm ci
+#13 1.20 added 270 packages in 13s
+#13 DONE 14.4s
+
+#14 [build 5/6] RUN true
+#14 CACHED
+
+#15 [build 6/6] RUN npm run build
+#15 DONE 5.9s
+`
+	if err := os.WriteFile(log, []byte(progress), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := outsideRuns(sample{Secs: 21.5, Log: log})
+	// 21.5 - 14.4 - 5.9: the cached RUN and the other steps count as outside.
+	if !ok || math.Abs(got-1.2) > 1e-9 {
+		t.Errorf("outsideRuns = %v, %v; want 1.2, true", got, ok)
+	}
+	if _, ok := outsideRuns(sample{Secs: 3, Log: log, Err: "failed"}); ok {
+		t.Error("outsideRuns of a failed build: ok")
 	}
 }
