@@ -37,7 +37,9 @@ import (
 //
 //	go test -count=1 -run '^$' -bench FrontendOverhead -benchtime 10x ./test/e2e/
 //
-// HOIST_BENCH_EXAMPLE picks the example (default go-app).
+// HOIST_BENCH_EXAMPLE picks the example (default go-app), HOIST_BENCH_EDIT
+// the file edited (relative; default main.go, index.js, src/index.js,
+// src/index.ts, src/main.tsx or src/main.ts, the first there).
 func BenchmarkFrontendOverhead(b *testing.B) {
 	e := bedFor(b)
 	example := os.Getenv("HOIST_BENCH_EXAMPLE")
@@ -154,7 +156,10 @@ func BenchmarkFrontendOverhead(b *testing.B) {
 // editFile is the example's source file the edits go to: main.go for Go,
 // else the first .js/.ts file found.
 func editFile(b *testing.B, dir string) string {
-	for _, n := range []string{"main.go", "index.js", "src/index.js", "src/index.ts"} {
+	if n := os.Getenv("HOIST_BENCH_EDIT"); n != "" {
+		return filepath.Join(dir, n)
+	}
+	for _, n := range []string{"main.go", "index.js", "src/index.js", "src/index.ts", "src/main.tsx", "src/main.ts"} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			return filepath.Join(dir, n)
 		}
