@@ -221,7 +221,7 @@ func run(examples string, reps int, out string, timeout time.Duration, ciCache b
 	b.machine.Hoist = hoistRev
 	for _, v := range variants {
 		if v.Frontend == stockImage {
-			if b.stockImage, err = stockFrontendImage(ctx, env, repo); err != nil {
+			if b.stockImage, err = env.StockFrontendImage(ctx); err != nil {
 				return err
 			}
 			logf("stock frontend image %s", b.stockImage)

@@ -327,3 +327,129 @@ func median(ds []time.Duration) time.Duration {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkColdFrontendImages builds an example from a cold builder through
+// the hoist image and through BuildKit's own Dockerfile frontend as an image
+// (built from go.mod's buildkit, as docker/dockerfile:1 is run), with buildx
+// and rawjson progress. Each round prunes the builder, pulls the base images
+// and loads both frontend images again, then builds through each in
+// alternating order. It reports when the first build step started (what the
+// frontend costs before any step can run), the whole build, and the per-round
+// ratio of the whole builds.
+//
+//	go test -count=1 -run '^$' -bench ColdFrontendImages -benchtime 6x ./test/e2e/
+//
+// HOIST_BENCH_EXAMPLE picks the example (default node-npm).
+func BenchmarkColdFrontendImages(b *testing.B) {
+	e := bedFor(b)
+	example := os.Getenv("HOIST_BENCH_EXAMPLE")
+	if example == "" {
+		example = "node-npm"
+	}
+	src, err := filepath.Abs(filepath.Join("../../examples", example))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bases, err := testbed.BaseImages(filepath.Join(src, "Dockerfile"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
+	defer cancel()
+	stock, err := e.StockFrontendImage(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := []struct{ name, ref string }{{"hoist", e.HoistImage}, {"stock image", stock}}
+	first := map[string][]time.Duration{}
+	whole := map[string][]time.Duration{}
+	var ratios []float64
+	var rounds []string
+	for i := 0; i < b.N; i++ {
+		took := map[string]time.Duration{}
+		for j := range images {
+			im := images[(i+j)%len(images)]
+			if _, stderr, err := e.Buildctl(ctx, "", "prune", "--all"); err != nil {
+				b.Fatalf("prune: %v\n%s", err, stderr)
+			}
+			work := b.TempDir()
+			for k, base := range bases {
+				dir := filepath.Join(work, fmt.Sprint("warmup", k))
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN true\n"), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				for _, fi := range images {
+					if _, stderr, err := e.Buildx(ctx, dir, "build", "--output", "type=cacheonly", "--build-arg", "BUILDKIT_SYNTAX="+fi.ref, "."); err != nil {
+						b.Fatalf("warm-up %s through %s: %v\n%s", base, fi.name, err, stderr)
+					}
+					if k > 0 {
+						break // one frontend pull per image is enough
+					}
+				}
+			}
+			dir := filepath.Join(work, "src")
+			if out, err := exec.Command("cp", "-a", src+"/.", dir).CombinedOutput(); err != nil {
+				b.Fatalf("copy %s: %v\n%s", src, err, out)
+			}
+			start := time.Now()
+			_, stderr, err := e.Buildx(ctx, dir, "build", "--progress=rawjson", "--build-arg", "BUILDKIT_SYNTAX="+im.ref,
+				"--output", "type=local,dest="+filepath.Join(work, "out"), ".")
+			t := time.Since(start)
+			if err != nil {
+				b.Fatalf("%s: %v\n%s", im.name, err, stderr)
+			}
+			f, err := firstStepStart(stderr)
+			if err != nil {
+				b.Fatalf("%s: %v", im.name, err)
+			}
+			first[im.name] = append(first[im.name], f.Sub(start))
+			whole[im.name] = append(whole[im.name], t)
+			took[im.name] = t
+			rounds = append(rounds, fmt.Sprintf("round %d %s: first step after %v, build %v", i, im.name, f.Sub(start).Round(time.Millisecond), t.Round(time.Millisecond)))
+		}
+		ratios = append(ratios, took["hoist"].Seconds()/took["stock image"].Seconds())
+	}
+	// The summary first: go test truncates long benchmark logs.
+	for _, im := range images {
+		f, t := first[im.name], whole[im.name]
+		b.Logf("%s: first step median %v (%v–%v), whole build median %v (%v–%v)", im.name,
+			median(f).Round(time.Millisecond), slices.Min(f).Round(time.Millisecond), slices.Max(f).Round(time.Millisecond),
+			median(t).Round(time.Millisecond), slices.Min(t).Round(time.Millisecond), slices.Max(t).Round(time.Millisecond))
+	}
+	b.Logf("hoist / stock image, whole build per round: %.2f", ratios)
+	slices.Sort(ratios)
+	b.Logf("median %.2f", ratios[len(ratios)/2])
+	for _, r := range rounds {
+		b.Log(r)
+	}
+	b.ReportMetric(float64(median(first["hoist"]).Milliseconds()), "hoist-first-step-ms")
+	b.ReportMetric(float64(median(first["stock image"]).Milliseconds()), "stock-first-step-ms")
+	b.ReportMetric(ratios[len(ratios)/2], "hoist/stock")
+}
+
+// firstStepStart reads buildx's rawjson progress and returns when the first
+// Dockerfile step ("[stage n/m] ...", not "[internal]") started.
+func firstStepStart(progress []byte) (time.Time, error) {
+	var first time.Time
+	for _, l := range strings.Split(string(progress), "\n") {
+		var st client.SolveStatus
+		if json.Unmarshal([]byte(l), &st) != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			if v.Started == nil || !strings.HasPrefix(v.Name, "[") || strings.HasPrefix(v.Name, "[internal]") {
+				continue
+			}
+			if first.IsZero() || v.Started.Before(first) {
+				first = *v.Started
+			}
+		}
+	}
+	if first.IsZero() {
+		return first, fmt.Errorf("no build step in the progress")
+	}
+	return first, nil
+}

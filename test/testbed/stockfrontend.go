@@ -1,4 +1,4 @@
-package main
+package testbed
 
 import (
 	"archive/tar"
@@ -18,17 +18,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/hoistbuild/hoist/test/testbed"
 )
 
-// stockFrontendImage builds BuildKit's own Dockerfile frontend
+// StockFrontendImage builds BuildKit's own Dockerfile frontend
 // (frontend/dockerfile/cmd/dockerfile-frontend of the buildkit version in
 // go.mod) as a frontend image, the way docker/dockerfile:1 is published,
 // and pushes it to the test bed registry. Through it the stock frontend
 // pays what hoist pays for being an image (buildx resolves it, BuildKit
 // starts its container), which the built-in frontend does not.
-func stockFrontendImage(ctx context.Context, env *testbed.Env, repo string) (string, error) {
-	version, err := testbed.BuildkitVersion(ctx, repo)
+func (e *Env) StockFrontendImage(ctx context.Context) (string, error) {
+	repo := e.Repo
+	version, err := BuildkitVersion(ctx, repo)
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func stockFrontendImage(ctx context.Context, env *testbed.Env, repo string) (str
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return "", err
 	}
-	ref := env.Registry + "/dockerfile:" + version
+	ref := e.Registry + "/dockerfile:" + version
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		return "", err
