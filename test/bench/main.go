@@ -325,43 +325,16 @@ func (b *bench) cell(ctx context.Context, p *plan, v variant, rep int) error {
 	return nil
 }
 
-// coldState prunes the whole builder cache (layers, cache mounts, pulled
-// images), then pulls the example's base images again and loads the hoist
-// frontend image with small unrelated builds, so every variant starts the
-// way a CI runner with an image cache but no build cache does.
+// coldState prunes the builder and pulls the example's base images and the
+// frontend images again (testbed.ColdBuilder), so every variant starts the
+// way a CI runner with an image cache but no build cache does. The stock
+// frontend image, when a variant uses it, is loaded for every variant alike.
 func (b *bench) coldState(ctx context.Context, p *plan, work string) error {
-	if _, stderr, err := b.env.Buildctl(ctx, "", "prune", "--all"); err != nil {
-		return fmt.Errorf("%w\n%s", err, stderr)
+	frontends := []string{b.env.HoistImage}
+	if b.stockImage != "" {
+		frontends = append(frontends, b.stockImage)
 	}
-	for i, base := range p.Bases {
-		dir := filepath.Join(work, fmt.Sprintf("warmup-%d", i))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		// RUN makes BuildKit fetch and unpack the layers; a bare FROM
-		// would be resolved lazily and leave nothing behind.
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN true\n"), 0o644); err != nil {
-			return err
-		}
-		args := []string{"build", "--progress=plain", "--output", "type=cacheonly"}
-		if i == 0 {
-			// The first warm-up goes through hoist: its image is what
-			// BUILDKIT_SYNTAX pulls. The others need no frontend pull.
-			args = append(args, "--build-arg", "BUILDKIT_SYNTAX="+b.env.HoistImage)
-		}
-		if _, stderr, err := b.env.Buildx(ctx, dir, append(args, ".")...); err != nil {
-			return fmt.Errorf("warm-up build of %s: %w\n%s", base, err, tailString(string(stderr), 3000))
-		}
-		if i == 0 && b.stockImage != "" {
-			// The same for the stock frontend image, pulled for every
-			// variant alike.
-			if _, stderr, err := b.env.Buildx(ctx, dir, "build", "--progress=plain", "--output", "type=cacheonly",
-				"--build-arg", "BUILDKIT_SYNTAX="+b.stockImage, "."); err != nil {
-				return fmt.Errorf("warm-up build of %s through %s: %w\n%s", base, b.stockImage, err, tailString(string(stderr), 3000))
-			}
-		}
-	}
-	return nil
+	return b.env.ColdBuilder(ctx, work, p.Bases, frontends...)
 }
 
 // frontendImage is the BUILDKIT_SYNTAX value for f ("" for the built-in).
@@ -610,9 +583,3 @@ func (b *bench) write() error {
 	return os.WriteFile(filepath.Join(b.out, "results.md"), []byte(b.report()), 0o644)
 }
 
-func tailString(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "..." + s[len(s)-n:]
-}

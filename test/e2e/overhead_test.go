@@ -331,9 +331,9 @@ func median(ds []time.Duration) time.Duration {
 // BenchmarkColdFrontendImages builds an example from a cold builder through
 // the hoist image and through BuildKit's own Dockerfile frontend as an image
 // (built from go.mod's buildkit, as docker/dockerfile:1 is run), with buildx
-// and rawjson progress. Each round prunes the builder, pulls the base images
-// and loads both frontend images again, then builds through each in
-// alternating order. It reports when the first build step started (what the
+// and rawjson progress. Before each build the builder is pruned and the base
+// images and both frontend images are loaded again (testbed.ColdBuilder);
+// the two builds of a round run in alternating order. It reports when the first build step started (what the
 // frontend costs before any step can run), the whole build, and the per-round
 // ratio of the whole builds.
 //
@@ -369,26 +369,9 @@ func BenchmarkColdFrontendImages(b *testing.B) {
 		took := map[string]time.Duration{}
 		for j := range images {
 			im := images[(i+j)%len(images)]
-			if _, stderr, err := e.Buildctl(ctx, "", "prune", "--all"); err != nil {
-				b.Fatalf("prune: %v\n%s", err, stderr)
-			}
 			work := b.TempDir()
-			for k, base := range bases {
-				dir := filepath.Join(work, fmt.Sprint("warmup", k))
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					b.Fatal(err)
-				}
-				if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN true\n"), 0o644); err != nil {
-					b.Fatal(err)
-				}
-				for _, fi := range images {
-					if _, stderr, err := e.Buildx(ctx, dir, "build", "--output", "type=cacheonly", "--build-arg", "BUILDKIT_SYNTAX="+fi.ref, "."); err != nil {
-						b.Fatalf("warm-up %s through %s: %v\n%s", base, fi.name, err, stderr)
-					}
-					if k > 0 {
-						break // one frontend pull per image is enough
-					}
-				}
+			if err := e.ColdBuilder(ctx, work, bases, e.HoistImage, stock); err != nil {
+				b.Fatal(err)
 			}
 			dir := filepath.Join(work, "src")
 			if out, err := exec.Command("cp", "-a", src+"/.", dir).CombinedOutput(); err != nil {

@@ -1,11 +1,8 @@
 package testbed
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +10,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // StockFrontendImage builds BuildKit's own Dockerfile frontend
@@ -27,12 +20,11 @@ import (
 // pays what hoist pays for being an image (buildx resolves it, BuildKit
 // starts its container), which the built-in frontend does not.
 func (e *Env) StockFrontendImage(ctx context.Context) (string, error) {
-	repo := e.Repo
-	version, err := BuildkitVersion(ctx, repo)
+	version, err := BuildkitVersion(ctx, e.Repo)
 	if err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp("", "hoist-bench-dockerfile-frontend-")
+	dir, err := os.MkdirTemp("", "hoist-dockerfile-frontend-")
 	if err != nil {
 		return "", err
 	}
@@ -42,34 +34,29 @@ func (e *Env) StockFrontendImage(ctx context.Context) (string, error) {
 	// test bed runs. Upstream's image is built the same way (static, -s -w).
 	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin,
 		"github.com/moby/buildkit/frontend/dockerfile/cmd/dockerfile-frontend")
-	cmd.Dir = repo
+	cmd.Dir = e.Repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH, "GOTOOLCHAIN=local", "GOWORK=off", "GOFLAGS=")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("building BuildKit's dockerfile frontend: %w\n%s", err, out)
 	}
-	layer, err := binaryLayer(bin, "bin/dockerfile-frontend")
+	lf := filepath.Join(dir, "layer.tar.gz")
+	w, err := newLayerWriter(lf)
 	if err != nil {
 		return "", err
 	}
-	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
-	if img, err = mutate.AppendLayers(img, layer); err != nil {
+	w.File("bin/dockerfile-frontend", bin, 0o755)
+	if err := w.Close(); err != nil {
 		return "", err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
-	// The labels of upstream's frontend image.
-	cf.Config = v1.Config{
+	// The entrypoint and labels of upstream's frontend image.
+	img, err := newImage(v1.Config{
 		Entrypoint: []string{"/bin/dockerfile-frontend"},
 		Labels: map[string]string{
 			"moby.buildkit.frontend.network.none": "true",
 			"moby.buildkit.frontend.caps":         "moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts",
 		},
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
+	}, nil, lf)
+	if err != nil {
 		return "", err
 	}
 	ref := e.Registry + "/dockerfile:" + version
@@ -83,30 +70,43 @@ func (e *Env) StockFrontendImage(ctx context.Context) (string, error) {
 	return ref, nil
 }
 
-// binaryLayer is a layer holding one executable file at path.
-func binaryLayer(file, path string) (v1.Layer, error) {
-	dt, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
+// ColdBuilder prunes the whole builder cache (layers, cache mounts, pulled
+// images), then pulls bases again and loads each frontend image with small
+// unrelated builds (FROM <base> + RUN true, in work): the first base once
+// through each frontend image, the others through the built-in frontend.
+// The builder is then as on a CI runner with an image cache and no build
+// cache.
+func (e *Env) ColdBuilder(ctx context.Context, work string, bases []string, frontends ...string) error {
+	if _, stderr, err := e.Buildctl(ctx, "", "prune", "--all"); err != nil {
+		return fmt.Errorf("%w\n%s", err, stderr)
 	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
-		{Typeflag: tar.TypeDir, Name: filepath.Dir(path) + "/", Mode: 0o755},
-		{Typeflag: tar.TypeReg, Name: path, Mode: 0o755, Size: int64(len(dt))},
-	} {
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, err
+	for i, base := range bases {
+		dir := filepath.Join(work, fmt.Sprintf("warmup-%d", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		// RUN makes BuildKit fetch and unpack the layers; a bare FROM
+		// would be resolved lazily and leave nothing behind.
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN true\n"), 0o644); err != nil {
+			return err
+		}
+		syntax := []string{""}
+		if i == 0 && len(frontends) > 0 {
+			syntax = frontends
+		}
+		for _, s := range syntax {
+			args := []string{"build", "--progress=plain", "--output", "type=cacheonly"}
+			if s != "" {
+				args = append(args, "--build-arg", "BUILDKIT_SYNTAX="+s)
+			}
+			if _, stderr, err := e.Buildx(ctx, dir, append(args, ".")...); err != nil {
+				through := "the built-in frontend"
+				if s != "" {
+					through = s
+				}
+				return fmt.Errorf("warm-up build of %s through %s: %w\n%s", base, through, err, tail(string(stderr), 3000))
+			}
 		}
 	}
-	if _, err := tw.Write(dt); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	tb := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(tb)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	return nil
 }
