@@ -582,4 +582,3 @@ func errSuffix(e string) string {
 func (b *bench) write() error {
 	return os.WriteFile(filepath.Join(b.out, "results.md"), []byte(b.report()), 0o644)
 }
-

@@ -42,14 +42,7 @@ import (
 // src/index.ts, src/main.tsx or src/main.ts, the first there).
 func BenchmarkFrontendOverhead(b *testing.B) {
 	e := bedFor(b)
-	example := os.Getenv("HOIST_BENCH_EXAMPLE")
-	if example == "" {
-		example = "go-app"
-	}
-	src, err := filepath.Abs(filepath.Join("../../examples", example))
-	if err != nil {
-		b.Fatal(err)
-	}
+	src := benchExample(b, "go-app")
 	work := b.TempDir()
 	if out, err := exec.Command("cp", "-a", src+"/.", work).CombinedOutput(); err != nil {
 		b.Fatalf("copy %s: %v\n%s", src, err, out)
@@ -245,14 +238,7 @@ func (gatewayConfigs) Passwd(context.Context, string, *ocispecs.Platform) ([]byt
 //	go test -count=1 -run '^$' -bench ColdFirstStep -benchtime 3x ./test/e2e/
 func BenchmarkColdFirstStep(b *testing.B) {
 	e := bedFor(b)
-	example := os.Getenv("HOIST_BENCH_EXAMPLE")
-	if example == "" {
-		example = "go-nonroot"
-	}
-	dir, err := filepath.Abs(filepath.Join("../../examples", example))
-	if err != nil {
-		b.Fatal(err)
-	}
+	dir := benchExample(b, "go-nonroot")
 	mounts, err := testbed.LocalDirs(dir, dir)
 	if err != nil {
 		b.Fatal(err)
@@ -322,6 +308,20 @@ func BenchmarkColdFirstStep(b *testing.B) {
 	b.ReportMetric(float64(median(firstRun["stock"]).Milliseconds()), "stock-first-run-ms")
 }
 
+// benchExample is the absolute directory of the example HOIST_BENCH_EXAMPLE
+// names, else of def.
+func benchExample(b *testing.B, def string) string {
+	example := os.Getenv("HOIST_BENCH_EXAMPLE")
+	if example == "" {
+		example = def
+	}
+	dir, err := filepath.Abs(filepath.Join("../../examples", example))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -342,14 +342,7 @@ func median(ds []time.Duration) time.Duration {
 // HOIST_BENCH_EXAMPLE picks the example (default node-npm).
 func BenchmarkColdFrontendImages(b *testing.B) {
 	e := bedFor(b)
-	example := os.Getenv("HOIST_BENCH_EXAMPLE")
-	if example == "" {
-		example = "node-npm"
-	}
-	src, err := filepath.Abs(filepath.Join("../../examples", example))
-	if err != nil {
-		b.Fatal(err)
-	}
+	src := benchExample(b, "node-npm")
 	bases, err := testbed.BaseImages(filepath.Join(src, "Dockerfile"))
 	if err != nil {
 		b.Fatal(err)
