@@ -44,10 +44,11 @@ demo:
 # BENCH_OUT keeps results.md and the logs (default: a temporary directory).
 # CI_CACHE=1 adds the CI cache rows (HOIST_CACHE_FROM on a fresh builder).
 # VARIANTS=naive-stock,naive-hoist,naive-hoist-mounts picks the variants.
+# NPM_MIRROR=1 serves the npm registry from a caching mirror on 127.0.0.1.
 EXAMPLES ?=
 REPS     ?= 3
 bench:
-	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(CI_CACHE),-ci-cache) $(if $(VARIANTS),-variants $(VARIANTS))
+	$(GO) run ./test/bench -reps $(REPS) $(if $(EXAMPLES),-examples $(EXAMPLES)) $(if $(BENCH_OUT),-out $(BENCH_OUT)) $(if $(CI_CACHE),-ci-cache) $(if $(VARIANTS),-variants $(VARIANTS)) $(if $(NPM_MIRROR),-npm-mirror)
 
 # FROM resolution behind a registry that answers every request after 1 s:
 # builds of 1 and of 10 images, through hoist (the slow registry as a

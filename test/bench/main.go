@@ -85,6 +85,11 @@ type bench struct {
 	// stockImage is BuildKit's dockerfile frontend as an image, when a
 	// variant uses it.
 	stockImage string
+	// mirror, with -npm-mirror, serves the npm registry to every build;
+	// warmMisses is what it had fetched when the warm-up builds ended.
+	mirror     *npmMirror
+	mirrorFor  []string // base images pointed at it
+	warmMisses int
 }
 
 // The CI cache rows, all through hoist on the naive Dockerfile.
@@ -115,6 +120,7 @@ func main() {
 	timeout := flag.Duration("build-timeout", 30*time.Minute, "limit for one build")
 	only := flag.String("variants", "", "comma-separated variants to run (naive-stock, naive-hoist, optimized-stock; default these three; naive-hoist-mounts: hoist with HOIST_HOIST=off; naive-stock-image: BuildKit's dockerfile frontend of go.mod's version as a frontend image; none: only the -ci-cache rows)")
 	ciCache := flag.Bool("ci-cache", false, "also time the CI cache round trip through hoist (HOIST_CACHE_FROM seeded, unseeded and warm-builder edit rebuilds)")
+	npmMirror := flag.Bool("npm-mirror", false, "serve the npm registry to the builds from a caching mirror on 127.0.0.1, filled by untimed warm-up builds, so install times do not depend on the network")
 	flag.Parse()
 	if *only == "none" {
 		if !*ciCache {
@@ -144,13 +150,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -reps must be at least 1")
 		os.Exit(2)
 	}
-	if err := run(*examples, *reps, *out, *timeout, *ciCache); err != nil {
+	if err := run(*examples, *reps, *out, *timeout, *ciCache, *npmMirror); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(examples string, reps int, out string, timeout time.Duration, ciCache bool) error {
+func run(examples string, reps int, out string, timeout time.Duration, ciCache, npmMirror bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logf := func(format string, args ...any) {
@@ -227,6 +233,12 @@ func run(examples string, reps int, out string, timeout time.Duration, ciCache b
 			logf("stock frontend image %s", b.stockImage)
 			break
 		}
+	}
+	if npmMirror {
+		if err := b.startMirror(ctx); err != nil {
+			return err
+		}
+		defer b.mirror.Close()
 	}
 
 	for _, p := range b.plans {
@@ -323,6 +335,69 @@ func (b *bench) cell(ctx context.Context, p *plan, v variant, rep int) error {
 	}
 	record("bump", b.build(ctx, p, v, rep, "bump", c))
 	return nil
+}
+
+// startMirror starts the npm mirror, points the Node base images at it and
+// fills it with one untimed build of each example's naive Dockerfile (and
+// of its dependency change) through the built-in frontend, so that no
+// timed variant pays the network for the others.
+func (b *bench) startMirror(ctx context.Context) error {
+	upstream := "https://registry.npmjs.org/"
+	if out, err := b.env.Command(ctx, "", "npm", "config", "get", "registry").Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		upstream = strings.TrimSpace(string(out))
+	}
+	m, err := startNpmMirror(upstream)
+	if err != nil {
+		return err
+	}
+	b.mirror = m
+	var bases []string
+	for _, p := range b.plans {
+		bases = append(bases, p.Bases...)
+	}
+	if b.mirrorFor, err = m.pointImages(ctx, b.env.Registry, dedupe(bases)); err != nil {
+		return fmt.Errorf("npm mirror: %w", err)
+	}
+	b.logf("npm mirror %s in front of %s for %v", m.URL, upstream, b.mirrorFor)
+	warm := variant{Name: "mirror-warmup", Dockerfile: "Dockerfile"}
+	for _, p := range b.plans {
+		work, err := os.MkdirTemp("", "hoist-bench-work-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+		dirs := map[string]string{"warmup": filepath.Join(work, "a")}
+		if p.Bump != nil {
+			dirs["warmup-bump"] = filepath.Join(work, "b")
+		}
+		for scenario, dir := range dirs {
+			if err := copyTree(p.Dir, dir); err != nil {
+				return err
+			}
+			if scenario == "warmup-bump" {
+				if err := p.Bump.apply(ctx, dir); err != nil {
+					return err
+				}
+			}
+			if s := b.build(ctx, p, warm, 0, scenario, dir); s.Err != "" {
+				return fmt.Errorf("npm mirror warm-up of %s failed, see %s", p.Name, s.Log)
+			}
+		}
+	}
+	_, b.warmMisses, _ = m.Stats()
+	return nil
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // coldState prunes the builder and pulls the example's base images and the

@@ -221,6 +221,11 @@ func (b *bench) report() string {
 		fmt.Fprintf(&w, "- load: 1-minute load average at the start of the timed builds min %.1f / median %.1f / max %.1f on %d CPUs; %d other buildkitd processes were running when the run started (other engineers' test beds)\n",
 			loads[0], median(loads), loads[len(loads)-1], m.NProc, m.Others)
 	}
+	if b.mirror != nil {
+		hits, misses, fetched := b.mirror.Stats()
+		fmt.Fprintf(&w, "- npm registry: through a caching mirror on 127.0.0.1 (`-npm-mirror`) for %s, filled by one untimed build per example (and dependency change) before the timed ones: %d requests from its memory, %d from the network (%.1f MB), %d of these during the timed builds\n",
+			strings.Join(b.mirrorFor, ", "), hits, misses, float64(fetched)/1e6, misses-b.warmMisses)
+	}
 	fmt.Fprintf(&w, "- elapsed: %s\n\n", time.Since(b.started).Round(time.Second))
 	w.WriteString("Seconds of wall time of `docker buildx build --output type=local,dest=DIR` through a buildx remote builder, median of the successful repetitions (min–max in parentheses). ")
 	w.WriteString("Each repetition of each variant starts from a **cold** builder: `buildctl prune --all` (all layers, cache mounts and pulled images), then one unrelated `FROM <base>` + `RUN true` build per base image of the example (the first one through hoist, which also loads the hoist frontend image, and with naive-stock-image once more through that image), ")
