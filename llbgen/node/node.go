@@ -1143,6 +1143,19 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		return nil
 	}
 
+	if frozen && scriptsMarker == "" && c.mgr == mgrNpm && c.use.Sub == "ci" {
+		// npm ci removes node_modules and installs everything again: kept
+		// after the COPY, it would make a cold build install twice and save
+		// nothing on a rebuild, where it runs from the cache mount either way.
+		why := keep
+		if _, ok := a.dropEdits(rs, n, idx); why == "" && !ok {
+			why = "hoist can only drop an install that starts a shell-form RUN and is followed by && or ;"
+		}
+		if why != "" {
+			notHoisted("%s could not be dropped after the COPY (%s), and npm ci removes node_modules first: a cold build would install twice; the install stays after the COPY, with the cache mount", llbgen.RunWords(c.call), why)
+			return nil
+		}
+	}
 	run := llbgen.HoistedRun{Flags: append(a.PassFlags(rs), a.userCacheMounts(rs)...), Serves: rs.Line}
 	if c.mount != nil {
 		run.Mounts = []llbgen.CacheMount{*c.mount}
@@ -1916,26 +1929,39 @@ func (a *nodeRun) installOutputsCopied(ctx context.Context, c *nodeCall, p *node
 // ; (on the same line or, after a line continuation, the next). A RUN that
 // is only the install becomes RUN true.
 func (a *nodeRun) dropCall(rs *llbgen.RunStep, n *nodeStep, idx int) bool {
-	ln, line, start, i, ok := a.callSpan(rs, n, idx)
+	edits, ok := a.dropEdits(rs, n, idx)
 	if !ok {
 		return false
+	}
+	for ln, text := range edits {
+		a.Edits.ReplaceLine(ln, text)
+	}
+	n.removed = idx
+	return true
+}
+
+// dropEdits are the line edits dropCall makes, by line number.
+func (a *nodeRun) dropEdits(rs *llbgen.RunStep, n *nodeStep, idx int) (map[int]string, bool) {
+	ln, line, start, i, ok := a.callSpan(rs, n, idx)
+	if !ok {
+		return nil, false
 	}
 	rest := line[i:]
 	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln // the script's line ends the RUN
 	switch {
 	case rest == "" && single:
-		a.Edits.ReplaceLine(ln, line[:start]+"true")
+		return map[int]string{ln: line[:start] + "true"}, true
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
 		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(rest, "&&"), ";"), " \t")
 		if rest == "" {
-			return false
+			return nil, false
 		}
-		a.Edits.ReplaceLine(ln, line[:start]+rest)
+		return map[int]string{ln: line[:start] + rest}, true
 	case (rest == "\\" || rest == "`") && !single && ln < len(a.Lines):
 		next := strings.TrimSuffix(a.Lines[ln], "\r")
 		if _, replaced := a.Edits.Replace[ln+1]; replaced {
-			return false
+			return nil, false
 		}
 		t := strings.TrimLeft(next, " \t")
 		var after string
@@ -1945,18 +1971,14 @@ func (a *nodeRun) dropCall(rs *llbgen.RunStep, n *nodeStep, idx int) bool {
 		case strings.HasPrefix(t, ";") && !strings.HasPrefix(t, ";;"):
 			after = t[1:]
 		default:
-			return false
+			return nil, false
 		}
 		if strings.TrimSpace(after) == "" {
-			return false
+			return nil, false
 		}
-		a.Edits.ReplaceLine(ln, line[:start]+rest)
-		a.Edits.ReplaceLine(ln+1, next[:len(next)-len(t)]+strings.TrimLeft(after, " \t"))
-	default:
-		return false
+		return map[int]string{ln: line[:start] + rest, ln + 1: next[:len(next)-len(t)] + strings.TrimLeft(after, " \t")}, true
 	}
-	n.removed = idx
-	return true
+	return nil, false
 }
 
 // callSpan finds the install at idx written literally as the first
