@@ -1149,7 +1149,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		// nothing on a rebuild, where it runs from the cache mount either way.
 		why := keep
 		if _, ok := a.dropEdits(rs, n, idx); why == "" && !ok {
-			why = "hoist can only drop an install that starts a shell-form RUN and is followed by && or ;"
+			why = "hoist can only drop " + cutShape
 		}
 		if why != "" {
 			notHoisted("%s could not be dropped after the COPY (%s), and npm ci removes node_modules first: a cold build would install twice; the install stays after the COPY, with the cache mount", llbgen.RunWords(c.call), why)
@@ -1236,7 +1236,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		default:
 			// The install in place rewrites the lockfile as stock's would,
 			// finding node_modules complete.
-			a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard an install that starts a shell-form RUN and is followed by && or ;", llbgen.RunWords(c.call))
+			a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the hoisted node_modules: it may rewrite the lockfile the COPY brings, and hoist can only guard "+cutShape, llbgen.RunWords(c.call))
 		}
 		return nil
 	}
@@ -1249,7 +1249,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		return nil
 	}
 	if !a.dropCall(rs, n, idx) {
-		a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop an install that starts a shell-form RUN and is followed by && or ;", llbgen.RunWords(c.call))
+		a.Note(llbgen.RuleInstallKept, rs.Line, false, "%s kept after the COPY, installing from the cache mount: hoist can only drop "+cutShape, llbgen.RunWords(c.call))
 		return nil
 	}
 	a.Note(llbgen.RuleInstallDropped, rs.Line, true, "%s dropped here: the hoisted install already did it with the same manifests, and the COPY cannot bring what it writes", llbgen.RunWords(c.call))
@@ -1923,6 +1923,10 @@ func (a *nodeRun) installOutputsCopied(ctx context.Context, c *nodeCall, p *node
 	}
 	return "", nil
 }
+
+// cutShape is the install dropCall and guardCall can edit: the Dockerfile
+// text is changed line by line.
+const cutShape = "an install that starts a shell-form RUN, written on one line and followed by && or ;"
 
 // dropCall removes the install at idx from the RUN when it is the first
 // command of a shell-form script, written literally and followed by && or
