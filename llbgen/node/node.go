@@ -1926,12 +1926,13 @@ func (a *nodeRun) installOutputsCopied(ctx context.Context, c *nodeCall, p *node
 
 // cutShape is the install dropCall and guardCall can edit: the Dockerfile
 // text is changed line by line.
-const cutShape = "an install that starts a shell-form RUN, written on one line and followed by && or ;"
+const cutShape = "an install that starts a shell-form RUN, written in plain words with no comment line among them, and followed by && or ;"
 
 // dropCall removes the install at idx from the RUN when it is the first
-// command of a shell-form script, written literally and followed by && or
-// ; (on the same line or, after a line continuation, the next). A RUN that
-// is only the install becomes RUN true.
+// command of a shell-form script, written literally (its words may go on
+// over continued lines) and followed by && or ; (on the same line or,
+// after a line continuation, the next). A RUN that is only the install
+// becomes RUN true.
 func (a *nodeRun) dropCall(rs *llbgen.RunStep, n *nodeStep, idx int) bool {
 	edits, ok := a.dropEdits(rs, n, idx)
 	if !ok {
@@ -1946,22 +1947,29 @@ func (a *nodeRun) dropCall(rs *llbgen.RunStep, n *nodeStep, idx int) bool {
 
 // dropEdits are the line edits dropCall makes, by line number.
 func (a *nodeRun) dropEdits(rs *llbgen.RunStep, n *nodeStep, idx int) (map[int]string, bool) {
-	ln, line, start, i, ok := a.callSpan(rs, n, idx)
+	sp, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return nil, false
+	}
+	ln, line, start, i := sp.line, sp.text, sp.start, sp.end
+	edits := func(m map[int]string) map[int]string {
+		for l, t := range sp.before {
+			m[l] = t
+		}
+		return m
 	}
 	rest := line[i:]
 	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln // the script's line ends the RUN
 	switch {
 	case rest == "" && single:
-		return map[int]string{ln: line[:start] + "true"}, true
+		return edits(map[int]string{ln: line[:start] + "true"}), true
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
 		rest = strings.TrimLeft(strings.TrimPrefix(strings.TrimPrefix(rest, "&&"), ";"), " \t")
 		if rest == "" {
 			return nil, false
 		}
-		return map[int]string{ln: line[:start] + rest}, true
+		return edits(map[int]string{ln: line[:start] + rest}), true
 	case (rest == "\\" || rest == "`") && !single && ln < len(a.Lines):
 		next := strings.TrimSuffix(a.Lines[ln], "\r")
 		if _, replaced := a.Edits.Replace[ln+1]; replaced {
@@ -1980,23 +1988,34 @@ func (a *nodeRun) dropEdits(rs *llbgen.RunStep, n *nodeStep, idx int) (map[int]s
 		if strings.TrimSpace(after) == "" {
 			return nil, false
 		}
-		return map[int]string{ln: line[:start] + rest, ln + 1: next[:len(next)-len(t)] + strings.TrimLeft(after, " \t")}, true
+		return edits(map[int]string{ln: line[:start] + rest, ln + 1: next[:len(next)-len(t)] + strings.TrimLeft(after, " \t")}), true
 	}
 	return nil, false
 }
 
+// callText is where an install is written in the Dockerfile: the last
+// line holding its words (number and text), where it starts on that line,
+// where what follows it starts, the words as written, and the lines before
+// it spans (flags continued on the next line) with its words taken out.
+type callText struct {
+	line       int
+	text       string
+	start, end int
+	words      string
+	before     map[int]string
+}
+
 // callSpan finds the install at idx written literally as the first
-// command of a shell-form RUN's script, on the line the script starts:
-// that line's number and text, where the install starts, and where what
-// follows it starts.
-func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int, line string, start, end int, ok bool) {
+// command of a shell-form RUN's script, starting on the line the script
+// starts.
+func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, bool) {
 	c := n.calls[idx].call
 	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
-		return 0, "", 0, 0, false
+		return callText{}, false
 	}
-	lineNo, line, start, ok = a.scriptStart(rs)
+	lineNo, line, start, ok := a.scriptStart(rs)
 	if !ok {
-		return 0, "", 0, 0, false
+		return callText{}, false
 	}
 	// Setup before the install (corepack enable && pnpm install ...) stays:
 	// the install must follow it on the first line, after &&, once.
@@ -2007,21 +2026,21 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int
 		inert, _ := inertCall(o)
 		_, _, tool, _ := systemCall(o)
 		if !su && !quiet && !inert && !tool || o.Line != 1 || o.Heredoc != "" {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		lead++
 	}
 	if lead == len(rs.Calls) || idx != firstInstall(n) || len(c.Env) > 0 && (lead > 0 || c.Dir != "") {
-		return 0, "", 0, 0, false
+		return callText{}, false
 	}
 	if lead > 0 {
 		if c.Dir != "" {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		w := "&& " + llbgen.RunWords(c)
 		k := strings.Index(line[start:], w)
 		if k < 0 || strings.Count(line[start:], w) != 1 {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		start += k + 3
 	}
@@ -2031,7 +2050,7 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int
 		rest, ok := strings.CutPrefix(line[start:], "cd "+c.Dir)
 		t := strings.TrimLeft(rest, " \t")
 		if !ok || llbgen.ShellQuote(c.Dir) != c.Dir || len(t) == len(rest) || !strings.HasPrefix(t, "&&") {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		t = strings.TrimLeft(t[2:], " \t")
 		start = len(line) - len(t)
@@ -2048,7 +2067,7 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int
 				break
 			}
 			if _, ok := c.Env[name]; !ok {
-				return 0, "", 0, 0, false
+				return callText{}, false
 			}
 			seen++
 			i += n
@@ -2057,32 +2076,53 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (lineNo int
 			}
 		}
 		if seen != len(c.Env) {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 	}
-	for _, w := range words {
+	sp := callText{line: lineNo, text: line, start: start}
+	var parts []string
+	for k, w := range words {
+		if rest := line[i:]; (rest == "\\" || rest == "`") && k > 0 {
+			// The install's words go on after a line continuation: this
+			// line keeps what precedes them and the continuation.
+			next, ok := a.lineText(lineNo + 1)
+			t := strings.TrimLeft(next, " \t")
+			if node := a.Nodes[rs.Line]; !ok || node == nil || node.EndLine <= lineNo || t == "" || strings.HasPrefix(t, "#") {
+				return callText{}, false
+			}
+			if sp.before == nil {
+				sp.before = map[int]string{}
+			}
+			sp.before[lineNo] = line[:sp.start] + rest
+			parts = append(parts, strings.TrimRight(line[sp.start:i], " \t"))
+			lineNo, line, i = lineNo+1, next, len(next)-len(t)
+			sp.line, sp.text, sp.start = lineNo, line, i
+		}
 		if llbgen.ShellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		i += len(w)
 		if i < len(line) && line[i] != ' ' && line[i] != '\t' {
-			return 0, "", 0, 0, false
+			return callText{}, false
 		}
 		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
 			i++
 		}
 	}
-	return lineNo, line, start, i, true
+	sp.end = i
+	sp.words = strings.Join(append(parts, strings.TrimRight(line[sp.start:i], " \t")), " ")
+	return sp, true
 }
 
 // guardCall puts the install at idx under a shell condition: guard(words)
 // replaces its words, the rest of the RUN stays. Same conditions as
 // dropCall; a RUN of only the install is fine.
 func (a *nodeRun) guardCall(rs *llbgen.RunStep, n *nodeStep, idx int, guard func(words string) string) bool {
-	ln, line, start, i, ok := a.callSpan(rs, n, idx)
+	sp, ok := a.callSpan(rs, n, idx)
 	if !ok {
 		return false
 	}
+	ln, line, start, i := sp.line, sp.text, sp.start, sp.end
 	rest := line[i:]
 	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln
@@ -2093,9 +2133,12 @@ func (a *nodeRun) guardCall(rs *llbgen.RunStep, n *nodeStep, idx int, guard func
 	default:
 		return false
 	}
-	g := guard(strings.TrimRight(line[start:i], " \t"))
+	g := guard(sp.words)
 	if rest != "" {
 		g += " " + rest
+	}
+	for l, t := range sp.before {
+		a.Edits.ReplaceLine(l, t)
 	}
 	a.Edits.ReplaceLine(ln, line[:start]+g)
 	return true

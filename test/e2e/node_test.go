@@ -236,6 +236,10 @@ func TestNodeInstallShapes(t *testing.T) {
 		// hoisted too: it would install twice.
 		{"npm-ci-context-modules", []string{"npm ci could not be dropped after the COPY (node_modules is in the build context"},
 			"app/node_modules/is-number/package.json", `"version": "7.0.0"`, "added 1 package"},
+		// Flags on the lines after npm ci belong to it: the install is
+		// hoisted and cut out whole, so npm installs once.
+		{"npm-ci-next-line", []string{"npm ci --no-audit --no-fund dropped here"},
+			"app/node_modules/is-number/package.json", `"version": "7.0.0"`, "added 1 package"},
 		{"pnpm-patched", []string{"copies package.json, pnpm-lock.yaml, pnpm-workspace.yaml, packages/app/package.json, packages/lib/package.json, patches/is-number@7.0.0.patch first",
 			"pnpm install --frozen-lockfile dropped here"},
 			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace", ""},
