@@ -12,7 +12,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
-// memContext is a build context with a single Go module at its root.
+// memContext is a build context of in-memory files.
 type memContext map[string]string
 
 func (m memContext) ReadFile(_ context.Context, p string) ([]byte, error) {
@@ -45,6 +45,9 @@ func FuzzRewrite(f *testing.F) {
 		"go.mod":     "module example.com/m\n\ngo 1.26\n",
 		"go.sum":     "",
 		"app/go.mod": "module example.com/app\n\ngo 1.26\nreplace example.com/m => ../\n",
+		// and a Node project, so installs get hoisted and cut out too
+		"package.json":      `{"name":"f","version":"1.0.0","dependencies":{"is-number":"7.0.0"}}`,
+		"package-lock.json": `{"name":"f","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"f","version":"1.0.0","dependencies":{"is-number":"7.0.0"}},"node_modules/is-number":{"version":"7.0.0"}}}`,
 	}
 	f.Fuzz(func(t *testing.T, dt []byte) {
 		opt := Options{Config: DefaultConfig(), Images: fakeImages{}, Context: ctxFiles}
