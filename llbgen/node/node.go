@@ -2037,9 +2037,8 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 		if c.Dir != "" {
 			return callText{}, false
 		}
-		w := "&& " + llbgen.RunWords(c)
-		k := strings.Index(line[start:], w)
-		if k < 0 || strings.Count(line[start:], w) != 1 {
+		k := installAfterSetup(line[start:], c)
+		if k < 0 {
 			return callText{}, false
 		}
 		start += k + 3
@@ -2112,6 +2111,24 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 	sp.end = i
 	sp.words = strings.Join(append(parts, strings.TrimRight(line[sp.start:i], " \t")), " ")
 	return sp, true
+}
+
+// installAfterSetup is where "&& install" starts in line, the install
+// following setup on the line the script starts: its words, once, or the
+// first of them, once, with the line continued after them. -1 if neither.
+func installAfterSetup(line string, c shellscan.Call) int {
+	words := append([]string{c.Name}, c.Args...)
+	for j := len(words); j > 0; j-- {
+		w := "&& " + strings.Join(words[:j], " ")
+		k := strings.Index(line, w)
+		if k < 0 || strings.Count(line, w) != 1 {
+			continue
+		}
+		if rest := strings.TrimLeft(line[k+len(w):], " \t"); j == len(words) || rest == "\\" || rest == "`" {
+			return k
+		}
+	}
+	return -1
 }
 
 // guardCall puts the install at idx under a shell condition: guard(words)
