@@ -765,13 +765,11 @@ func (a *nodeRun) scriptStart(rs *llbgen.RunStep) (int, string, int, bool) {
 		}
 		if rest := text[j:]; rest == "\\" || rest == "`" {
 			// RUN --mount=... \ with the script on the next line.
-			node := a.Nodes[rs.Line]
-			next, ok := a.lineText(rs.Line + 1)
-			t := strings.TrimLeft(next, " \t")
-			if !ok || node == nil || node.EndLine <= rs.Line || t == "" || strings.HasPrefix(t, "#") {
+			next, at, ok := a.continuedLine(rs, rs.Line)
+			if !ok {
 				return 0, "", 0, false
 			}
-			return rs.Line + 1, next, len(next) - len(t), true
+			return rs.Line + 1, next, at, true
 		}
 		if !strings.HasPrefix(text[j:], "--") {
 			return rs.Line, text, j, true
@@ -782,6 +780,19 @@ func (a *nodeRun) scriptStart(rs *llbgen.RunStep) (int, string, int, bool) {
 		}
 		i = j + k
 	}
+}
+
+// continuedLine is the line after ln when the RUN goes on there with
+// text (not a comment or blank line): as edited so far, and where its text
+// starts.
+func (a *nodeRun) continuedLine(rs *llbgen.RunStep, ln int) (string, int, bool) {
+	node := a.Nodes[rs.Line]
+	next, ok := a.lineText(ln + 1)
+	t := strings.TrimLeft(next, " \t")
+	if !ok || node == nil || node.EndLine <= ln || t == "" || strings.HasPrefix(t, "#") {
+		return "", 0, false
+	}
+	return next, len(next) - len(t), true
 }
 
 // lineText is Dockerfile line n as edited so far.
@@ -2084,9 +2095,8 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 		if rest := line[i:]; (rest == "\\" || rest == "`") && k > 0 {
 			// The install's words go on after a line continuation: this
 			// line keeps what precedes them and the continuation.
-			next, ok := a.lineText(lineNo + 1)
-			t := strings.TrimLeft(next, " \t")
-			if node := a.Nodes[rs.Line]; !ok || node == nil || node.EndLine <= lineNo || t == "" || strings.HasPrefix(t, "#") {
+			next, at, ok := a.continuedLine(rs, lineNo)
+			if !ok {
 				return callText{}, false
 			}
 			if sp.before == nil {
@@ -2094,7 +2104,7 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 			}
 			sp.before[lineNo] = line[:sp.start] + rest
 			parts = append(parts, strings.TrimRight(line[sp.start:i], " \t"))
-			lineNo, line, i = lineNo+1, next, len(next)-len(t)
+			lineNo, line, i = lineNo+1, next, at
 			sp.line, sp.text, sp.start = lineNo, line, i
 		}
 		if llbgen.ShellQuote(w) != w || !strings.HasPrefix(line[i:], w) {
