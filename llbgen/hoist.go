@@ -311,13 +311,21 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 				// would complete the split.
 				sc, why = nil, "COPY at line "+itoa(StartLine(c.Location()))+" brings only manifests; a RUN "+rule.Download+" right after it would not rerun on source edits"
 			}
-			if sc != nil && !Within(dir, sc.Dest) {
+			dest := ""
+			if sc != nil {
+				dest = sc.Dest
+			} else if !manifestsOnly {
+				// Whatever a wildcard or several sources match lands
+				// under the destination all the same.
+				dest, _ = a.copyDest(s, ci.DestPath, i)
+			}
+			if dest != "" && !Within(dir, dest) {
 				// Into a subdirectory: only what lands at the top of dir
 				// (COPY third_party/vendor/ vendor/) changes the download.
-				if rule.Related != nil && Within(sc.Dest, dir) {
-					rel := strings.TrimPrefix(strings.TrimPrefix(sc.Dest, dir), "/")
+				if rule.Related != nil && Within(dest, dir) {
+					rel := strings.TrimPrefix(strings.TrimPrefix(dest, dir), "/")
 					if top, _, _ := strings.Cut(rel, "/"); rule.Related(top) {
-						return nil, "COPY at line " + itoa(sc.Line) + " brings " + top + " into the module directory", nil
+						return nil, "COPY at line " + itoa(StartLine(c.Location())) + " brings " + top + " into the module directory", nil
 					}
 				}
 				continue
@@ -466,14 +474,28 @@ func (a *Analysis) sourceCopyOf(s *Stage, cmd instructions.Command, srcs []strin
 	if src == "" {
 		src = "."
 	}
-	d, err := a.Expand(s, dest)
-	if err != nil {
+	d, ok := a.copyDest(s, dest, idx)
+	if !ok {
 		return nil, "COPY at line " + itoa(line) + " has an unresolvable destination"
 	}
+	return &SourceCopy{Cmd: cmd, Line: line, Src: src, Dest: d, Workdir: wd}, ""
+}
+
+// copyDest resolves a COPY's destination at the stage's idx-th command to
+// a clean absolute path.
+func (a *Analysis) copyDest(s *Stage, dest string, idx int) (string, bool) {
+	d, err := a.Expand(s, dest)
+	if err != nil {
+		return "", false
+	}
 	if !path.IsAbs(d) {
+		wd, ok := a.WorkdirAt(s, idx)
+		if !ok {
+			return "", false
+		}
 		d = path.Join(wd, d)
 	}
-	return &SourceCopy{Cmd: cmd, Line: line, Src: src, Dest: path.Clean(d), Workdir: wd}, ""
+	return path.Clean(d), true
 }
 
 // manifestCopyOf returns a COPY of manifests from one context directory
