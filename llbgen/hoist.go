@@ -95,6 +95,15 @@ func IsExported(a *Analysis, s *Stage) bool {
 	return slices.ContainsFunc(s.children, func(c *Stage) bool { return IsExported(a, c) })
 }
 
+// KeptIn names where a cache left out of a mount stays: the image when
+// the stage ends up in it, else the stage's layers.
+func KeptIn(a *Analysis, s *Stage) string {
+	if IsExported(a, s) {
+		return "the image"
+	}
+	return "the stage's layers"
+}
+
 // CopiedFrom reports whether a COPY --from or RUN --mount=from takes a path
 // covering p from s or a stage built on it.
 func (a *Analysis) CopiedFrom(s *Stage, p string) bool {

@@ -139,7 +139,7 @@ func (a *goPass) Mount() {
 				} else if v.Rule == llbgen.RuleUserMount {
 					a.Note(v.Rule, rs.Line, false, "no mount of the Go module cache %s: %s", g.modcache, v.Why)
 				} else {
-					a.Note(v.Rule, rs.Line, false, "Go module cache %s kept in the image: %s", g.modcache, v.Why)
+					a.Note(v.Rule, rs.Line, false, "Go module cache %s kept in %s: %s", g.modcache, llbgen.KeptIn(a.Analysis, rs.Stage), v.Why)
 				}
 			}
 		}

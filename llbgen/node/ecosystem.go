@@ -162,7 +162,7 @@ func (a *nodeRun) Mount() {
 			}
 			if c.mount != nil && c.pnp {
 				if keep := a.pnpKeep(rs, c.mount.Target); keep != "" {
-					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in the image: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, keep)
+					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in %s: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, llbgen.KeptIn(a.Analysis, rs.Stage), keep)
 					c.mount = nil
 				}
 			}

@@ -94,7 +94,7 @@ func TestGoExamples(t *testing.T) {
 // export exactly what stock exports.
 func TestGoModuleCacheCopied(t *testing.T) {
 	sameGoExport(t, "go-modcache-copied",
-		"Go module cache /go/pkg/mod kept in the image: stage build is copied from at /go/pkg/mod",
+		"Go module cache /go/pkg/mod kept in the stage's layers: stage build is copied from at /go/pkg/mod",
 		"mod/github.com/google/uuid@v1.6.0/uuid.go")
 }
 
