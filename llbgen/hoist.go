@@ -272,13 +272,13 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 			return nil, "USER changes between the source COPY and the RUN", nil
 		case *instructions.EnvCommand:
 			for _, kv := range c.Env {
-				if rule.Env(kv.Key) && !replayable(kv.Key) {
+				if (rule.Env(kv.Key) || FetchEnv(kv.Key)) && !replayable(kv.Key) {
 					return nil, "ENV " + kv.Key + " at line " + itoa(StartLine(c.Location())) + " is set between the source COPY and the RUN", nil
 				}
 			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
-				if rule.Env(kv.Key) && !replayable(kv.Key) {
+				if (rule.Env(kv.Key) || FetchEnv(kv.Key)) && !replayable(kv.Key) {
 					return nil, "ARG " + kv.Key + " at line " + itoa(StartLine(c.Location())) + " is declared between the source COPY and the RUN", nil
 				}
 			}
@@ -312,6 +312,18 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 				}
 			}
 			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.From, ci.Parents, ci.Exclude, len(ci.SourceContents) > 0, i)
+			if d, ok := a.copyDest(s, ci.DestPath, i); !ok && sc == nil {
+				return nil, "COPY at line " + itoa(StartLine(c.Location())) + " has an unresolvable destination", nil
+			} else if !Within(d, dir) {
+				// Outside the project it may bring what the tool reads
+				// besides the manifests: a netrc, a CA bundle, the tool.
+				if t := ToolDir(rs, d, dir); t != "" {
+					return nil, "COPY at line " + itoa(StartLine(c.Location())) + " writes to " + t + ", which the " + rule.Download + " may read; hoisted above it, it would run without it", nil
+				}
+				if !Within(dir, d) {
+					continue
+				}
+			}
 			if sc == nil && why == "" {
 				continue
 			}
@@ -488,6 +500,48 @@ func (a *Analysis) sourceCopyOf(s *Stage, cmd instructions.Command, srcs []strin
 		return nil, "COPY at line " + itoa(line) + " has an unresolvable destination"
 	}
 	return &SourceCopy{Cmd: cmd, Line: line, Src: src, Dest: d, Workdir: wd}, ""
+}
+
+// FetchEnv reports the variables any download reads besides its tool's
+// own: where programs and settings are found, proxies, certificates and
+// credentials.
+func FetchEnv(k string) bool {
+	switch k {
+	case "PATH", "HOME", "NETRC", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "SSH_AUTH_SOCK", "LD_LIBRARY_PATH", "LD_PRELOAD":
+		return true
+	}
+	l := strings.ToLower(k)
+	return strings.HasSuffix(l, "_proxy") || strings.HasPrefix(k, "GIT_") || strings.HasPrefix(k, "XDG_")
+}
+
+// systemDirs hold what a download may read besides the project: programs,
+// libraries, settings, certificates and credentials.
+var systemDirs = []string{"/bin", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/root", "/sbin", "/usr"}
+
+// ToolDir returns a directory outside the project a download may read
+// that a COPY to dest may write to: a system directory, HOME, or a path
+// the step's env names (GOPATH, NETRC, npm's userconfig); "" when none.
+func ToolDir(rs *RunStep, dest, project string) string {
+	dirs := slices.Clone(systemDirs)
+	if h, ok := Home(rs.Env, rs.Acc); ok && path.IsAbs(h) {
+		dirs = append(dirs, path.Clean(h))
+	}
+	for _, k := range SortedEnvKeys(rs.Env) {
+		for p := range strings.SplitSeq(rs.Env[k], ":") {
+			if path.IsAbs(p) {
+				dirs = append(dirs, path.Clean(p))
+			}
+		}
+	}
+	for _, d := range dirs {
+		if Within(d, dest) && !Within(project, d) {
+			return d // COPY rootfs/ / or into /usr/local
+		}
+		if Within(dest, d) && !Within(dest, project) && !Within(project, dest) {
+			return dest
+		}
+	}
+	return ""
 }
 
 // copyDest resolves a COPY's destination at the stage's idx-th command to
