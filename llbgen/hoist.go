@@ -254,6 +254,33 @@ func EmptyRun(rs *RunStep) bool {
 // stage before rs, and checks nothing between them changes what a
 // download would see.
 func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, dir string, rule CopyRule) (*SourceCopy, string, error) {
+	sc, why, err := a.findSourceCopy(ctx, s, rs, dir, rule)
+	if sc == nil || err != nil {
+		return sc, why, err
+	}
+	// A file the tool's env names inside the copied tree (an .npmrc for
+	// NPM_CONFIG_USERCONFIG, GOENV) is not there before the COPY.
+	for _, k := range SortedEnvKeys(rs.Env) {
+		if k == "PATH" || k == "HOME" || cacheEnv(k) || !rule.Env(k) && !FetchEnv(k) {
+			continue
+		}
+		for p := range strings.SplitSeq(rs.Env[k], ":") {
+			if p = path.Clean(p); path.IsAbs(p) && p != sc.Dest && Within(p, sc.Dest) {
+				return nil, k + "=" + p + " names a file the COPY at line " + itoa(sc.Line) + " brings; hoisted above it, the " + rule.Download + " would run without it", nil
+			}
+		}
+	}
+	return sc, why, err
+}
+
+// cacheEnv reports variables that place a cache, which a download writes
+// rather than reads its settings from.
+func cacheEnv(k string) bool {
+	l := strings.ToLower(k)
+	return k == "GOPATH" || strings.HasSuffix(l, "cache") || strings.HasSuffix(l, "cache_folder") || strings.HasSuffix(l, "cache_dir") || strings.HasSuffix(l, "cache_home") || strings.HasSuffix(l, "store_dir")
+}
+
+func (a *Analysis) findSourceCopy(ctx context.Context, s *Stage, rs *RunStep, dir string, rule CopyRule) (*SourceCopy, string, error) {
 	idx := s.CmdIndex(rs.Cmd)
 	if idx < 0 {
 		return nil, "", nil

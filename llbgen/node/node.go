@@ -162,6 +162,22 @@ func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, er
 	return p, nil
 }
 
+// parentConfig returns a file of the directories above the project dir,
+// up to src (the directory the source COPY brings), that npm, yarn, pnpm
+// or corepack read when run in dir: settings they look up the tree for,
+// and a package.json that may hold the workspace or packageManager.
+func (a *nodeRun) parentConfig(ctx context.Context, src, dir string) (string, error) {
+	for d := dir; d != src && d != "." && d != "/"; {
+		d = path.Dir(d)
+		for _, f := range []string{"package.json", ".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", ".pnpmfile.cjs"} {
+			if _, ok, err := a.ReadContext(ctx, path.Join(d, f)); err != nil || ok {
+				return path.Join(d, f), err
+			}
+		}
+	}
+	return "", nil
+}
+
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\n")
 	return l
@@ -971,6 +987,12 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 	ctxDir := path.Clean(path.Join(sc.Src, rel))
 	if sc.Src != "." && !llbgen.Within("/"+ctxDir, "/"+sc.Src) || strings.HasPrefix(ctxDir, "..") {
 		notHoisted("the project is outside the copied directory")
+		return nil
+	}
+	if f, err := a.parentConfig(ctx, sc.Src, ctxDir); err != nil {
+		return err
+	} else if f != "" {
+		notHoisted("the source COPY brings %s, in a directory above the project, which the package manager reads too (settings, a workspace, packageManager); the hoisted install would run without it", f)
 		return nil
 	}
 	p, err := a.nodeProject(ctx, ctxDir)
