@@ -3,6 +3,7 @@ package llbgen
 import (
 	"context"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +40,7 @@ func (a *Analysis) rewrite(ctx context.Context) error {
 	a.seedCaches()
 	a.noteUnverifiedSeeds()
 	a.exportCaches()
+	a.mountParents()
 
 	a.render()
 	return nil
@@ -261,4 +263,82 @@ func SortedEnvKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// mountParents creates, as the step's user, the directories above each
+// cache mount that may not exist yet. runc makes missing ones owned by
+// root for the length of the step, so a non-root step could not write
+// beside its mount: go install into $GOPATH/bin, a dependency's
+// postinstall into ~/.cache. One mkdir per stage and user goes right
+// after the USER (or FROM) line, so source edits do not rerun it.
+func (a *Analysis) mountParents() {
+	type point struct {
+		at, serves int
+		rs         *RunStep
+		dirs       []string
+	}
+	var points []*point
+	byAt := map[int]*point{}
+	for _, rs := range a.Steps {
+		ms := append([]CacheMount(nil), a.Plan.mounts[rs.Line]...)
+		for _, ins := range a.Plan.inserts {
+			if ins.Run.Serves == rs.Line {
+				ms = append(ms, ins.Run.Mounts...)
+			}
+		}
+		if len(ms) == 0 || rs.Acc.UIDKnown && rs.Acc.UID == 0 || !rs.Cmd.PrependShell || rs.EnvErr != "" {
+			continue
+		}
+		home, _ := Home(rs.Env, rs.Acc)
+		at := userLine(rs)
+		p := byAt[at]
+		for _, m := range ms {
+			d := path.Dir(m.Target)
+			if d == "/" || d == "/tmp" || d == path.Clean(home) || underUserMount(rs, d) {
+				continue
+			}
+			if p == nil {
+				p = &point{at: at, serves: rs.Line, rs: rs}
+				byAt[at] = p
+				points = append(points, p)
+			}
+			if !slices.Contains(p.dirs, d) {
+				p.dirs = append(p.dirs, d)
+			}
+		}
+	}
+	for _, p := range points {
+		sort.Strings(p.dirs)
+		a.Plan.Insert(&Insertion{At: p.at, After: true, Run: HoistedRun{Cmd: "mkdir -p " + strings.Join(p.dirs, " ") + " || true", Serves: p.serves}})
+		a.Note(RuleCacheMount, p.serves, true, "%s created first as the step's user (after line %d): runc would create the directories above the cache mounts owned by root, and the step could not write beside them", strings.Join(p.dirs, ", "), p.at)
+	}
+}
+
+func underUserMount(rs *RunStep, d string) bool {
+	for t := range rs.existing {
+		if Within(d, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// userLine is the last line of the USER instruction that sets the user rs
+// runs as in its stage, or of the stage's FROM when none does.
+func userLine(rs *RunStep) int {
+	line := 0
+	if len(rs.Stage.loc) > 0 {
+		line = rs.Stage.loc[len(rs.Stage.loc)-1].End.Line
+	}
+	for _, c := range rs.Stage.Cmds {
+		if c == instructions.Command(rs.Cmd) {
+			break
+		}
+		if u, ok := c.(*instructions.UserCommand); ok {
+			if loc := u.Location(); len(loc) > 0 {
+				line = loc[len(loc)-1].End.Line
+			}
+		}
+	}
+	return line
 }

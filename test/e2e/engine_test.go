@@ -119,6 +119,32 @@ func TestCacheDestroyers(t *testing.T) {
 	}
 }
 
+// TestNonRootMountParents: a non-root RUN whose cache mounts sit in
+// directories that do not exist yet (GOPATH and ~/.cache under a new
+// user's home) writes beside them (go install into $GOPATH/bin, a tool
+// into ~/.cache). runc would create those directories owned by root for
+// the step; hoist creates them as the user first, so the build passes and
+// exports what stock exports.
+func TestNonRootMountParents(t *testing.T) {
+	e := needEnv(t)
+	proxy := startGoProxyLog(t)
+	dir := caseCopy(t, "go-nonroot-install")
+	args := []string{"--build-arg", "GOPROXY=" + proxy.URL}
+	stockDir, hoistDir := t.TempDir(), t.TempDir()
+	exportCopy(t, e, dir, false, stockDir, args...)
+	out := exportCopy(t, e, dir, true, hoistDir, args...)
+	if !strings.Contains(out, "created first as the step's user") {
+		t.Errorf("hoist did not report creating the mounts' parents:\n%s", tail(out))
+	}
+	s := snapshot(t, stockDir)
+	if _, ok := s["lint/stamp"]; !ok {
+		t.Fatal("stock exported no lint/stamp; the test proves nothing")
+	}
+	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
+		t.Errorf("exported filesystems differ:\n%s", d)
+	}
+}
+
 // TestModuleCacheWriter: a RUN that patches a file inside the module cache
 // builds through hoist as through stock, and the builder's shared module
 // cache keeps the original file: a later build of another Dockerfile that
