@@ -598,7 +598,14 @@ func (a *nodeRun) projectInStage(ctx context.Context, s *llbgen.Stage, end int, 
 func (a *nodeRun) bringsNoManifest(ctx context.Context, s *llbgen.Stage, srcs []string) bool {
 	for _, sp := range srcs {
 		src, err := a.Expand(s, sp)
-		if err != nil || strings.ContainsAny(src, "*?[") || isNodeManifest(src) {
+		if err == nil && strings.ContainsAny(src, "*?[") {
+			files, ok := a.globFiles(ctx, src)
+			if !ok || slices.ContainsFunc(files, isNodeManifest) {
+				return false
+			}
+			continue
+		}
+		if err != nil || isNodeManifest(src) {
 			return false
 		}
 		src = path.Clean(strings.TrimPrefix(path.Clean("/"+src), "/"))
@@ -611,6 +618,36 @@ func (a *nodeRun) bringsNoManifest(ctx context.Context, s *llbgen.Stage, srcs []
 		}
 	}
 	return true
+}
+
+// globFiles returns the context files a COPY source pattern matches; ok
+// is false when its directory part has a wildcard, the directory cannot be
+// listed, or the pattern matches a directory, whose contents a COPY
+// spreads into its destination.
+func (a *nodeRun) globFiles(ctx context.Context, src string) (files []string, ok bool) {
+	if a.Opt.Context == nil {
+		return nil, false
+	}
+	src = strings.TrimPrefix(path.Clean("/"+src), "/")
+	dir, base := path.Dir(src), path.Base(src)
+	if strings.ContainsAny(dir, "*?[") {
+		return nil, false
+	}
+	names, err := a.Opt.Context.ReadDir(ctx, dir)
+	if err != nil {
+		return nil, false
+	}
+	for _, n := range names {
+		name, isDir := strings.CutSuffix(n, "/")
+		if m, _ := path.Match(base, name); !m {
+			continue
+		}
+		if isDir {
+			return nil, false
+		}
+		files = append(files, path.Join(dir, name))
+	}
+	return files, true
 }
 
 func isManifestName(n string) bool {
@@ -999,6 +1036,10 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 	if err != nil {
 		return err
 	}
+	if !p.has["package.json"] && ctxDir == sc.Src && sc.Src != "." {
+		notHoisted("the COPY at line %d brings %s, not the project: hoist finds no COPY of the project's manifests and sources it can hoist the install above", sc.Line, sc.Src)
+		return nil
+	}
 	files, members, why, err := a.nodeManifests(ctx, c, p, frozen)
 	if err != nil {
 		return err
@@ -1102,7 +1143,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 	if err != nil {
 		return err
 	}
-	if keep == "" && a.copiesInto(rs, sc.Line, c.dir, ctxDir) {
+	if keep == "" && a.copiesInto(ctx, rs, sc.Line, c.dir, ctxDir) {
 		keep = "another COPY into the project follows the source COPY"
 	}
 	// A non-frozen install may rewrite the lockfile, which the COPY then
@@ -1335,7 +1376,7 @@ func (a *nodeRun) layoutSplit(ctx context.Context, rs *llbgen.RunStep, dir strin
 			if fromElsewhere(cmd, ci) {
 				continue
 			}
-			full, ok := a.layoutCopy(s, i, ci, ctxDir, dir)
+			full, ok := a.layoutCopy(ctx, s, i, ci, ctxDir, dir)
 			if !ok || full {
 				// A COPY of the whole project is the source copy the
 				// usual search finds.
@@ -1388,7 +1429,7 @@ func uncoveredBy(files, pieces []string) string {
 // layoutCopy reports whether the COPY at index i of s brings context paths
 // into the project at dest (context dir ctxDir) where they are in the
 // context, and whether it is the whole project.
-func (a *nodeRun) layoutCopy(s *llbgen.Stage, i int, ci llbgen.CopyInfo, ctxDir, dest string) (full, ok bool) {
+func (a *nodeRun) layoutCopy(ctx context.Context, s *llbgen.Stage, i int, ci llbgen.CopyInfo, ctxDir, dest string) (full, ok bool) {
 	if ci.Parents || ci.Exclude || ci.Remote || len(ci.SourcePaths) == 0 {
 		return false, false
 	}
@@ -1411,6 +1452,14 @@ func (a *nodeRun) layoutCopy(s *llbgen.Stage, i int, ci llbgen.CopyInfo, ctxDir,
 			// package*.json and the like: manifests into the dest dir.
 			if err == nil && llbgen.MatchesAny(path.Base(src), nodeProjectFiles) && intoDir &&
 				path.Join(dest, relTo(path.Dir(path.Clean(src)), ctxDir)) == d {
+				continue
+			}
+			// tsconfig*.json and the like: files of the context, each
+			// where it is in the project.
+			if files, ok := a.globFiles(ctx, src); err == nil && ok && len(files) > 0 && intoDir &&
+				!slices.ContainsFunc(files, func(f string) bool {
+					return ctxDir != "." && !llbgen.Within("/"+f, "/"+ctxDir) || path.Join(dest, relTo(f, ctxDir)) != path.Join(d, path.Base(f))
+				}) {
 				continue
 			}
 			return false, false
@@ -2380,7 +2429,7 @@ func isNodeManifest(src string) bool {
 // copiesInto reports a COPY or ADD between the source COPY at line from and
 // rs whose destination is inside dir, other than one bringing context paths
 // of the project (context dir ctxDir) where they are in the context.
-func (a *nodeRun) copiesInto(rs *llbgen.RunStep, from int, dir, ctxDir string) bool {
+func (a *nodeRun) copiesInto(ctx context.Context, rs *llbgen.RunStep, from int, dir, ctxDir string) bool {
 	s := rs.Stage
 	for i, cmd := range s.Cmds {
 		l := llbgen.StartLine(cmd.Location())
@@ -2388,7 +2437,7 @@ func (a *nodeRun) copiesInto(rs *llbgen.RunStep, from int, dir, ctxDir string) b
 			continue
 		}
 		if ci := llbgen.CopyInfoOf(cmd); ci.SourcePaths != nil && !fromElsewhere(cmd, ci) {
-			if _, ok := a.layoutCopy(s, i, ci, ctxDir, dir); ok {
+			if _, ok := a.layoutCopy(ctx, s, i, ci, ctxDir, dir); ok {
 				continue
 			}
 		}
