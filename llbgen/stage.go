@@ -38,6 +38,9 @@ type Account struct {
 	homeKnown  bool
 	Name       string
 	fromPasswd bool
+	// NewUser is a user a useradd or adduser of this build created without
+	// a uid: it got a free one, never root's.
+	NewUser bool
 }
 
 // Stage is the analysis state of one build Stage at a point in it.
@@ -255,7 +258,7 @@ func (s *Stage) noteUserAdd(c shellscan.Call) {
 		acc.home, acc.homeKnown = "/home/"+name, true
 	}
 	if !acc.UIDKnown {
-		acc.gid = 0
+		acc.gid, acc.NewUser = 0, true
 	}
 	acc.Name = name
 	s.users[name] = acc

@@ -351,10 +351,10 @@ func yarnClassicCache(c *nodeCall, p *nodeProject, acc llbgen.Account) (string, 
 	if v := c.env["XDG_CACHE_HOME"]; v != "" {
 		return absCache(path.Join(v, "yarn"), "XDG_CACHE_HOME", c.env, acc)
 	}
-	if !acc.UIDKnown {
+	if !acc.UIDKnown && !acc.NewUser {
 		return "", "the uid of user " + acc.Name + " is unknown (yarn puts root's cache elsewhere)"
 	}
-	if acc.UID == 0 {
+	if acc.UIDKnown && acc.UID == 0 {
 		return "/usr/local/share/.cache/yarn", ""
 	}
 	return homeOr(c.env, acc, ".cache", "yarn")
