@@ -2044,6 +2044,10 @@ func (a *nodeRun) dropEdits(rs *llbgen.RunStep, n *nodeStep, idx int) (map[int]s
 	node := a.Nodes[rs.Line]
 	single := node != nil && node.EndLine == ln // the script's line ends the RUN
 	switch {
+	case rest == "" && single && ln == rs.Line && len(sp.before) == 0:
+		// The RUN was the install alone: a comment in its place runs no
+		// container at all.
+		return map[int]string{ln: "# " + strings.TrimSpace(line) + ": done by the install hoisted above"}, true
 	case rest == "" && single:
 		return edits(map[int]string{ln: line[:start] + "true"}), true
 	case strings.HasPrefix(rest, "&&") || strings.HasPrefix(rest, ";") && !strings.HasPrefix(rest, ";;"):
