@@ -290,7 +290,13 @@ func (a *Analysis) mountParents() {
 			continue
 		}
 		home, _ := Home(rs.Env, rs.Acc)
-		at := userLine(rs)
+		before := rs.Line
+		for _, ins := range a.Plan.inserts {
+			if ins.Run.Serves == rs.Line && ins.At < before {
+				before = ins.At
+			}
+		}
+		at := userLine(rs, before)
 		p := byAt[at]
 		for _, m := range ms {
 			d := path.Dir(m.Target)
@@ -310,7 +316,7 @@ func (a *Analysis) mountParents() {
 	for _, p := range points {
 		sort.Strings(p.dirs)
 		a.Plan.Insert(&Insertion{At: p.at, After: true, Run: HoistedRun{Cmd: "mkdir -p " + strings.Join(p.dirs, " ") + " || true", Serves: p.serves}})
-		a.Note(RuleCacheMount, p.serves, true, "%s created first as the step's user (after line %d): runc would create the directories above the cache mounts owned by root, and the step could not write beside them", strings.Join(p.dirs, ", "), p.at)
+		a.Note(RuleCacheMount, p.serves, true, "mkdir -p %s run first as the step's user (after line %d): runc would create missing directories above the cache mounts owned by root, and the step could not write beside them", strings.Join(p.dirs, " "), p.at)
 	}
 }
 
@@ -323,21 +329,24 @@ func underUserMount(rs *RunStep, d string) bool {
 	return false
 }
 
-// userLine is the last line of the USER instruction that sets the user rs
-// runs as in its stage, or of the stage's FROM when none does.
-func userLine(rs *RunStep) int {
+// userLine is the last line of the last USER or WORKDIR instruction of
+// rs's stage that starts before line before (the step, or what hoist
+// inserts for it), or of the stage's FROM when none does: from there on
+// the step's user is set and its home exists (WORKDIR creates directories
+// owned by the user).
+func userLine(rs *RunStep, before int) int {
 	line := 0
 	if len(rs.Stage.loc) > 0 {
 		line = rs.Stage.loc[len(rs.Stage.loc)-1].End.Line
 	}
 	for _, c := range rs.Stage.Cmds {
-		if c == instructions.Command(rs.Cmd) {
+		loc := c.Location()
+		if c == instructions.Command(rs.Cmd) || len(loc) == 0 || loc[0].Start.Line >= before {
 			break
 		}
-		if u, ok := c.(*instructions.UserCommand); ok {
-			if loc := u.Location(); len(loc) > 0 {
-				line = loc[len(loc)-1].End.Line
-			}
+		switch c.(type) {
+		case *instructions.UserCommand, *instructions.WorkdirCommand:
+			line = loc[len(loc)-1].End.Line
 		}
 	}
 	return line

@@ -125,23 +125,29 @@ func TestCacheDestroyers(t *testing.T) {
 // into ~/.cache). runc would create those directories owned by root for
 // the step; hoist creates them as the user first, so the build passes and
 // exports what stock exports.
+// go-nonroot-workdir-home sets USER before the WORKDIR that creates the
+// user's home: the directories can only be made after that WORKDIR.
 func TestNonRootMountParents(t *testing.T) {
 	e := needEnv(t)
 	proxy := startGoProxyLog(t)
-	dir := caseCopy(t, "go-nonroot-install")
-	args := []string{"--build-arg", "GOPROXY=" + proxy.URL}
-	stockDir, hoistDir := t.TempDir(), t.TempDir()
-	exportCopy(t, e, dir, false, stockDir, args...)
-	out := exportCopy(t, e, dir, true, hoistDir, args...)
-	if !strings.Contains(out, "created first as the step's user") {
-		t.Errorf("hoist did not report creating the mounts' parents:\n%s", tail(out))
-	}
-	s := snapshot(t, stockDir)
-	if _, ok := s["lint/stamp"]; !ok {
-		t.Fatal("stock exported no lint/stamp; the test proves nothing")
-	}
-	if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
-		t.Errorf("exported filesystems differ:\n%s", d)
+	for _, name := range []string{"go-nonroot-install", "go-nonroot-workdir-home"} {
+		t.Run(name, func(t *testing.T) {
+			dir := caseCopy(t, name)
+			args := []string{"--build-arg", "GOPROXY=" + proxy.URL}
+			stockDir, hoistDir := t.TempDir(), t.TempDir()
+			exportCopy(t, e, dir, false, stockDir, args...)
+			out := exportCopy(t, e, dir, true, hoistDir, args...)
+			if !strings.Contains(out, "run first as the step's user") {
+				t.Errorf("hoist did not report creating the mounts' parents:\n%s", tail(out))
+			}
+			s := snapshot(t, stockDir)
+			if _, ok := s["lint/stamp"]; !ok {
+				t.Fatal("stock exported no lint/stamp; the test proves nothing")
+			}
+			if d := diffSnapshots(withoutCaches(s), withoutCaches(snapshot(t, hoistDir))); d != "" {
+				t.Errorf("exported filesystems differ:\n%s", d)
+			}
+		})
 	}
 }
 
