@@ -363,6 +363,9 @@ func (a *Analysis) StepVerdict(rs *RunStep, c CacheSpec) Verdict {
 			return refuse(RuleUserMount, rs.Line, "the RUN mounts %s, which holds %s", t, c.Target)
 		}
 	}
+	if line, dest := a.copiedOver(rs, c.Target); line != 0 {
+		return refuse(RuleKeptInLayer, line, "the COPY at line %d puts files at %s, which a mount of %s would hide", line, dest, c.Target)
+	}
 	f := a.Facts(rs)
 	for _, r := range f.Removes {
 		if r.covers(c.Target) {
@@ -375,6 +378,37 @@ func (a *Analysis) StepVerdict(rs *RunStep, c CacheSpec) Verdict {
 		}
 	}
 	return Verdict{Ok: true}
+}
+
+// copiedOver finds a COPY or ADD before rs, in its stage or one it is
+// built on, that lays files inside target, or another stage's files over a
+// directory holding it (COPY --from=modules /go/pkg /go/pkg): the layer
+// then has content there that a mount would hide. It returns its line and
+// destination.
+func (a *Analysis) copiedOver(rs *RunStep, target string) (int, string) {
+	if rs.Stage == nil {
+		return 0, ""
+	}
+	end := rs.Stage.CmdIndex(rs.Cmd)
+	for s := rs.Stage; s != nil; s = s.Parent {
+		if s != rs.Stage {
+			end = len(s.Cmds)
+		}
+		for i := end - 1; i >= 0; i-- {
+			ci := CopyInfoOf(s.Cmds[i])
+			if ci.SourcePaths == nil && ci.SourceContents == nil {
+				continue
+			}
+			// From the context, only a copy into the cache counts: one
+			// into a directory holding it (COPY . . with HOME at the
+			// workdir) rarely brings a cache along.
+			d, ok := a.copyDest(s, ci.DestPath, i)
+			if ok && (Within(d, target) || d != "/" && ci.From != "" && Within(target, d)) {
+				return StartLine(s.Cmds[i].Location()), d
+			}
+		}
+	}
+	return 0, ""
 }
 
 func refName(r PathRef, target string) string {
