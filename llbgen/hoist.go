@@ -254,6 +254,23 @@ func EmptyRun(rs *RunStep) bool {
 // stage before rs, and checks nothing between them changes what a
 // download would see.
 func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, dir string, rule CopyRule) (*SourceCopy, string, error) {
+	// The hoisted step carries secret and ssh mounts only.
+	for _, m := range instructions.GetMounts(rs.Cmd) {
+		t := m.Target
+		if !path.IsAbs(t) {
+			t = path.Join(rs.Workdir, t)
+		}
+		switch m.Type {
+		case instructions.MountTypeBind:
+			if !Within(t, dir) && !Within(dir, t) {
+				return nil, "the RUN's bind mount at " + t + " would be missing from the hoisted " + rule.Download, nil
+			}
+		case instructions.MountTypeCache, instructions.MountTypeTmpfs:
+			if Within(t, dir) {
+				return nil, "the RUN mounts " + t + " in the project, so what the " + rule.Download + " writes there would not be in the hoisted step's layer", nil
+			}
+		}
+	}
 	sc, why, err := a.findSourceCopy(ctx, s, rs, dir, rule)
 	if sc == nil || err != nil {
 		return sc, why, err

@@ -153,7 +153,7 @@ func (a *nodeRun) Mount() {
 		}
 		for _, c := range n.calls {
 			if clean && c.mount != nil {
-				c.mount, c.why, c.rule = nil, "it cleans a package-manager cache, which would empty the shared cache", llbgen.RuleCacheDestroyer
+				c.mount, c.why, c.rule = nil, "it cleans, prunes or verifies a package-manager cache, which would change the cache every build on the builder shares", llbgen.RuleCacheDestroyer
 			}
 			if c.mount != nil {
 				if v := a.StepVerdict(rs, llbgen.CacheSpec{What: c.mgr.name + " cache", Target: c.mount.Target}); !v.Ok {

@@ -757,7 +757,9 @@ func cleansCache(c *nodeCall) bool {
 	u := c.use
 	switch u.Sub {
 	case "cache":
-		return llbgen.HasArg(u.Args, "clean")
+		// clear and rm are npm's aliases of clean; verify prunes and
+		// rewrites the cache in place, under other builds' installs.
+		return llbgen.HasArg(u.Args, "clean") || llbgen.HasArg(u.Args, "clear") || llbgen.HasArg(u.Args, "rm") || llbgen.HasArg(u.Args, "verify")
 	case "store":
 		return llbgen.HasArg(u.Args, "prune")
 	}
@@ -781,6 +783,9 @@ func firstInstall(n *nodeStep) int {
 func (a *nodeRun) pnpKeep(rs *llbgen.RunStep, cache string) string {
 	if why := a.ExportedAt(rs.Stage, cache); why != "" {
 		return why
+	}
+	if len(rs.Calls) > 1 {
+		return "line " + strconv.Itoa(rs.Line) + " runs more than the install"
 	}
 	after := false
 	for _, o := range a.Steps {
