@@ -276,18 +276,56 @@ func (a *Analysis) FindSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 		return sc, why, err
 	}
 	// A file the tool's env names inside the copied tree (an .npmrc for
-	// NPM_CONFIG_USERCONFIG, GOENV) is not there before the COPY.
-	for _, k := range SortedEnvKeys(rs.Env) {
-		if k == "PATH" || k == "HOME" || cacheEnv(k) || !rule.Env(k) && !FetchEnv(k) {
-			continue
-		}
-		for p := range strings.SplitSeq(rs.Env[k], ":") {
-			if p = path.Clean(p); path.IsAbs(p) && p != sc.Dest && Within(p, sc.Dest) {
+	// NPM_CONFIG_USERCONFIG, GOENV, a relative NODE_EXTRA_CA_CERTS) is not
+	// there before the COPY.
+	envs := []map[string]string{rs.Env}
+	for _, c := range rs.Calls {
+		envs = append(envs, c.Env)
+	}
+	for _, env := range envs {
+		for _, k := range SortedEnvKeys(env) {
+			if k == "PATH" || k == "HOME" || cacheEnv(k) || !rule.Env(k) && !FetchEnv(k) {
+				continue
+			}
+			for p := range strings.SplitSeq(env[k], ":") {
+				if p == "" {
+					continue
+				}
+				abs := path.Clean(p)
+				if !path.IsAbs(abs) {
+					abs = path.Join(rs.Workdir, p)
+				}
+				if abs == sc.Dest || !Within(abs, sc.Dest) {
+					continue
+				}
+				if !path.IsAbs(p) {
+					// A relative value is a path only where the context has it.
+					if ok, err := a.InContext(ctx, path.Join(sc.Src, strings.TrimPrefix(abs, sc.Dest))); err != nil || !ok {
+						if err != nil {
+							return nil, "", err
+						}
+						continue
+					}
+				}
 				return nil, k + "=" + p + " names a file the COPY at line " + itoa(sc.Line) + " brings; hoisted above it, the " + rule.Download + " would run without it", nil
 			}
 		}
 	}
 	return sc, why, err
+}
+
+// InContext reports whether the build context holds p, a file or a
+// directory.
+func (a *Analysis) InContext(ctx context.Context, p string) (bool, error) {
+	p = strings.TrimPrefix(path.Clean("/"+p), "/")
+	if p == "" {
+		return true, nil
+	}
+	if _, err := a.Opt.Context.ReadDir(ctx, p); err == nil {
+		return true, nil
+	}
+	_, ok, err := a.ReadContext(ctx, p)
+	return ok, err
 }
 
 // cacheEnv reports variables that place a cache, which a download writes

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
@@ -160,6 +161,98 @@ func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, er
 	}
 	a.projects[dir] = p
 	return p, nil
+}
+
+// configPath finds a setting of the project's .npmrc, .yarnrc or
+// .yarnrc.yml naming a file or directory of the build context that the
+// manifests' COPY (files) does not bring: a CA file, a yarn-path, a
+// plugin. yarn berry's .env.yarn counts too. It returns the config file
+// and the path.
+func (a *nodeRun) configPath(ctx context.Context, p *nodeProject, files []string, sc *llbgen.SourceCopy) (string, string, error) {
+	brought := func(f string) bool { return broughtBy(files, f) }
+	exists := func(f string) (bool, error) {
+		if _, err := a.Opt.Context.ReadDir(ctx, f); err == nil {
+			return true, nil
+		}
+		_, ok, err := a.ReadContext(ctx, f)
+		return ok, err
+	}
+	if p.has[".yarnrc.yml"] {
+		f := path.Join(p.dir, ".env.yarn")
+		if ok, err := exists(f); err != nil || ok {
+			return ".yarnrc.yml", ".env.yarn", err
+		}
+	}
+	var values []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case string:
+			values = append(values, t)
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				walk(t[k])
+			}
+		case []any:
+			for _, e := range t {
+				walk(e)
+			}
+		}
+	}
+	for _, cfg := range []struct {
+		name string
+		m    map[string]string
+	}{{".npmrc", p.npmrc}, {".yarnrc", p.yarnrc}} {
+		for _, k := range llbgen.SortedEnvKeys(cfg.m) {
+			values = append(values[:0], strings.Trim(cfg.m[k], `"'`))
+			if f, err := a.pathIn(ctx, values[0], p, sc, exists); err != nil || f != "" && !brought(f) {
+				return cfg.name, values[0], err
+			}
+		}
+	}
+	values = nil
+	walk(map[string]any(p.berry))
+	for _, v := range values {
+		if f, err := a.pathIn(ctx, v, p, sc, exists); err != nil || f != "" && !brought(f) {
+			return ".yarnrc.yml", v, err
+		}
+	}
+	return "", "", nil
+}
+
+// broughtBy reports whether the manifests' COPY of files (directories
+// with a trailing /) brings the context path f.
+func broughtBy(files []string, f string) bool {
+	return slices.ContainsFunc(files, func(m string) bool {
+		return m == f || strings.HasSuffix(m, "/") && llbgen.Within("/"+f, "/"+strings.TrimSuffix(m, "/"))
+	})
+}
+
+// pathIn maps a setting's value to the context path it names, relative to
+// the project or absolute inside the source COPY's destination, when that
+// path exists; "" otherwise.
+func (a *nodeRun) pathIn(ctx context.Context, v string, p *nodeProject, sc *llbgen.SourceCopy, exists func(string) (bool, error)) (string, error) {
+	if v == "" || strings.ContainsAny(v, " \t\n$:{}*") || strings.HasPrefix(v, "~") {
+		return "", nil
+	}
+	var f string
+	if path.IsAbs(v) {
+		if !llbgen.Within(path.Clean(v), sc.Dest) {
+			return "", nil
+		}
+		f = path.Join(sc.Src, strings.TrimPrefix(path.Clean(v), sc.Dest))
+	} else {
+		f = path.Join(p.dir, v)
+	}
+	f = strings.TrimPrefix(path.Clean("/"+f), "/")
+	if f == "" || f == "." || f == p.dir {
+		return "", nil
+	}
+	ok, err := exists(f)
+	if err != nil || !ok {
+		return "", err
+	}
+	return f, nil
 }
 
 // parentConfig returns a file of the directories above the project dir,
@@ -1051,6 +1144,31 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 	}
 	if why != "" {
 		notHoisted("%s", why)
+		return nil
+	}
+	for _, arg := range c.call.Args {
+		// npm ci --cafile certs/ca.pem: a path of the project in the
+		// install's own words.
+		_, v, ok := strings.Cut(arg, "=")
+		if !ok {
+			v = arg
+		}
+		abs := path.Join(c.cwd, v)
+		if strings.HasPrefix(v, "-") || v == "" || !llbgen.Within(abs, c.dir) || abs == c.dir {
+			continue
+		}
+		f := strings.TrimPrefix(path.Join(ctxDir, strings.TrimPrefix(abs, c.dir)), "./")
+		if in, err := a.InContext(ctx, f); err != nil {
+			return err
+		} else if in && !broughtBy(files, f) {
+			notHoisted("its argument %s names a file of the project, which the COPY of the manifests does not bring", v)
+			return nil
+		}
+	}
+	if f, name, err := a.configPath(ctx, p, files, sc); err != nil {
+		return err
+	} else if f != "" {
+		notHoisted("%s names %s, which the COPY of the manifests does not bring; the hoisted install would run without it", f, name)
 		return nil
 	}
 	if sc.Pieces != nil {
