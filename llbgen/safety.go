@@ -47,6 +47,11 @@ func refuse(rule Rule, line int, format string, args ...any) Verdict {
 type StepFacts struct {
 	Removes []PathRef // rm -r, rmdir, mv sources: the path and what is below it goes
 	Writes  []PathRef // files and directories written (sed -i, cp/mv dest, redirections, ...)
+	// WritesTree are trees changed whole (chown -R, chmod -R): a cache
+	// below one is written too.
+	WritesTree []PathRef
+	// ScriptCalls are the calls of the build-context scripts the RUN runs.
+	ScriptCalls []shellscan.Call
 	reads   []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
 	cwds    []PathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
 	// readsUnknown: a reading command has an argument hoist cannot
@@ -111,6 +116,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 		for i, c := range calls {
 			if SameCall(c, sc.call) {
 				calls = append(append(slices.Clone(calls[:i]), sc.calls...), calls[i+1:]...)
+				f.ScriptCalls = append(f.ScriptCalls, sc.calls...)
 				shifted := map[int]string{}
 				for j, v := range via {
 					if j > i {
@@ -189,11 +195,17 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 				}
 			}
 		case "tee", "touch", "mkdir", "chmod", "chown", "chgrp", "truncate", "patch", "setfacl", "setcap", "ed", "dd":
+			tree := (base == "chmod" || base == "chown" || base == "chgrp" || base == "setfacl") && slices.ContainsFunc(c.Args, func(a string) bool {
+				return a == "--recursive" || strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsAny(a, "R")
+			})
 			for _, o := range ops {
 				if base == "dd" {
 					o = strings.TrimPrefix(o, "of=")
 				}
 				f.Writes = append(f.Writes, ref(o))
+				if tree {
+					f.WritesTree = append(f.WritesTree, ref(o))
+				}
 			}
 			if dir, ok := flagValue(c.Args, "-d", "--directory"); ok && base == "patch" {
 				f.cwds = append(f.cwds, ref(dir))
@@ -375,6 +387,11 @@ func (a *Analysis) StepVerdict(rs *RunStep, c CacheSpec) Verdict {
 	for _, r := range append(slices.Clone(f.Writes), f.cwds...) {
 		if r.inside(c.Target) {
 			return refuse(RuleCacheWriter, rs.Line, "%s changes files in %s, which a shared mount would pass on to every build", r.where(), c.Target)
+		}
+	}
+	for _, r := range f.WritesTree {
+		if r.covers(c.Target) {
+			return refuse(RuleCacheWriter, rs.Line, "%s changes the owner or modes of everything under %s, which a shared mount would pass on to every build", r.where(), refName(r, c.Target))
 		}
 	}
 	return Verdict{Ok: true}

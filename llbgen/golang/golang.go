@@ -157,20 +157,8 @@ func analyseGo(rs *llbgen.RunStep) *goStep {
 			}
 		}
 		if use.Sub == "clean" {
-			// The safety engine decides per cache (llbgen.StepFacts): -modcache
-			// and -cache remove a cache, -testcache and -fuzzcache write
-			// into the build cache.
-			mod, build, _, _ := goPaths(env, rs.Acc)
-			for _, a := range c.Args {
-				switch strings.TrimLeft(a, "-") {
-				case "modcache":
-					g.cleans = append(g.cleans, mod)
-				case "cache":
-					g.cleans = append(g.cleans, build)
-				case "testcache", "fuzzcache":
-					g.cleanWrites = append(g.cleanWrites, build)
-				}
-			}
+			cl, w := cleanPaths(env, rs.Acc, c.Args)
+			g.cleans, g.cleanWrites = append(g.cleans, cl...), append(g.cleanWrites, w...)
 		}
 		if !use.Modules && !use.BuildCache {
 			continue
@@ -272,4 +260,37 @@ func (a *goPass) goMounts(rs *llbgen.RunStep, g *goStep, mod, build bool) []llbg
 		ms = append(ms, llbgen.CacheMount{ID: idGoBuild + suffix, Target: g.gocache, Sharing: "shared", UID: uid, GID: gid, Mode: mode})
 	}
 	return ms
+}
+
+// cleanPaths are the caches a go clean with args removes and writes into,
+// for the safety engine to decide per cache (llbgen.StepFacts): -modcache
+// and -cache remove a cache, -testcache and -fuzzcache write into the
+// build cache.
+func cleanPaths(env map[string]string, acc llbgen.Account, args []string) (cleans, writes []string) {
+	mod, build, _, _ := goPaths(env, acc)
+	for _, a := range args {
+		switch strings.TrimLeft(a, "-") {
+		case "modcache":
+			cleans = append(cleans, mod)
+		case "cache":
+			cleans = append(cleans, build)
+		case "testcache", "fuzzcache":
+			writes = append(writes, build)
+		}
+	}
+	return cleans, writes
+}
+
+// goClean is cleanPaths for a call of a script rs runs: nil unless it is
+// a go clean.
+func goClean(rs *llbgen.RunStep, c shellscan.Call) (cleans, writes []string) {
+	env := llbgen.CloneMap(rs.Env)
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	use, ok := ClassifyGo(c, env)
+	if !ok || use.Sub != "clean" {
+		return nil, nil
+	}
+	return cleanPaths(env, rs.Acc, c.Args)
 }

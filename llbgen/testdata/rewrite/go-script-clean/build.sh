@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+go build -o bin/app .
+go clean -cache -modcache
