@@ -52,8 +52,8 @@ type StepFacts struct {
 	WritesTree []PathRef
 	// ScriptCalls are the calls of the build-context scripts the RUN runs.
 	ScriptCalls []shellscan.Call
-	reads   []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
-	cwds    []PathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
+	reads       []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
+	cwds        []PathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
 	// readsUnknown: a reading command has an argument hoist cannot
 	// resolve, taken from `go env` (cp -r $(go env GOMODCACHE)/x /out).
 	readsUnknown bool
