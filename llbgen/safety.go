@@ -474,12 +474,18 @@ func (a *Analysis) LayerCacheWhy() string {
 // family: none reads the content from the layer, writes into it, or
 // removes it while using it.
 func (a *Analysis) FamilyVerdict(rs *RunStep, c CacheSpec, users func(*RunStep) bool) Verdict {
+	_, _, _, own := Ownership(rs.Acc)
 	for _, o := range a.family(rs.Stage) {
 		f := a.Facts(o)
 		for _, r := range append(slices.Clone(f.Writes), f.cwds...) {
 			if r.inside(c.Target) {
 				return refuse(RuleCacheWriter, o.Line, "%s changes files in it, which a shared mount would pass on to every build", r.where())
 			}
+		}
+		if _, _, _, sfx := Ownership(o.Acc); users(o) && sfx != own {
+			// Each user's mount is a cache of its own: what one step
+			// fetched, the other's mount lacks.
+			return refuse(RuleKeptInLayer, o.Line, "line %d uses it as another user than line %d, and each user's mount of it is a cache of its own", o.Line, rs.Line)
 		}
 		if users(o) {
 			for _, r := range f.Removes {
