@@ -2,6 +2,8 @@ package llbgen
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path"
 	"slices"
@@ -376,8 +378,16 @@ func Ownership(acc Account) (uid, gid *int, mode, suffix string) {
 		return &u, &g, "", "-" + strconv.Itoa(acc.UID)
 	}
 	// A user created during the build has no uid hoist can prove: the cache
-	// directory is made writable for it instead.
-	return nil, nil, "0777", "-" + idSafe(acc.Name)
+	// directory is made writable for it instead. Its id names the image and
+	// the calls that gave it its uid, so a user of the same name with
+	// another uid (adduser -S on alpine, useradd on debian) gets another
+	// cache, which the first one's directories would not let it write to.
+	sfx := "-" + idSafe(acc.Name)
+	if acc.created != "" {
+		sum := sha256.Sum256([]byte(acc.created))
+		sfx += "-" + hex.EncodeToString(sum[:4])
+	}
+	return nil, nil, "0777", sfx
 }
 
 // idSafe keeps a user name usable inside a --mount flag's id.

@@ -3,6 +3,7 @@ package llbgen
 import (
 	"context"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,8 +40,10 @@ type Account struct {
 	Name       string
 	fromPasswd bool
 	// NewUser is a user a useradd or adduser of this build created without
-	// a uid: it got a free one, never root's.
+	// a uid: it got a free one, never root's. created names the image and
+	// the user-creating calls that led to it, which decide that uid.
 	NewUser bool
+	created string
 }
 
 // Stage is the analysis state of one build Stage at a point in it.
@@ -59,6 +62,8 @@ type Stage struct {
 	workdir string
 	shell   []string
 	users   map[string]Account // users created by RUN useradd/adduser so far
+	// userAdds are those calls' words, in order.
+	userAdds []string
 
 	imageErr     error
 	startWorkdir string
@@ -80,6 +85,7 @@ func (s *Stage) clone() *Stage {
 	for k, v := range s.users {
 		n.users[k] = v
 	}
+	n.userAdds = slices.Clone(s.userAdds)
 	n.children, n.consumers = nil, nil
 	return &n
 }
@@ -257,8 +263,10 @@ func (s *Stage) noteUserAdd(c shellscan.Call) {
 	if !acc.homeKnown && !noHome {
 		acc.home, acc.homeKnown = "/home/"+name, true
 	}
+	s.userAdds = append(s.userAdds, strings.Join(append([]string{c.Name}, c.Args...), " "))
 	if !acc.UIDKnown {
 		acc.gid, acc.NewUser = 0, true
+		acc.created = strings.Join(append([]string{s.Image}, s.userAdds...), "\n")
 	}
 	acc.Name = name
 	s.users[name] = acc
