@@ -2046,6 +2046,10 @@ func (a *nodeRun) sourceFree(ctx context.Context, dir string, v any) (bool, erro
 		switch {
 		case len(f) == 0:
 			return false, nil
+		case (f[0] == "test" || f[0] == "[") && slices.ContainsFunc(f[1:], isFileTest):
+			// test -d .husky && husky: the project's files decide, and
+			// the hoisted install runs without them.
+			return false, nil
 		case f[0] == "test" || f[0] == "[" || f[0] == "echo" || f[0] == "true" || f[0] == ":":
 		case len(f) == 2 && f[0] == "only-allow" && slices.Contains([]string{"npm", "pnpm", "yarn", "bun"}, f[1]) && !c.Dynamic:
 		case (len(f) == 1 || len(f) == 2 && f[1] == "install") && f[0] == "husky" && !c.Dynamic:
@@ -2075,6 +2079,11 @@ func (a *nodeRun) sourceFree(ctx context.Context, dir string, v any) (bool, erro
 		}
 	}
 	return true, nil
+}
+
+// isFileTest reports a test(1) operator that asks about a file.
+func isFileTest(a string) bool {
+	return len(a) == 2 && a[0] == '-' && strings.ContainsRune("bcdefghkLOGprsSuwx", rune(a[1]))
 }
 
 // scriptText is a package.json script as a note quotes it.
