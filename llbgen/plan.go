@@ -351,3 +351,38 @@ func userLine(rs *RunStep, before int) int {
 	}
 	return line
 }
+
+// StartWords are the words of the ENTRYPOINT and CMD of the exported image
+// when s is the target or a stage it is built on (nil otherwise); a shell
+// form's are split on blanks and shell operators, enough to find a
+// program name.
+func (a *Analysis) StartWords(s *Stage) []string {
+	t := a.Target()
+	if t == nil || !IsAncestorOrSelf(s, t) {
+		return nil
+	}
+	var chain []*Stage
+	for x := t; x != nil; x = x.Parent {
+		chain = append([]*Stage{x}, chain...)
+	}
+	words := func(line []string, shell bool) []string {
+		if !shell {
+			return line
+		}
+		return strings.FieldsFunc(strings.Join(line, " "), func(r rune) bool {
+			return r == ' ' || r == '\t' || r == '&' || r == ';' || r == '|' || r == '(' || r == ')'
+		})
+	}
+	var entry, cmd []string
+	for _, x := range chain {
+		for _, c := range x.Cmds {
+			switch c := c.(type) {
+			case *instructions.EntrypointCommand:
+				entry = words(c.CmdLine, c.PrependShell)
+			case *instructions.CmdCommand:
+				cmd = words(c.CmdLine, c.PrependShell)
+			}
+		}
+	}
+	return append(entry, cmd...)
+}

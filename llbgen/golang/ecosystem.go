@@ -12,7 +12,6 @@ import (
 
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
-	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
 
 // BuildCacheKeep is how long since last use a build cache entry stays
@@ -328,26 +327,7 @@ func installsGo(c shellscan.Call) bool {
 // image, which a mount would leave empty, and every start would compile
 // from scratch. "" when s is not exported or the image runs no go.
 func (a *goPass) startRunsGo(s *llbgen.Stage) string {
-	t := a.Target()
-	if t == nil || !llbgen.IsAncestorOrSelf(s, t) {
-		return ""
-	}
-	var chain []*llbgen.Stage
-	for x := t; x != nil; x = x.Parent {
-		chain = append([]*llbgen.Stage{x}, chain...)
-	}
-	var entry, cmd []string
-	for _, x := range chain {
-		for _, c := range x.Cmds {
-			switch c := c.(type) {
-			case *instructions.EntrypointCommand:
-				entry = startWords(c.CmdLine, c.PrependShell)
-			case *instructions.CmdCommand:
-				cmd = startWords(c.CmdLine, c.PrependShell)
-			}
-		}
-	}
-	for _, w := range append(entry, cmd...) {
+	for _, w := range a.StartWords(s) {
 		switch b := path.Base(w); {
 		case IsGoTool(b), b == "air", b == "reflex", b == "gow", b == "CompileDaemon":
 			return "the image's ENTRYPOINT or CMD runs " + b + " when a container starts, which reads the build cache the build leaves in the image"
@@ -356,13 +336,3 @@ func (a *goPass) startRunsGo(s *llbgen.Stage) string {
 	return ""
 }
 
-// startWords are the words of an ENTRYPOINT or CMD; a shell form's are
-// split on blanks and shell operators, enough to find a program name.
-func startWords(line []string, shell bool) []string {
-	if !shell {
-		return line
-	}
-	return strings.FieldsFunc(strings.Join(line, " "), func(r rune) bool {
-		return r == ' ' || r == '\t' || r == '&' || r == ';' || r == '|' || r == '(' || r == ')'
-	})
-}

@@ -160,6 +160,10 @@ func (a *nodeRun) Mount() {
 					c.mount, c.why, c.rule = nil, v.Why, v.Rule
 				}
 			}
+			if c.mount != nil && c.mgr == mgrNpm && startRunsNpx(a.StartWords(rs.Stage)) {
+				// npx installs what it runs under the npm cache (_npx).
+				c.mount, c.why, c.rule = nil, "the image's ENTRYPOINT or CMD runs npx, which runs the packages it installed there; it stays in the image", llbgen.RuleKeptInLayer
+			}
 			if c.mount != nil && c.pnp {
 				if keep := a.pnpKeep(rs, c.mount.Target); keep != "" {
 					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in %s: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, llbgen.KeptIn(a.Analysis, rs.Stage), keep)
@@ -214,4 +218,17 @@ func (a *nodeRun) Done() []llbgen.StepMounts {
 		a.NoteMounts(rs, ms, "", "")
 	}
 	return out
+}
+
+// startRunsNpx reports an ENTRYPOINT or CMD running npx or npm exec.
+func startRunsNpx(words []string) bool {
+	for i, w := range words {
+		switch b := path.Base(w); {
+		case b == "npx":
+			return true
+		case b == "npm" && i+1 < len(words) && (words[i+1] == "exec" || words[i+1] == "x"):
+			return true
+		}
+	}
+	return false
 }
