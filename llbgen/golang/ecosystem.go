@@ -335,4 +335,3 @@ func (a *goPass) startRunsGo(s *llbgen.Stage) string {
 	}
 	return ""
 }
-
