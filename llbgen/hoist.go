@@ -394,7 +394,8 @@ func (a *Analysis) findSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 				}
 			}
 			sc, why := a.sourceCopyOf(s, c, ci.SourcePaths, ci.DestPath, ci.From, ci.Parents, ci.Exclude, len(ci.SourceContents) > 0, i)
-			if d, ok := a.copyDest(s, ci.DestPath, i); !ok && sc == nil {
+			d, dok := a.copyDest(s, ci.DestPath, i)
+			if !dok && sc == nil {
 				return nil, "COPY at line " + itoa(StartLine(c.Location())) + " has an unresolvable destination", nil
 			} else if !Within(d, dir) {
 				// Outside the project it may bring what the tool reads
@@ -417,10 +418,10 @@ func (a *Analysis) findSourceCopy(ctx context.Context, s *Stage, rs *RunStep, di
 			dest := ""
 			if sc != nil {
 				dest = sc.Dest
-			} else if !manifestsOnly {
+			} else if !manifestsOnly && dok {
 				// Whatever a wildcard or several sources match lands
 				// under the destination all the same.
-				dest, _ = a.copyDest(s, ci.DestPath, i)
+				dest = d
 			}
 			if dest != "" && !Within(dir, dest) {
 				// Into a subdirectory: only what lands at the top of dir

@@ -170,16 +170,9 @@ func (a *nodeRun) nodeProject(ctx context.Context, dir string) (*nodeProject, er
 // and the path.
 func (a *nodeRun) configPath(ctx context.Context, p *nodeProject, files []string, sc *llbgen.SourceCopy) (string, string, error) {
 	brought := func(f string) bool { return broughtBy(files, f) }
-	exists := func(f string) (bool, error) {
-		if _, err := a.Opt.Context.ReadDir(ctx, f); err == nil {
-			return true, nil
-		}
-		_, ok, err := a.ReadContext(ctx, f)
-		return ok, err
-	}
 	if p.has[".yarnrc.yml"] {
 		f := path.Join(p.dir, ".env.yarn")
-		if ok, err := exists(f); err != nil || ok {
+		if ok, err := a.InContext(ctx, f); err != nil || ok {
 			return ".yarnrc.yml", ".env.yarn", err
 		}
 	}
@@ -205,7 +198,7 @@ func (a *nodeRun) configPath(ctx context.Context, p *nodeProject, files []string
 	}{{".npmrc", p.npmrc}, {".yarnrc", p.yarnrc}} {
 		for _, k := range llbgen.SortedEnvKeys(cfg.m) {
 			values = append(values[:0], strings.Trim(cfg.m[k], `"'`))
-			if f, err := a.pathIn(ctx, values[0], p, sc, exists); err != nil || f != "" && !brought(f) {
+			if f, err := a.pathIn(ctx, values[0], p, sc); err != nil || f != "" && !brought(f) {
 				return cfg.name, values[0], err
 			}
 		}
@@ -213,7 +206,7 @@ func (a *nodeRun) configPath(ctx context.Context, p *nodeProject, files []string
 	values = nil
 	walk(map[string]any(p.berry))
 	for _, v := range values {
-		if f, err := a.pathIn(ctx, v, p, sc, exists); err != nil || f != "" && !brought(f) {
+		if f, err := a.pathIn(ctx, v, p, sc); err != nil || f != "" && !brought(f) {
 			return ".yarnrc.yml", v, err
 		}
 	}
@@ -231,7 +224,7 @@ func broughtBy(files []string, f string) bool {
 // pathIn maps a setting's value to the context path it names, relative to
 // the project or absolute inside the source COPY's destination, when that
 // path exists; "" otherwise.
-func (a *nodeRun) pathIn(ctx context.Context, v string, p *nodeProject, sc *llbgen.SourceCopy, exists func(string) (bool, error)) (string, error) {
+func (a *nodeRun) pathIn(ctx context.Context, v string, p *nodeProject, sc *llbgen.SourceCopy) (string, error) {
 	if v == "" || strings.ContainsAny(v, " \t\n$:{}*") || strings.HasPrefix(v, "~") {
 		return "", nil
 	}
@@ -248,7 +241,7 @@ func (a *nodeRun) pathIn(ctx context.Context, v string, p *nodeProject, sc *llbg
 	if f == "" || f == "." || f == p.dir {
 		return "", nil
 	}
-	ok, err := exists(f)
+	ok, err := a.InContext(ctx, f)
 	if err != nil || !ok {
 		return "", err
 	}
