@@ -269,33 +269,29 @@ func SortedEnvKeys(m map[string]string) []string {
 // cache mount that may not exist yet. runc makes missing ones owned by
 // root for the length of the step, so a non-root step could not write
 // beside its mount: go install into $GOPATH/bin, a dependency's
-// postinstall into ~/.cache. One mkdir per stage and user goes right
-// after the USER (or FROM) line, so source edits do not rerun it.
+// postinstall into ~/.cache. One mkdir per point goes after the last
+// USER or WORKDIR before the step (userLine), where source edits seldom
+// rerun it.
 func (a *Analysis) mountParents() {
 	type point struct {
 		at, serves int
-		rs         *RunStep
 		dirs       []string
 	}
 	var points []*point
 	byAt := map[int]*point{}
 	for _, rs := range a.Steps {
 		ms := append([]CacheMount(nil), a.Plan.mounts[rs.Line]...)
+		before := rs.Line // the step, or the first thing hoist inserts for it
 		for _, ins := range a.Plan.inserts {
 			if ins.Run.Serves == rs.Line {
 				ms = append(ms, ins.Run.Mounts...)
+				before = min(before, ins.At)
 			}
 		}
 		if len(ms) == 0 || rs.Acc.UIDKnown && rs.Acc.UID == 0 || !rs.Cmd.PrependShell || rs.EnvErr != "" {
 			continue
 		}
 		home, _ := Home(rs.Env, rs.Acc)
-		before := rs.Line
-		for _, ins := range a.Plan.inserts {
-			if ins.Run.Serves == rs.Line && ins.At < before {
-				before = ins.At
-			}
-		}
 		at := userLine(rs, before)
 		p := byAt[at]
 		for _, m := range ms {
@@ -304,7 +300,7 @@ func (a *Analysis) mountParents() {
 				continue
 			}
 			if p == nil {
-				p = &point{at: at, serves: rs.Line, rs: rs}
+				p = &point{at: at, serves: rs.Line}
 				byAt[at] = p
 				points = append(points, p)
 			}
