@@ -84,13 +84,11 @@ func (a *goPass) Analyse(context.Context) error {
 		}
 		a.goSteps[rs] = g
 		f := a.Facts(rs)
-		cleans, writes := g.cleans, g.cleanWrites
 		for _, c := range f.ScriptCalls {
 			// go clean in a script the RUN runs (./build.sh).
 			cl, w := goClean(rs, c)
-			cleans, writes = append(cleans, cl...), append(writes, w...)
+			g.cleans, g.cleanWrites = append(g.cleans, cl...), append(g.cleanWrites, w...)
 		}
-		g.cleans, g.cleanWrites = cleans, writes
 		for _, p := range g.cleans {
 			if p != "" {
 				f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line})
