@@ -50,14 +50,22 @@ type StepFacts struct {
 	// WritesTree are trees changed whole (chown -R, chmod -R): a cache
 	// below one is written too.
 	WritesTree []PathRef
-	// ScriptCalls are the calls of the build-context scripts the RUN runs.
-	ScriptCalls []shellscan.Call
+	// ScriptCalls are the calls of the build-context scripts the RUN runs
+	// and of the recipes its make runs.
+	ScriptCalls []ScriptCall
 	reads       []PathRef // paths non-tool commands read (cp -r /go/pkg/mod/x /out)
 	cwds        []PathRef // directories changing commands run in (cd $GOMODCACHE/x && patch -p1)
 	// readsUnknown: a reading command has an argument hoist cannot
 	// resolve, taken from `go env` (cp -r $(go env GOMODCACHE)/x /out).
 	readsUnknown bool
 	Opaque       []shellscan.Call // calls that may run anything
+}
+
+// ScriptCall is a call of a script or make recipe, and the RUN's call
+// that runs it (./build.sh, make build).
+type ScriptCall struct {
+	shellscan.Call
+	Via string
 }
 
 // PathRef is a path a call names: absolute (abs) or, when the call's
@@ -67,13 +75,13 @@ type PathRef struct {
 	Abs, rel string
 	glob     bool
 	Line     int
-	via      string // the context script that names it, if any
+	Via      string // the RUN's call of the script or make naming it, if any
 }
 
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
 func (r PathRef) where() string {
-	if r.via != "" {
-		return r.via + " (line " + itoa(r.Line) + ")"
+	if r.Via != "" {
+		return r.Via + " (line " + itoa(r.Line) + ")"
 	}
 	return "line " + itoa(r.Line)
 }
@@ -113,22 +121,29 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 	for _, sc := range a.scripts[rs] {
 		// The script's own calls stand in for it; the script itself counts
 		// as opaque only when it runs a tool or something opaque.
+		// make stays opaque: its recipes' calls follow it.
 		for i, c := range calls {
 			if SameCall(c, sc.call) {
-				calls = append(append(slices.Clone(calls[:i]), sc.calls...), calls[i+1:]...)
-				f.ScriptCalls = append(f.ScriptCalls, sc.calls...)
+				at, drop := i, 1 // where sc.calls go, and how many calls they replace
+				if sc.make {
+					at, drop = i+1, 0
+				}
+				calls = append(append(slices.Clone(calls[:at]), sc.calls...), calls[at+drop:]...)
+				for _, c := range sc.calls {
+					f.ScriptCalls = append(f.ScriptCalls, ScriptCall{Call: c, Via: sc.via})
+				}
 				shifted := map[int]string{}
 				for j, v := range via {
-					if j > i {
-						j += len(sc.calls) - 1
+					if j >= at+drop {
+						j += len(sc.calls) - drop
 					}
 					shifted[j] = v
 				}
 				for j := range sc.calls {
-					shifted[i+j] = CallWords(sc.call)
+					shifted[at+j] = sc.via
 				}
 				via = shifted
-				if slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
+				if !sc.make && slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
 					f.Opaque = append(f.Opaque, sc.call)
 				}
 				break
@@ -138,7 +153,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 	for i, c := range calls {
 		ref := func(p string) PathRef {
 			r := resolveRef(rs, c, p)
-			r.via = via[i]
+			r.Via = via[i]
 			return r
 		}
 		for _, w := range c.Writes {

@@ -17,6 +17,9 @@ const maxScript = 256 << 10
 type scriptCall struct {
 	call  shellscan.Call
 	calls []shellscan.Call
+	// make: the call stays opaque, its recipes' calls only add to it
+	make bool
+	via  string // how notes name what runs calls
 }
 
 // readScripts reads, for every RUN, the scripts it runs that a COPY of the
@@ -29,6 +32,10 @@ func (a *Analysis) readScripts(ctx context.Context) error {
 	}
 	for _, rs := range a.Steps {
 		for _, c := range rs.Calls {
+			if b := path.Base(c.Name); b == "make" || b == "gmake" {
+				a.readMakefile(ctx, rs, c)
+				continue
+			}
 			p := scriptPath(c)
 			if p == "" {
 				continue
@@ -58,22 +65,90 @@ func (a *Analysis) readScripts(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
-			for i := range calls {
-				sc := &calls[i]
-				switch {
-				case !c.DirKnown:
-					sc.Dir, sc.DirKnown = "", false
-				case sc.DirKnown && !path.IsAbs(sc.Dir):
-					sc.Dir = path.Join(c.Dir, sc.Dir)
-				}
-			}
-			if a.scripts == nil {
-				a.scripts = map[*RunStep][]scriptCall{}
-			}
-			a.scripts[rs] = append(a.scripts[rs], scriptCall{call: c, calls: calls})
+			a.addScript(rs, scriptCall{call: c, calls: inDir(calls, c, c.Dir), via: CallWords(c)})
 		}
 	}
 	return nil
+}
+
+func (a *Analysis) addScript(rs *RunStep, sc scriptCall) {
+	if a.scripts == nil {
+		a.scripts = map[*RunStep][]scriptCall{}
+	}
+	a.scripts[rs] = append(a.scripts[rs], sc)
+}
+
+// inDir makes the calls of a script that c runs in dir relative to c's.
+func inDir(calls []shellscan.Call, c shellscan.Call, dir string) []shellscan.Call {
+	for i := range calls {
+		sc := &calls[i]
+		switch {
+		case !c.DirKnown:
+			sc.Dir, sc.DirKnown = "", false
+		case sc.DirKnown && !path.IsAbs(sc.Dir):
+			sc.Dir = path.Join(dir, sc.Dir)
+		}
+	}
+	return calls
+}
+
+// readMakefile reads the makefile a make call c runs, from the build
+// context, and the recipes its goals reach.
+func (a *Analysis) readMakefile(ctx context.Context, rs *RunStep, c shellscan.Call) {
+	cdir, file, vars, goals := makeArgs(c.Args)
+	dir := path.Join(c.Dir, cdir)
+	if path.IsAbs(cdir) {
+		dir = cdir
+	}
+	read := func(name string) ([]byte, bool) {
+		ref := resolveRef(rs, shellscan.Call{Dir: dir, DirKnown: c.DirKnown}, name)
+		if ref.Abs == "" || ref.glob {
+			return nil, false
+		}
+		for _, src := range a.contextSources(rs, ref.Abs) {
+			b, ok, err := a.ReadContext(ctx, src)
+			if err == nil && ok && len(b) <= maxScript {
+				return b, true
+			}
+		}
+		return nil, false
+	}
+	names := []string{"GNUmakefile", "makefile", "Makefile"}
+	if file != "" {
+		names = []string{file}
+	}
+	var dt []byte
+	var name string
+	for _, n := range names {
+		if b, ok := read(n); ok {
+			dt, name = b, n
+			break
+		}
+	}
+	if dt == nil {
+		return
+	}
+	env := CloneMap(rs.Env)
+	for k, v := range c.Env {
+		env[k] = v
+	}
+	curdir := resolveRef(rs, shellscan.Call{Dir: dir, DirKnown: c.DirKnown}, ".").Abs
+	m := &makefile{vars: map[string]string{}, cmdline: vars, env: env, dir: curdir, read: read}
+	m.parse(string(dt), 0)
+	var calls []shellscan.Call
+	for _, script := range m.scripts(goals) {
+		run := &instructions.RunCommand{ShellDependantCmdLine: instructions.ShellDependantCmdLine{CmdLine: []string{script}, PrependShell: true}}
+		cs, err := shellscan.RunCalls(run, []string{"/bin/sh", "-c"}, env)
+		if err != nil {
+			// A recipe line make passes to the shell as hoist cannot
+			// parse it: what it does stays unseen, as make's own.
+			continue
+		}
+		calls = append(calls, inDir(cs, c, dir)...)
+	}
+	if len(calls) > 0 {
+		a.addScript(rs, scriptCall{call: c, calls: calls, make: true, via: path.Join(dir, name) + " run by " + RunWords(c)})
+	}
 }
 
 // scriptPath is the script file a call runs: ./build.sh, scripts/x.sh,

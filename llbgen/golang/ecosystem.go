@@ -85,9 +85,19 @@ func (a *goPass) Analyse(context.Context) error {
 		a.goSteps[rs] = g
 		f := a.Facts(rs)
 		for _, c := range f.ScriptCalls {
-			// go clean in a script the RUN runs (./build.sh).
-			cl, w := goClean(rs, c)
-			g.cleans, g.cleanWrites = append(g.cleans, cl...), append(g.cleanWrites, w...)
+			// go clean in a script the RUN runs (./build.sh) or a recipe
+			// of its make.
+			cl, w := goClean(rs, c.Call)
+			for _, p := range cl {
+				if p != "" {
+					f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: c.Via})
+				}
+			}
+			for _, p := range w {
+				if p != "" {
+					f.Writes = append(f.Writes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: c.Via})
+				}
+			}
 		}
 		for _, p := range g.cleans {
 			if p != "" {

@@ -1,0 +1,93 @@
+package llbgen
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestMakeArgs(t *testing.T) {
+	dir, file, vars, goals := makeArgs([]string{"-j4", "-C", "cmd/app", "--file=build.mk", "GO=go1.22", "-s", "-o", "x", "build", "test"})
+	if dir != "cmd/app" || file != "build.mk" || !reflect.DeepEqual(vars, map[string]string{"GO": "go1.22"}) || !reflect.DeepEqual(goals, []string{"build", "test"}) {
+		t.Fatalf("got %q %q %v %v", dir, file, vars, goals)
+	}
+	dir, _, _, goals = makeArgs([]string{"-Csrc", "-C", "/abs"})
+	if dir != "/abs" || goals != nil {
+		t.Fatalf("got %q %v", dir, goals)
+	}
+}
+
+func TestMakeScripts(t *testing.T) {
+	files := map[string]string{"common.mk": "clean:\n\trm -rf $(OUT)\n"}
+	for _, tc := range []struct {
+		name, text string
+		goals      []string
+		env, cmd   map[string]string
+		want       []string
+	}{
+		{
+			name: "default goal and prerequisites",
+			text: ".PHONY: all\nGO ?= go\nall: gen build\n\ngen:\n\t@$(GO) generate ./...\nbuild: ; $(GO) build -o $@ .\nother:\n\trm -rf /go/pkg/mod\n",
+			want: []string{"go generate ./...", "go build -o build ."},
+		},
+		{
+			name: "env and command line override ?=",
+			text: "GO ?= go\nOUT := bin\nb:\n\t$(GO) build -o $(OUT)/x $${HOME}\n",
+			env:  map[string]string{"GO": "/usr/local/go/bin/go"}, cmd: map[string]string{"OUT": "dist"},
+			want: []string{"/usr/local/go/bin/go build -o dist/x ${HOME}"},
+		},
+		{
+			name:  "recursive make, include, functions",
+			text:  "OUT = out\ninclude common.mk\nrelease:\n\t-$(MAKE) clean\n\techo $(shell go env GOMODCACHE) $(wildcard *.go) $(SRC:.c=.o)\nSRC = a.c b.c\n",
+			goals: []string{"release"},
+			want:  []string{"make clean", "echo $(go env GOMODCACHE) ${HOIST_MAKE_UNKNOWN} a.o b.o", "rm -rf out"},
+		},
+		{
+			name:  "pattern rule, canned recipe, continuation, target-specific variable",
+			text:  "define BUILD\ngo vet ./...\ngo build \\\n  -o $@ .\nendef\napp: GOFLAGS = -mod=vendor\nbin/%: %.go\n\t$(BUILD)\n",
+			goals: []string{"bin/app"},
+			want:  []string{"go vet ./...", "go build -o bin/app ."},
+		},
+		{
+			name: "oneshell",
+			text: ".ONESHELL:\nb:\n\tcd sub\n\tgo build\n",
+			want: []string{"cd sub\ngo build"},
+		},
+		{
+			name:  "pattern rules feeding themselves stop",
+			text:  "%: %.x\n\ttouch $@\n",
+			goals: []string{"a"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &makefile{vars: map[string]string{}, cmdline: tc.cmd, env: tc.env, read: func(n string) ([]byte, bool) {
+				s, ok := files[n]
+				return []byte(s), ok
+			}}
+			if m.cmdline == nil {
+				m.cmdline = map[string]string{}
+			}
+			m.parse(tc.text, 0)
+			got := m.scripts(tc.goals)
+			if tc.want == nil {
+				if len(got) != maxMakeGoals+1 {
+					t.Fatalf("want the goal bound, got %d scripts", len(got))
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n--\n"), strings.Join(tc.want, "\n--\n"))
+			}
+		})
+	}
+}
+
+func FuzzMakefile(f *testing.F) {
+	f.Add("all: b\nb:\n\t$(GO) build\n", "all")
+	f.Add("define X\n$(X)$(X)\nendef\na:\n\t$(X)\n", "a")
+	f.Fuzz(func(t *testing.T, text, goal string) {
+		m := &makefile{vars: map[string]string{}, cmdline: map[string]string{}, read: func(string) ([]byte, bool) { return []byte(text), true }}
+		m.parse(text, 0)
+		m.scripts(strings.Fields(goal))
+	})
+}
