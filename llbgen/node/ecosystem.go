@@ -9,7 +9,9 @@ import (
 	"context"
 	"maps"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/hoistbuild/hoist/llbgen"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
@@ -164,6 +166,9 @@ func (a *nodeRun) Mount() {
 				// npx installs what it runs under the npm cache (_npx).
 				c.mount, c.why, c.rule = nil, "the image's ENTRYPOINT or CMD runs npx, which runs the packages it installed there; it stays in the image", llbgen.RuleKeptInLayer
 			}
+			if buildsInStore(c) && !rs.Cmd.PrependShell {
+				c.mount, c.why = nil, "hoist can turn pnpm's side-effects cache off only in a shell-form RUN, and "+sideEffectsWhy
+			}
 			if c.mount != nil && c.pnp {
 				if keep := a.pnpKeep(rs, c.mount.Target); keep != "" {
 					a.Note(llbgen.RuleKeptInLayer, rs.Line, false, "yarn global cache %s kept in %s: Plug'n'Play loads packages from it at run time and %s", c.mount.Target, llbgen.KeptIn(a.Analysis, rs.Stage), keep)
@@ -210,7 +215,31 @@ func (a *nodeRun) Hoist(ctx context.Context) error {
 func (a *nodeRun) Done() []llbgen.StepMounts {
 	var out []llbgen.StepMounts
 	for _, rs := range a.order {
-		ms := a.nodeSteps[rs].mounts()
+		n := a.nodeSteps[rs]
+		exported := false
+		for i, c := range n.calls {
+			if i == n.removed || !buildsInStore(c) || c.noSideEffects {
+				continue
+			}
+			switch {
+			case exported || a.guardCall(rs, n, i, func(words string) string { return words }):
+			case a.prefixCall(rs, n, i, sideEffectsOff):
+				c.noSideEffects = true
+			case a.exportFirst(rs, sideEffectsOff):
+				exported = true
+				a.Note(llbgen.RuleCacheMount, rs.Line, true, "export %s; added at the start of the RUN: %s", strings.TrimSpace(sideEffectsOff), sideEffectsWhy)
+			default:
+				c.mount = nil
+				a.Note(llbgen.RuleNoCacheMount, rs.Line, false, "no pnpm store mount: hoist cannot add %sto %s where it stands, and %s", sideEffectsOff, llbgen.RunWords(c.call), sideEffectsWhy)
+			}
+		}
+		for _, c := range n.calls {
+			if c.noSideEffects && c.mount != nil {
+				a.Note(llbgen.RuleCacheMount, rs.Line, true, "%sadded to %s: %s", sideEffectsOff, llbgen.RunWords(c.call), sideEffectsWhy)
+				break
+			}
+		}
+		ms := n.mounts()
 		if len(ms) == 0 {
 			continue
 		}
@@ -229,6 +258,107 @@ func startRunsNpx(words []string) bool {
 		case b == "npm" && i+1 < len(words) && (words[i+1] == "exec" || words[i+1] == "x"):
 			return true
 		}
+	}
+	return false
+}
+
+// sideEffectsWhy says why pnpm's store mounts come with sideEffectsOff.
+const sideEffectsWhy = "with a store every build on the builder shares, pnpm would give this image dependencies' files their install scripts built in another image (its side-effects cache) instead of running the scripts"
+
+// exportFirst puts `export <assignments>;` before the script of a
+// shell-form RUN that runs no npm (npm warns about settings it does not
+// know): every call of the RUN sees them.
+func (a *nodeRun) exportFirst(rs *llbgen.RunStep, assignments string) bool {
+	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || slices.ContainsFunc(rs.Calls, func(c shellscan.Call) bool {
+		b := path.Base(c.Name)
+		return b == "npm" || b == "npx"
+	}) {
+		return false
+	}
+	ln, line, start, ok := a.scriptStart(rs)
+	if !ok || strings.HasPrefix(line[start:], "-") {
+		return false
+	}
+	a.Edits.ReplaceLine(ln, line[:start]+"export "+strings.TrimSpace(assignments)+"; "+line[start:])
+	return true
+}
+
+// prefixCall puts assignments before the words of call idx where they are
+// written once in the RUN, on one line, right after a shell operator or
+// keyword or at the start of the script: the only place a command with
+// these words can start.
+func (a *nodeRun) prefixCall(rs *llbgen.RunStep, n *nodeStep, idx int, assignments string) bool {
+	c := n.calls[idx].call
+	node := a.Nodes[rs.Line]
+	if !rs.Cmd.PrependShell || node == nil || c.Dynamic || len(c.Env) > 0 {
+		return false
+	}
+	words := llbgen.RunWords(c)
+	for _, o := range n.calls {
+		if o != n.calls[idx] && llbgen.RunWords(o.call) == words {
+			return false
+		}
+	}
+	ln, at := 0, -1
+	for l := rs.Line; l <= node.EndLine; l++ {
+		text, ok := a.lineText(l)
+		if !ok {
+			return false
+		}
+		for i := 0; ; {
+			k := strings.Index(text[i:], words)
+			if k < 0 {
+				break
+			}
+			k += i
+			i = k + len(words)
+			if end := text[i:]; end != "" && !strings.ContainsRune(" \t;&|)`", rune(end[0])) {
+				continue
+			}
+			if at >= 0 {
+				return false // written twice
+			}
+			if !commandStart(text[:k]) {
+				return false
+			}
+			ln, at = l, k
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	text, _ := a.lineText(ln)
+	if ln == rs.Line {
+		// On the RUN's own line, only within the script.
+		sl, _, start, ok := a.scriptStart(rs)
+		if !ok || sl != ln || at < start {
+			return false
+		}
+		if at == start {
+			a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
+			return true
+		}
+	}
+	a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
+	return true
+}
+
+// commandStart reports whether a command can start after before: at the
+// start of a line, or after an operator or a keyword that starts one.
+func commandStart(before string) bool {
+	t := strings.TrimRight(before, " \t")
+	if t == "" {
+		return true
+	}
+	for _, op := range []string{"&&", "||", ";", "|", "(", "{", "!"} {
+		if strings.HasSuffix(t, op) {
+			return !strings.HasSuffix(t, ";;") || op != ";"
+		}
+	}
+	f := strings.Fields(t)
+	switch f[len(f)-1] {
+	case "then", "do", "else", "elif":
+		return len(f) == 1 || commandStart(strings.TrimSuffix(t, f[len(f)-1]))
 	}
 	return false
 }

@@ -32,6 +32,24 @@ type nodeCall struct {
 	rule  llbgen.Rule // the rule that decided so, when not RuleNoCacheMount
 	pnp   bool        // yarn berry in Plug'n'Play mode
 	proj  *nodeProject
+	// noSideEffects: the call's words in the rewritten RUN carry
+	// sideEffectsOff (pnpm with the shared store).
+	noSideEffects bool
+}
+
+// sideEffectsOff turns off pnpm's side-effects cache: pnpm keeps a
+// dependency's files as its install script left them in the store and,
+// next time, imports them instead of running the script. Keyed by
+// platform, arch and Node major only, a builder-wide store would give an
+// image what a build on another base image (glibc or musl, other system
+// libraries) built; stock's store starts empty, so the scripts always run.
+// pnpm 10 and older read npm_config_*, pnpm 11 pnpm_config_*.
+const sideEffectsOff = "npm_config_side_effects_cache=false pnpm_config_side_effects_cache=false "
+
+// buildsInStore reports a pnpm call whose store mount needs sideEffectsOff:
+// any but fetch and store commands may run dependencies' install scripts.
+func buildsInStore(c *nodeCall) bool {
+	return c.mgr == mgrPnpm && c.mount != nil && !c.use.Fetch && c.use.Sub != "store"
 }
 
 // nodeStep is what the Node rule decided for one RUN.
@@ -1384,6 +1402,9 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 			for _, k := range llbgen.SortedEnvKeys(env) {
 				cmd += k + "=" + llbgen.ShellQuote(env[k]) + " "
 			}
+			if call.Line == c.call.Line && llbgen.SameCall(call, c.call) && buildsInStore(c) {
+				cmd += sideEffectsOff
+			}
 			cmd += llbgen.RunWords(call) + " && "
 		}
 		cmd = strings.TrimSuffix(cmd, " && ")
@@ -1402,15 +1423,19 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		}
 	}
 	run.Cmd = cmd
+	sideEffects := ""
+	if strings.Contains(cmd, sideEffectsOff) {
+		sideEffects = "; run with " + strings.TrimSpace(sideEffectsOff) + ": " + sideEffectsWhy
+	}
 	if mc := a.ManifestCopyJustBefore(rs.Stage, sc, isNodeManifest); mc != nil && sc.Manifests == nil && sc.Pieces == nil &&
 		mc.Src == sc.Src && mc.Dest == sc.Dest && len(dirCopies) == 0 && llbgen.Uncovered(files, mc.Manifests) == "" {
 		// COPY package*.json ./ right before the source COPY: the install
 		// goes after it, with no COPY of its own.
 		a.Plan.Insert(&llbgen.Insertion{At: llbgen.EndLine(mc.Cmd.Location()), After: true, Run: run})
-		a.Note(llbgen.RuleDownloadHoisted, mc.Line, true, "%s added after this COPY of the manifests (for RUN at line %d)", llbgen.RunWords(c.call), rs.Line)
+		a.Note(llbgen.RuleDownloadHoisted, mc.Line, true, "%s added after this COPY of the manifests (for RUN at line %d)%s", llbgen.RunWords(c.call), rs.Line, sideEffects)
 	} else {
 		a.Plan.Insert(&llbgen.Insertion{At: sc.Line, Copies: lines, Run: run})
-		a.Note(llbgen.RuleDownloadHoisted, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)", llbgen.RunWords(c.call), strings.Join(llbgen.Dedupe(names), ", "), rs.Line)
+		a.Note(llbgen.RuleDownloadHoisted, sc.Line, true, "%s hoisted before this COPY: copies %s first (for RUN at line %d)%s", llbgen.RunWords(c.call), strings.Join(llbgen.Dedupe(names), ", "), rs.Line, sideEffects)
 	}
 
 	if !frozen {
@@ -2360,7 +2385,11 @@ func (a *nodeRun) guardCall(rs *llbgen.RunStep, n *nodeStep, idx int, guard func
 	default:
 		return false
 	}
-	g := guard(sp.words)
+	words := sp.words
+	if c := n.calls[idx]; buildsInStore(c) {
+		words, c.noSideEffects = sideEffectsOff+words, true
+	}
+	g := guard(words)
 	if rest != "" {
 		g += " " + rest
 	}

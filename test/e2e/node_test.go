@@ -347,3 +347,25 @@ func logSmallDiffs(t *testing.T, stockDir, hoistDir string, s, h map[string]file
 		t.Logf("%s, stock:\n%s\n%s, hoist:\n%s", k, a, k, b)
 	}
 }
+
+// TestPnpmSideEffects builds one project on two bases through hoist, one
+// after the other, sharing hoist's pnpm store mount: pnpm's side-effects
+// cache would give the second image the files the dependency's install
+// script built on the first. Each image must hold what its own base built.
+func TestPnpmSideEffects(t *testing.T) {
+	needEnv(t)
+	for _, flavor := range []string{"glibc", "musl"} {
+		dir := t.TempDir()
+		res := mustExport(t, hoistArg, "pnpm-side-effects", dir, "--build-arg", "FLAVOR="+flavor)
+		if !strings.Contains(res.stderr, "cache mounts /root/.local/share/pnpm/store added to RUN pnpm install") {
+			t.Fatalf("hoist did not mount the pnpm store; the test proves nothing:\n%s", tail(res.stderr))
+		}
+		dt, err := os.ReadFile(filepath.Join(dir, "built.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(dt)); got != flavor {
+			t.Errorf("the %s build holds what natmod's install script built on %q: pnpm reused a build from the shared store\n%s", flavor, got, tail(res.stderr))
+		}
+	}
+}
