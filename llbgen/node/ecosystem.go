@@ -191,20 +191,25 @@ func (a *nodeRun) Mount() {
 	}
 }
 
-// Hoist hoists the first install of each stage.
+// Hoist hoists the first install of each project in each stage.
 func (a *nodeRun) Hoist(ctx context.Context) error {
-	done := map[*llbgen.Stage]bool{}
+	type project struct {
+		stage *llbgen.Stage
+		dir   string
+	}
+	seen := map[project]int{} // the line of the project's first install
 	for _, rs := range a.order {
-		s := rs.Stage
-		if done[s] {
-			continue
-		}
 		n := a.nodeSteps[rs]
 		i := firstInstall(n)
 		if i < 0 {
 			continue
 		}
-		done[s] = true
+		k := project{rs.Stage, n.calls[i].dir}
+		if l := seen[k]; l != 0 {
+			a.Note(llbgen.RuleNotHoisted, rs.Line, false, "%s not hoisted: hoist hoists a project's first install in a stage (line %d)", llbgen.RunWords(n.calls[i].call), l)
+			continue
+		}
+		seen[k] = rs.Line
 		if err := a.hoistNode(ctx, rs, n, i); err != nil {
 			return err
 		}

@@ -270,13 +270,37 @@ func (a *nodeRun) pathIn(ctx context.Context, v string, p *nodeProject, sc *llbg
 // up to src (the directory the source COPY brings), that npm, yarn, pnpm
 // or corepack read when run in dir: settings they look up the tree for,
 // and a package.json that may hold the workspace or packageManager.
-func (a *nodeRun) parentConfig(ctx context.Context, src, dir string) (string, error) {
+//
+// A package.json above counts only where it may say something to the
+// install: a workspace (npm, yarn classic), a packageManager or
+// devEngines (corepack looks up the tree for one), pnpm settings; any
+// for yarn berry, which takes the topmost project as its root.
+func (a *nodeRun) parentConfig(ctx context.Context, mgr *packageManager, src, dir string) (string, error) {
 	for d := dir; d != src && d != "." && d != "/"; {
 		d = path.Dir(d)
 		for _, f := range []string{"package.json", ".npmrc", ".yarnrc", ".yarnrc.yml", "pnpm-workspace.yaml", ".pnpmfile.cjs"} {
-			if _, ok, err := a.ReadContext(ctx, path.Join(d, f)); err != nil || ok {
-				return path.Join(d, f), err
+			dt, ok, err := a.ReadContext(ctx, path.Join(d, f))
+			if err != nil || !ok {
+				if err != nil {
+					return path.Join(d, f), err
+				}
+				continue
 			}
+			if f == "package.json" && mgr != mgrBerry {
+				var m map[string]json.RawMessage
+				if json.Unmarshal(dt, &m) == nil && m != nil {
+					if _, ok := m["workspaces"]; !ok {
+						if _, ok := m["packageManager"]; !ok {
+							if _, ok := m["devEngines"]; !ok {
+								if _, ok := m["pnpm"]; !ok {
+									continue
+								}
+							}
+						}
+					}
+				}
+			}
+			return path.Join(d, f), nil
 		}
 	}
 	return "", nil
@@ -1019,9 +1043,14 @@ func setupCall(o shellscan.Call) (setup, quiet bool) {
 // install: those of only setup, quiet and inert calls may run there (the
 // lines of inert ones go to skipped), and the setup ones are recorded in
 // *setup, latest first, to run before the hoisted install.
-func installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *llbgen.RunStep) bool {
+func (a *nodeRun) installRuns(setup *[]shellscan.Call, skipped *skippedLines) func(o *llbgen.RunStep) bool {
 	return func(o *llbgen.RunStep) bool {
 		if llbgen.EmptyRun(o) && !o.Off {
+			return true
+		}
+		if n := a.nodeSteps[o]; n != nil && len(o.Calls) == 1 && n.removed == 0 {
+			// Another project's install, hoisted above the source COPY
+			// already: its RUN is left a comment.
 			return true
 		}
 		if len(o.Calls) == 0 || o.CallErr != nil || o.Off {
@@ -1107,7 +1136,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 	var between []shellscan.Call // setup RUNs between the source COPY and the install
 	sc, why, err := split, "", error(nil)
 	if sc == nil {
-		sc, why, err = a.FindSourceCopy(ctx, rs.Stage, rs, c.dir, llbgen.CopyRule{Env: nodeEnvMatters, Harmless: installRuns(&between, &skipped), What: "install",
+		sc, why, err = a.FindSourceCopy(ctx, rs.Stage, rs, c.dir, llbgen.CopyRule{Env: nodeEnvMatters, Harmless: a.installRuns(&between, &skipped), What: "install",
 			Manifest: isNodeManifest, Download: llbgen.RunWords(c.call), Replay: replay})
 	}
 	if err != nil {
@@ -1135,7 +1164,7 @@ func (a *nodeRun) hoistNode(ctx context.Context, rs *llbgen.RunStep, n *nodeStep
 		notHoisted("the project is outside the copied directory")
 		return nil
 	}
-	if f, err := a.parentConfig(ctx, sc.Src, ctxDir); err != nil {
+	if f, err := a.parentConfig(ctx, c.mgr, sc.Src, ctxDir); err != nil {
 		return err
 	} else if f != "" {
 		notHoisted("the source COPY brings %s, in a directory above the project, which the package manager reads too (settings, a workspace, packageManager); the hoisted install would run without it", f)
