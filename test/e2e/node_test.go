@@ -240,6 +240,10 @@ func TestNodeInstallShapes(t *testing.T) {
 		// hoisted and cut out whole, so npm installs once.
 		{"npm-ci-next-line", []string{"npm ci --no-audit --no-fund dropped here"},
 			"app/node_modules/is-number/package.json", `"version": "7.0.0"`, "added 1 package"},
+		// Another project's install after the sources, the first one
+		// split already: hoisted too, and dropped after the COPY.
+		{"npm-client-subdir", []string{"npm ci hoisted before this COPY: copies package-lock.json, package.json first (for RUN at line 9)", "npm ci dropped here"},
+			"app/client/built.txt", "true", ""},
 		{"pnpm-patched", []string{"copies package.json, pnpm-lock.yaml, pnpm-workspace.yaml, packages/app/package.json, packages/lib/package.json, patches/is-number@7.0.0.patch first",
 			"pnpm install --frozen-lockfile dropped here"},
 			"app/node_modules/.pnpm/is-number@7.0.0_patch_hash=d65516f6be876f4698383c2c9815c26398666d615990cb60979d208eb68e9fc6/node_modules/is-number/index.js", "patched by the workspace", ""},
