@@ -74,8 +74,20 @@ type ScriptCall struct {
 type PathRef struct {
 	Abs, rel string
 	glob     bool
-	Line     int
-	Via      string // the RUN's call of the script or make naming it, if any
+	// unknown: part of the path could not be expanded ($(go env GOCACHE),
+	// an unset variable); abs is the directory before that part, or /.
+	unknown bool
+	word    string // the path as the call has it, when unknown
+	Line    int
+	Via     string // the RUN's call of the script or make naming it, if any
+}
+
+// addRead records a path a command reads; one hoist cannot expand reads
+// nothing it can tell (a read from go env's answer is readsUnknown).
+func (f *StepFacts) addRead(r PathRef) {
+	if !r.unknown {
+		f.reads = append(f.reads, r)
+	}
 }
 
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
@@ -95,10 +107,11 @@ func (r PathRef) covers(p string) bool {
 	return r.rel != "" && (p == r.rel || strings.HasSuffix(p, "/"+r.rel))
 }
 
-// inside reports whether r is p or below it.
+// inside reports whether r is p or below it; a path hoist could not
+// expand may be, wherever it lies above or below p.
 func (r PathRef) inside(p string) bool {
 	if r.Abs != "" {
-		return Within(r.Abs, p)
+		return Within(r.Abs, p) || r.unknown && Within(p, r.Abs)
 	}
 	return false
 }
@@ -198,7 +211,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 				f.Writes = append(f.Writes, ref(ops[len(ops)-1]))
 			}
 			for _, o := range ops {
-				f.reads = append(f.reads, ref(o))
+				f.addRead(ref(o))
 			}
 		case "sed", "perl":
 			if slices.ContainsFunc(c.Args, func(a string) bool {
@@ -239,12 +252,12 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 				f.Writes = append(f.Writes, ref(dir))
 			}
 			for _, o := range ops {
-				f.reads = append(f.reads, ref(o))
+				f.addRead(ref(o))
 			}
 		default:
 			for _, o := range ops {
 				if strings.HasPrefix(o, "/") {
-					f.reads = append(f.reads, ref(o))
+					f.addRead(ref(o))
 				}
 			}
 		}
@@ -264,6 +277,16 @@ func resolveRef(rs *RunStep, c shellscan.Call, p string) PathRef {
 	if rest, ok := strings.CutPrefix(p, "${HOME}"); ok && (rest == "" || rest[0] == '/') {
 		if h, ok := Home(rs.Env, rs.Acc); ok {
 			p = h + rest
+		}
+	}
+	if i := strings.IndexByte(p, '$'); i >= 0 {
+		// A word the shell analysis could not expand may name any path
+		// below the directory written before it.
+		r.unknown, r.word = true, p
+		if p = p[:i]; p == "" {
+			p = "/"
+		} else {
+			p = path.Dir(p + "x")
 		}
 	}
 	glob := strings.IndexAny(p, "*?[")
@@ -444,6 +467,9 @@ func (a *Analysis) copiedOver(rs *RunStep, target string) (int, string) {
 }
 
 func refName(r PathRef, target string) string {
+	if r.unknown {
+		return r.word + " (a path hoist cannot expand, which may hold " + target + ")"
+	}
 	n := r.Abs
 	if n == "" {
 		n = r.rel
