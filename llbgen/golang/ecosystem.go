@@ -76,8 +76,14 @@ type goPass struct {
 func (a *goPass) Analyse(context.Context) error {
 	for _, rs := range a.Steps {
 		g := analyseGo(rs)
-		if g == nil && len(a.Facts(rs).Opaque) > 0 && a.hasGo(rs) {
-			g = opaqueGo(rs, a.Facts(rs).Opaque[0])
+		// go calls that use no cache (GOARCH=$(go env GOARCH) make build)
+		// leave the step to what it runs besides them.
+		if (g == nil || !g.modules && !g.buildCache) && len(a.Facts(rs).Opaque) > 0 && a.hasGo(rs) {
+			o := opaqueGo(rs, a.Facts(rs).Opaque[0])
+			if g != nil {
+				o.cleans, o.cleanWrites = g.cleans, g.cleanWrites
+			}
+			g = o
 		}
 		if g == nil {
 			continue
