@@ -345,6 +345,9 @@ func (a *goPass) startRunsGo(s *llbgen.Stage) string {
 		switch b := path.Base(w); {
 		case IsGoTool(b), b == "air", b == "reflex", b == "gow", b == "CompileDaemon":
 			return "the image's ENTRYPOINT or CMD runs " + b + " when a container starts, which reads the build cache the build leaves in the image"
+		case b == "make", b == "gmake", b == "task", b == "mage", b == "just", strings.HasSuffix(b, ".sh"):
+			// A build runner or script hoist does not read at start may run go.
+			return "the image's ENTRYPOINT or CMD runs " + b + " when a container starts, which may run go and read the build cache the build leaves in the image"
 		}
 	}
 	return ""
