@@ -1,6 +1,7 @@
 package llbgen
 
 import (
+	"github.com/distribution/reference"
 	"path"
 	"slices"
 	"strings"
@@ -496,7 +497,28 @@ func (a *Analysis) ContentVerdict(rs *RunStep, c CacheSpec, users func(*RunStep)
 	if why := a.LayerCacheWhy(); why != "" {
 		return refuse(RuleKeptInLayer, rs.Line, "%s", why)
 	}
+	if why := ImageCacheWhy(rs.Stage, c); why != "" {
+		return refuse(RuleKeptInLayer, rs.Line, "%s", why)
+	}
 	return a.FamilyVerdict(rs, c, users)
+}
+
+// ImageCacheWhy says why the image s is built from may ship c filled, ""
+// when it is an official image (library/, on Docker Hub or a mirror of
+// it), which ship no module or package caches. A builder image of the
+// project's own may carry a download done when it was built: a mount
+// would hide it, and every build on a fresh builder fetch it again.
+func ImageCacheWhy(s *Stage, c CacheSpec) string {
+	img := s.Root().Image
+	if img == "" || img == "scratch" {
+		return ""
+	}
+	if n, err := reference.ParseNormalizedNamed(img); err == nil {
+		if p := strings.Split(reference.Path(n), "/"); len(p) >= 2 && p[len(p)-2] == "library" {
+			return ""
+		}
+	}
+	return "the base image " + img + " is not an official image and may ship a filled " + c.What + " at " + c.Target + ", which a mount would hide (a fresh builder would fetch it all again)"
 }
 
 // LayerCacheWhy says why content caches stay in the layers of a build that

@@ -144,7 +144,7 @@ func (a *goPass) Mount() {
 			}
 			if !v.Ok {
 				modOK = false
-				if g.project && !g.vendor && (llbgen.IsExported(a.Analysis, rs.Stage) || a.LayerCacheWhy() != "") {
+				if g.project && !g.vendor && (llbgen.IsExported(a.Analysis, rs.Stage) || a.LayerCacheWhy() != "" || llbgen.ImageCacheWhy(rs.Stage, spec) != "") {
 					if ok, why := a.downloadInLayer(rs, spec, stepV, users); ok {
 						a.inLayerMod[rs.Stage] = append(a.inLayerMod[rs.Stage], rs)
 					} else if why != "" {

@@ -200,8 +200,14 @@ func (a *goPass) hoistGo(ctx context.Context, rs *llbgen.RunStep, goSteps map[*l
 	rule, inLayer := llbgen.RuleDownloadHoisted, unseeded
 	if mod == nil {
 		rule = llbgen.RuleDownloadInLayer
+		img := ""
+		if g := a.goSteps[rs]; g != nil && g.modcache != "" {
+			img = llbgen.ImageCacheWhy(rs.Stage, llbgen.CacheSpec{What: "Go module cache", Target: g.modcache})
+		}
 		if why := a.LayerCacheWhy(); why != "" && !llbgen.IsExported(a.Analysis, rs.Stage) {
 			inLayer = "; no module cache mount: " + why + ", so the modules stay in its layer"
+		} else if img != "" && !llbgen.IsExported(a.Analysis, rs.Stage) {
+			inLayer = "; no module cache mount: " + img + ", so the modules stay in its layer"
 		} else {
 			inLayer = "; no module cache mount: the stage is exported, so the modules stay in its layer, whose module cache may also hold modules go.mod requires that the build does not fetch (test-only dependencies)"
 		}
