@@ -9,7 +9,6 @@ import (
 	"context"
 	"maps"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -228,9 +227,9 @@ func (a *nodeRun) Done() []llbgen.StepMounts {
 			}
 			switch {
 			case exported || a.guardCall(rs, n, i, func(words string) string { return words }):
-			case a.prefixCall(rs, n, i, sideEffectsOff):
+			case a.PrefixCall(rs, c.call, sideEffectsOff):
 				c.noSideEffects = true
-			case a.exportFirst(rs, sideEffectsOff):
+			case a.ExportFirst(rs, sideEffectsOff, runsNpm):
 				exported = true
 				a.Note(llbgen.RuleCacheMount, rs.Line, true, "export %s; added at the start of the RUN: %s", strings.TrimSpace(sideEffectsOff), sideEffectsWhy)
 			default:
@@ -270,100 +269,8 @@ func startRunsNpx(words []string) bool {
 // sideEffectsWhy says why pnpm's store mounts come with sideEffectsOff.
 const sideEffectsWhy = "with a store every build on the builder shares, pnpm would give this image dependencies' files their install scripts built in another image (its side-effects cache) instead of running the scripts"
 
-// exportFirst puts `export <assignments>;` before the script of a
-// shell-form RUN that runs no npm (npm warns about settings it does not
-// know): every call of the RUN sees them.
-func (a *nodeRun) exportFirst(rs *llbgen.RunStep, assignments string) bool {
-	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || slices.ContainsFunc(rs.Calls, func(c shellscan.Call) bool {
-		b := path.Base(c.Name)
-		return b == "npm" || b == "npx"
-	}) {
-		return false
-	}
-	ln, line, start, ok := a.scriptStart(rs)
-	if !ok || strings.HasPrefix(line[start:], "-") {
-		return false
-	}
-	a.Edits.ReplaceLine(ln, line[:start]+"export "+strings.TrimSpace(assignments)+"; "+line[start:])
-	return true
-}
-
-// prefixCall puts assignments before the words of call idx where they are
-// written once in the RUN, on one line, right after a shell operator or
-// keyword or at the start of the script: the only place a command with
-// these words can start.
-func (a *nodeRun) prefixCall(rs *llbgen.RunStep, n *nodeStep, idx int, assignments string) bool {
-	c := n.calls[idx].call
-	node := a.Nodes[rs.Line]
-	if !rs.Cmd.PrependShell || node == nil || c.Dynamic || len(c.Env) > 0 {
-		return false
-	}
-	words := llbgen.RunWords(c)
-	for _, o := range n.calls {
-		if o != n.calls[idx] && llbgen.RunWords(o.call) == words {
-			return false
-		}
-	}
-	ln, at := 0, -1
-	for l := rs.Line; l <= node.EndLine; l++ {
-		text, ok := a.lineText(l)
-		if !ok {
-			return false
-		}
-		for i := 0; ; {
-			k := strings.Index(text[i:], words)
-			if k < 0 {
-				break
-			}
-			k += i
-			i = k + len(words)
-			if end := text[i:]; end != "" && !strings.ContainsRune(" \t;&|)`", rune(end[0])) {
-				continue
-			}
-			if at >= 0 {
-				return false // written twice
-			}
-			if !commandStart(text[:k]) {
-				return false
-			}
-			ln, at = l, k
-		}
-	}
-	if at < 0 {
-		return false
-	}
-	text, _ := a.lineText(ln)
-	if ln == rs.Line {
-		// On the RUN's own line, only within the script.
-		sl, _, start, ok := a.scriptStart(rs)
-		if !ok || sl != ln || at < start {
-			return false
-		}
-		if at == start {
-			a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
-			return true
-		}
-	}
-	a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
-	return true
-}
-
-// commandStart reports whether a command can start after before: at the
-// start of a line, or after an operator or a keyword that starts one.
-func commandStart(before string) bool {
-	t := strings.TrimRight(before, " \t")
-	if t == "" {
-		return true
-	}
-	for _, op := range []string{"&&", "||", ";", "|", "(", "{", "!"} {
-		if strings.HasSuffix(t, op) {
-			return !strings.HasSuffix(t, ";;") || op != ";"
-		}
-	}
-	f := strings.Fields(t)
-	switch f[len(f)-1] {
-	case "then", "do", "else", "elif":
-		return len(f) == 1 || commandStart(strings.TrimSuffix(t, f[len(f)-1]))
-	}
-	return false
+// runsNpm reports npm and npx, which warn about settings they do not know.
+func runsNpm(c shellscan.Call) bool {
+	b := path.Base(c.Name)
+	return b == "npm" || b == "npx"
 }

@@ -928,71 +928,6 @@ func (a *nodeRun) pnpKeep(rs *llbgen.RunStep, cache string) string {
 	return ""
 }
 
-// scriptStart returns the Dockerfile line where the RUN's script starts
-// (its first, or the next when the first holds only flags and a line
-// continuation), the line's text and the script's offset in it.
-func (a *nodeRun) scriptStart(rs *llbgen.RunStep) (int, string, int, bool) {
-	text, ok := a.lineText(rs.Line)
-	if !ok {
-		return 0, "", 0, false
-	}
-	i := len(text) - len(strings.TrimLeft(text, " \t"))
-	if len(text) < i+3 || !strings.EqualFold(text[i:i+3], "RUN") {
-		return 0, "", 0, false
-	}
-	i += 3
-	for {
-		j := i
-		for j < len(text) && (text[j] == ' ' || text[j] == '\t') {
-			j++
-		}
-		if j == i || j >= len(text) {
-			return 0, "", 0, false
-		}
-		if rest := text[j:]; rest == "\\" || rest == "`" {
-			// RUN --mount=... \ with the script on the next line.
-			next, at, ok := a.continuedLine(rs, rs.Line)
-			if !ok {
-				return 0, "", 0, false
-			}
-			return rs.Line + 1, next, at, true
-		}
-		if !strings.HasPrefix(text[j:], "--") {
-			return rs.Line, text, j, true
-		}
-		k := strings.IndexAny(text[j:], " \t")
-		if k < 0 {
-			return 0, "", 0, false
-		}
-		i = j + k
-	}
-}
-
-// continuedLine is the line after ln when the RUN goes on there with
-// text (not a comment or blank line): as edited so far, and where its text
-// starts.
-func (a *nodeRun) continuedLine(rs *llbgen.RunStep, ln int) (string, int, bool) {
-	node := a.Nodes[rs.Line]
-	next, ok := a.lineText(ln + 1)
-	t := strings.TrimLeft(next, " \t")
-	if !ok || node == nil || node.EndLine <= ln || t == "" || strings.HasPrefix(t, "#") {
-		return "", 0, false
-	}
-	return next, len(next) - len(t), true
-}
-
-// lineText is Dockerfile line n as edited so far.
-func (a *nodeRun) lineText(n int) (string, bool) {
-	if n < 1 || n > len(a.Lines) {
-		return "", false
-	}
-	text := a.Lines[n-1]
-	if r, ok := a.Edits.Replace[n]; ok {
-		text = r
-	}
-	return strings.TrimSuffix(text, "\r"), true
-}
-
 // nodeEnvMatters are the variables that change what an install does.
 func nodeEnvMatters(k string) bool {
 	l := strings.ToLower(k)
@@ -2278,7 +2213,7 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 	if !rs.Cmd.PrependShell || len(rs.Cmd.Files) > 0 || c.Line != 1 || c.Heredoc != "" || len(c.Wrappers) > 0 {
 		return callText{}, false
 	}
-	lineNo, line, start, ok := a.scriptStart(rs)
+	lineNo, line, start, ok := a.ScriptStart(rs)
 	if !ok {
 		return callText{}, false
 	}
@@ -2349,7 +2284,7 @@ func (a *nodeRun) callSpan(rs *llbgen.RunStep, n *nodeStep, idx int) (callText, 
 		if rest := line[i:]; (rest == "\\" || rest == "`") && k > 0 {
 			// The install's words go on after a line continuation: this
 			// line keeps what precedes them and the continuation.
-			next, at, ok := a.continuedLine(rs, lineNo)
+			next, at, ok := a.ContinuedLine(rs, lineNo)
 			if !ok {
 				return callText{}, false
 			}
