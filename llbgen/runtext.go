@@ -105,6 +105,7 @@ func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string)
 			return false
 		}
 	}
+	sl, _, start, sok := a.ScriptStart(rs)
 	ln, at := 0, -1
 	for l := rs.Line; l <= node.EndLine; l++ {
 		text, ok := a.LineText(l)
@@ -124,27 +125,17 @@ func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string)
 			if at >= 0 {
 				return false // written twice
 			}
-			if !commandStart(text[:k]) {
+			if !(sok && l == sl && k == start) && !commandStart(text[:k]) {
 				return false
 			}
 			ln, at = l, k
 		}
 	}
-	if at < 0 {
+	// On the RUN's own line, only within the script, not its flags.
+	if at < 0 || ln == rs.Line && (!sok || sl != ln || at < start) {
 		return false
 	}
 	text, _ := a.LineText(ln)
-	if ln == rs.Line {
-		// On the RUN's own line, only within the script.
-		sl, _, start, ok := a.ScriptStart(rs)
-		if !ok || sl != ln || at < start {
-			return false
-		}
-		if at == start {
-			a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
-			return true
-		}
-	}
 	a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
 	return true
 }

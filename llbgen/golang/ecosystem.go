@@ -176,6 +176,12 @@ func (a *goPass) Mount() {
 				}
 			}
 		}
+		if buildOK && g.gocache != "" {
+			if why := a.freshTests(rs); why != "" {
+				buildOK = false
+				a.Note(llbgen.RuleNoCacheMount, rs.Line, false, "no mount of the Go build cache %s: %s", g.gocache, why)
+			}
+		}
 		ms := a.goMounts(rs, g, modOK, buildOK)
 		if len(ms) == 0 {
 			continue
@@ -352,3 +358,45 @@ func (a *goPass) startRunsGo(s *llbgen.Stage) string {
 	}
 	return ""
 }
+
+// freshTests makes each go test of rs run its tests, as with stock's build
+// cache, which holds no earlier build's results: with a shared one, a
+// test whose inputs go does not hash (a library loaded through cgo, a file
+// it execs, a service) would report "ok (cached)" where stock runs it.
+// GOFLAGS=-count=1 goes before the call, or is exported at the start of a
+// RUN that runs only go; why is the reason it cannot, "" when done or not
+// needed.
+func (a *goPass) freshTests(rs *llbgen.RunStep) string {
+	exported := false
+	for _, c := range rs.Calls {
+		env := llbgen.CloneMap(rs.Env)
+		for k, v := range c.Env {
+			env[k] = v
+		}
+		use, ok := ClassifyGo(c, env)
+		if !ok || use.Sub != "test" || strings.Contains(env["GOFLAGS"], "-count") || slices.ContainsFunc(c.Args, func(a string) bool {
+			return a == "-count" || strings.HasPrefix(a, "-count=") || a == "--count" || strings.HasPrefix(a, "--count=")
+		}) {
+			continue
+		}
+		flags := strings.TrimSpace(env["GOFLAGS"] + " -count=1")
+		set := "GOFLAGS=" + llbgen.ShellQuote(flags) + " "
+		if exported {
+			continue
+		}
+		if a.PrefixCall(rs, c, set) {
+			a.Note(llbgen.RuleCacheMount, rs.Line, true, "%sadded to %s: %s", set, llbgen.RunWords(c), freshWhy)
+			continue
+		}
+		if _, ok := c.Env["GOFLAGS"]; !ok && a.ExportFirst(rs, set, func(o shellscan.Call) bool { return !IsGoTool(path.Base(o.Name)) }) {
+			exported = true
+			a.Note(llbgen.RuleCacheMount, rs.Line, true, "export %s; added at the start of the RUN: %s", strings.TrimSpace(set), freshWhy)
+			continue
+		}
+		return freshWhy + ", and hoist cannot set GOFLAGS=-count=1 for " + llbgen.RunWords(c) + " where it stands"
+	}
+	return ""
+}
+
+// freshWhy says why go test runs with GOFLAGS=-count=1.
+const freshWhy = "with the build cache shared, go test would report results cached by other builds, which stock's empty cache does not hold; -count=1 runs the tests"

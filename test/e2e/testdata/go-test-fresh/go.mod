@@ -1,0 +1,3 @@
+module example.com/flavor
+
+go 1.22
