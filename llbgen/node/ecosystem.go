@@ -148,13 +148,20 @@ func (a *nodeRun) Mount() {
 	}
 	for _, rs := range a.order {
 		n := a.nodeSteps[rs]
-		clean := false
+		clean, who := false, "it"
 		for _, c := range n.calls {
 			clean = clean || cleansCache(c)
 		}
+		for _, sc := range a.Facts(rs).ScriptCalls {
+			// npm cache clean in a script the RUN runs (./slim.sh) or a
+			// recipe of its make.
+			if use, ok := ClassifyNode(sc.Call); ok && cleansCache(&nodeCall{use: use}) && !clean {
+				clean, who = true, sc.Via
+			}
+		}
 		for _, c := range n.calls {
 			if clean && c.mount != nil {
-				c.mount, c.why, c.rule = nil, "it cleans, prunes or verifies a package-manager cache, which would change the cache every build on the builder shares", llbgen.RuleCacheDestroyer
+				c.mount, c.why, c.rule = nil, who+" cleans, prunes or verifies a package-manager cache, which would change the cache every build on the builder shares", llbgen.RuleCacheDestroyer
 			}
 			if c.mount != nil {
 				if v := a.StepVerdict(rs, llbgen.CacheSpec{What: c.mgr.name + " cache", Target: c.mount.Target}); !v.Ok {

@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+npm prune --omit=dev
+npm cache clean --force
