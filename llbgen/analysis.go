@@ -26,6 +26,7 @@ type Analysis struct {
 	Lines  []string
 	Nodes  map[int]*parser.Node // top-level instructions by start line
 	lex    *shell.Lex
+	escape rune // the Dockerfile's escape character
 	Stages []*Stage
 	byName map[string]*Stage
 	Edits  edits

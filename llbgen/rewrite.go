@@ -97,6 +97,7 @@ func (d *Dockerfile) Rewrite(ctx context.Context, opt Options) (res *Result, err
 		Lines:  strings.Split(string(dt), "\n"),
 		Nodes:  map[int]*parser.Node{},
 		lex:    newLex(ast.EscapeToken),
+		escape: ast.EscapeToken,
 		byName: map[string]*Stage{},
 	}
 	for _, n := range ast.AST.Children {

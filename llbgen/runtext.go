@@ -1,10 +1,13 @@
 package llbgen
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // Editing the user's RUN text in place: where its script starts, and
@@ -90,23 +93,73 @@ func (a *Analysis) ExportFirst(rs *RunStep, assignments string, avoid func(shell
 	return true
 }
 
-// PrefixCall puts assignments before the words of call c where they are
-// written once in the RUN, on one line, right after a shell operator or
-// keyword or at the start of the script: the only place a command with
-// these words can start.
+// PrefixCall puts assignments (NAME=value words, space-terminated) before
+// the words of call c: see EditCall.
 func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string) bool {
+	want, ok := parseAssignments(assignments)
+	if !ok {
+		return false
+	}
+	return a.EditCall(rs, c, func(line string, at int) string {
+		return line[:at] + assignments + line[at:]
+	}, func(before, after shellscan.Call) bool {
+		if !slices.Equal(before.Args, after.Args) || len(after.Env) != len(before.Env)+len(want) {
+			return false
+		}
+		for k, v := range want {
+			if _, had := before.Env[k]; had || after.Env[k] != v {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// parseAssignments reads NAME=value words, values plain or single-quoted.
+func parseAssignments(s string) (map[string]string, bool) {
+	m := map[string]string{}
+	for _, w := range strings.Fields(s) {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
+			return nil, false
+		}
+		m[k] = strings.Trim(v, "'")
+	}
+	return m, len(m) > 0
+}
+
+// maxEditTries bounds the places EditCall tries.
+const maxEditTries = 8
+
+// EditCall changes call c of the RUN in its text: at each place c's words
+// are written, on one line, edit gives the line changed there, which
+// stands only when the RUN, parsed again, runs the same calls as before
+// with c changed as check says (so text in quotes, a comment or heredoc
+// data is never taken for the call). false when no place passes.
+func (a *Analysis) EditCall(rs *RunStep, c shellscan.Call, edit func(line string, at int) string, check func(before, after shellscan.Call) bool) bool {
 	node := a.Nodes[rs.Line]
-	if !rs.Cmd.PrependShell || node == nil || c.Dynamic || len(c.Env) > 0 {
+	if !rs.Cmd.PrependShell || node == nil || c.Dynamic {
 		return false
 	}
 	words := RunWords(c)
-	for _, o := range rs.Calls {
-		if !SameCall(o, c) && RunWords(o) == words {
-			return false
+	before, ok := a.reparse(rs, 0, "")
+	if !ok {
+		return false
+	}
+	target := -1
+	for i, o := range before {
+		if RunWords(o) == words {
+			if target >= 0 {
+				return false // the same words twice: which one is c?
+			}
+			target = i
 		}
 	}
+	if target < 0 {
+		return false
+	}
 	sl, _, start, sok := a.ScriptStart(rs)
-	ln, at := 0, -1
+	tries := 0
 	for l := rs.Line; l <= node.EndLine; l++ {
 		text, ok := a.LineText(l)
 		if !ok {
@@ -119,43 +172,64 @@ func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string)
 			}
 			k += i
 			i = k + len(words)
-			if end := text[i:]; end != "" && !strings.ContainsRune(" \t;&|)`", rune(end[0])) {
+			if end := text[i:]; end != "" && !strings.ContainsRune(" \t;&|)`\\", rune(end[0])) {
 				continue
 			}
-			if at >= 0 {
-				return false // written twice
+			if l == rs.Line && (!sok || sl != l || k < start) {
+				continue // the RUN's flags
 			}
-			if !(sok && l == sl && k == start) && !commandStart(text[:k]) {
+			if tries++; tries > maxEditTries {
 				return false
 			}
-			ln, at = l, k
+			changed := edit(text, k)
+			after, ok := a.reparse(rs, l, changed)
+			if !ok || len(after) != len(before) {
+				continue
+			}
+			same := true
+			for j := range before {
+				if j == target {
+					same = same && check(before[j], after[j])
+				} else {
+					same = same && RunWords(before[j]) == RunWords(after[j]) && maps.Equal(before[j].Env, after[j].Env)
+				}
+			}
+			if same {
+				a.Edits.ReplaceLine(l, changed)
+				return true
+			}
 		}
-	}
-	// On the RUN's own line, only within the script, not its flags.
-	if at < 0 || ln == rs.Line && (!sok || sl != ln || at < start) {
-		return false
-	}
-	text, _ := a.LineText(ln)
-	a.Edits.ReplaceLine(ln, text[:at]+assignments+text[at:])
-	return true
-}
-
-// commandStart reports whether a command can start after before: at the
-// start of a line, or after an operator or a keyword that starts one.
-func commandStart(before string) bool {
-	t := strings.TrimRight(before, " \t")
-	if t == "" {
-		return true
-	}
-	for _, op := range []string{"&&", "||", ";", "|", "(", "{", "!"} {
-		if strings.HasSuffix(t, op) {
-			return !strings.HasSuffix(t, ";;") || op != ";"
-		}
-	}
-	f := strings.Fields(t)
-	switch f[len(f)-1] {
-	case "then", "do", "else", "elif":
-		return len(f) == 1 || commandStart(strings.TrimSuffix(t, f[len(f)-1]))
 	}
 	return false
+}
+
+// reparse parses the RUN at rs again as edited so far, with line ln
+// replaced by text (ln 0: none), and returns its calls.
+func (a *Analysis) reparse(rs *RunStep, ln int, text string) ([]shellscan.Call, bool) {
+	node := a.Nodes[rs.Line]
+	var b strings.Builder
+	if a.escape != 0 && a.escape != '\\' {
+		b.WriteString("# escape=" + string(a.escape) + "\n")
+	}
+	for l := rs.Line; l <= node.EndLine; l++ {
+		t, ok := a.LineText(l)
+		if !ok {
+			return nil, false
+		}
+		if l == ln {
+			t = text
+		}
+		b.WriteString(t + "\n")
+	}
+	ast, err := parser.Parse(strings.NewReader(b.String()))
+	if err != nil || len(ast.AST.Children) != 1 {
+		return nil, false
+	}
+	v, err := instructions.ParseInstruction(ast.AST.Children[0])
+	run, ok := v.(*instructions.RunCommand)
+	if err != nil || !ok {
+		return nil, false
+	}
+	calls, err := shellscan.RunCallsUnset(run, rs.Stage.shell, rs.Env, a.unsetArgs(rs.Stage, rs.Env))
+	return calls, err == nil
 }
