@@ -83,12 +83,10 @@ type PathRef struct {
 	Via     string // the RUN's call of the script or make naming it, if any
 }
 
-// addRead records a path a command reads; one hoist cannot expand reads
-// nothing it can tell (a read from go env's answer is readsUnknown).
+// addRead records a path a command reads; one hoist cannot expand may be
+// any path below the directory written before it.
 func (f *StepFacts) addRead(r PathRef) {
-	if !r.unknown {
-		f.reads = append(f.reads, r)
-	}
+	f.reads = append(f.reads, r)
 }
 
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
@@ -504,8 +502,8 @@ func (a *Analysis) ContentVerdict(rs *RunStep, c CacheSpec, users func(*RunStep)
 }
 
 // ImageCacheWhy says why the image s is built from may ship c filled, ""
-// when it is an official image (library/, on Docker Hub or a mirror of
-// it), which ship no module or package caches. A builder image of the
+// when it is an official image (library/ on Docker Hub, or on Google's or
+// AWS's mirror of it), which ship no module or package caches. A builder image of the
 // project's own may carry a download done when it was built: a mount
 // would hide it, and every build on a fresh builder fetch it again.
 func ImageCacheWhy(s *Stage, c CacheSpec) string {
@@ -514,8 +512,16 @@ func ImageCacheWhy(s *Stage, c CacheSpec) string {
 		return ""
 	}
 	if n, err := reference.ParseNormalizedNamed(img); err == nil {
-		if p := strings.Split(reference.Path(n), "/"); len(p) >= 2 && p[len(p)-2] == "library" {
-			return ""
+		p := reference.Path(n)
+		switch reference.Domain(n) {
+		case "docker.io", "mirror.gcr.io":
+			if strings.HasPrefix(p, "library/") {
+				return ""
+			}
+		case "public.ecr.aws":
+			if strings.HasPrefix(p, "docker/library/") {
+				return ""
+			}
 		}
 	}
 	return "the base image " + img + " is not an official image and may ship a filled " + c.What + " at " + c.Target + ", which a mount would hide (a fresh builder would fetch it all again)"

@@ -5,6 +5,7 @@ package golang
 
 import (
 	"context"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func (a *goPass) Analyse(context.Context) error {
 }
 
 func (a *goPass) Mount() {
-	users := func(o *llbgen.RunStep) bool { return a.goSteps[o] != nil }
+	users := func(o *llbgen.RunStep) bool { g := a.goSteps[o]; return g != nil && (g.modules || g.buildCache) }
 	for _, rs := range a.Steps {
 		g := a.goSteps[rs]
 		if g == nil {
@@ -363,37 +364,30 @@ func (a *goPass) startRunsGo(s *llbgen.Stage) string {
 // cache, which holds no earlier build's results: with a shared one, a
 // test whose inputs go does not hash (a library loaded through cgo, a file
 // it execs, a service) would report "ok (cached)" where stock runs it.
-// GOFLAGS=-count=1 goes before the call, or is exported at the start of a
-// RUN that runs only go; why is the reason it cannot, "" when done or not
-// needed.
+// -count=1 goes right after `go test` (GOFLAGS would replace what go env
+// -w set); why is the reason it cannot, "" when done or not needed.
 func (a *goPass) freshTests(rs *llbgen.RunStep) string {
-	exported := false
 	for _, c := range rs.Calls {
 		env := llbgen.CloneMap(rs.Env)
 		for k, v := range c.Env {
 			env[k] = v
 		}
 		use, ok := ClassifyGo(c, env)
-		if !ok || use.Sub != "test" || strings.Contains(env["GOFLAGS"], "-count") || slices.ContainsFunc(c.Args, func(a string) bool {
+		if !ok || use.Sub != "test" || len(c.Args) == 0 || c.Args[0] != "test" || slices.ContainsFunc(c.Args, func(a string) bool {
 			return a == "-count" || strings.HasPrefix(a, "-count=") || a == "--count" || strings.HasPrefix(a, "--count=")
 		}) {
 			continue
 		}
-		flags := strings.TrimSpace(env["GOFLAGS"] + " -count=1")
-		set := "GOFLAGS=" + llbgen.ShellQuote(flags) + " "
-		if exported {
+		head := c.Name + " test"
+		if a.EditCall(rs, c, func(line string, at int) string {
+			return line[:at+len(head)] + " -count=1" + line[at+len(head):]
+		}, func(before, after shellscan.Call) bool {
+			return maps.Equal(before.Env, after.Env) && slices.Equal(after.Args, append([]string{"test", "-count=1"}, before.Args[1:]...))
+		}) {
+			a.Note(llbgen.RuleCacheMount, rs.Line, true, "-count=1 added to %s: %s", llbgen.RunWords(c), freshWhy)
 			continue
 		}
-		if a.PrefixCall(rs, c, set) {
-			a.Note(llbgen.RuleCacheMount, rs.Line, true, "%sadded to %s: %s", set, llbgen.RunWords(c), freshWhy)
-			continue
-		}
-		if _, ok := c.Env["GOFLAGS"]; !ok && a.ExportFirst(rs, set, func(o shellscan.Call) bool { return !IsGoTool(path.Base(o.Name)) }) {
-			exported = true
-			a.Note(llbgen.RuleCacheMount, rs.Line, true, "export %s; added at the start of the RUN: %s", strings.TrimSpace(set), freshWhy)
-			continue
-		}
-		return freshWhy + ", and hoist cannot set GOFLAGS=-count=1 for " + llbgen.RunWords(c) + " where it stands"
+		return freshWhy + ", and hoist cannot add -count=1 to " + llbgen.RunWords(c) + " where it stands"
 	}
 	return ""
 }
