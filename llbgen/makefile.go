@@ -1,6 +1,7 @@
 package llbgen
 
 import (
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ const (
 	maxMakeIncludes = 4       // include nesting
 	maxMakeGoals    = 1000    // goals followed
 	maxMakeText     = 1 << 16 // bytes of one expansion
+	maxMakeWork     = 1 << 22 // bytes read and expanded in all: past it, make stays unseen
 )
 
 type makeRule struct {
@@ -32,7 +34,15 @@ type makefile struct {
 	goal     string // the first target, the default goal
 	oneShell bool
 	read     func(name string) ([]byte, bool)
+	included map[string]bool
+	// targetVars are target-specific variables (build: GOFLAGS = -v), as
+	// written; a recipe of that target sees them.
+	targetVars map[string]map[string]string
+	work       int // bytes parsed and expanded so far (maxMakeWork)
 }
+
+// over reports whether the makefile took more work than hoist gives it.
+func (m *makefile) over() bool { return m.work > maxMakeWork }
 
 // makeArgs splits a make call's arguments: -C directory, -f makefile,
 // NAME=value operands and goals.
@@ -92,6 +102,10 @@ func isMakeName(s string) bool {
 
 // parse reads one makefile's text; includes are read through m.read.
 func (m *makefile) parse(text string, depth int) {
+	m.work += len(text)
+	if m.over() {
+		return
+	}
 	var cur *makeRule
 	var define string // name of the define ... endef being read
 	var defined []string
@@ -136,6 +150,14 @@ func (m *makefile) parse(text string, depth int) {
 			cur = nil
 			if depth < maxMakeIncludes {
 				for _, f := range strings.Fields(m.expand(rest, "", 0)) {
+					// Once each: include guards (ifndef) are not followed.
+					if m.included[f] {
+						continue
+					}
+					if m.included == nil {
+						m.included = map[string]bool{}
+					}
+					m.included[f] = true
 					if dt, ok := m.read(f); ok {
 						m.parse(string(dt), depth+1)
 					}
@@ -164,7 +186,20 @@ func (m *makefile) parse(text string, depth int) {
 			after, recipe = after[:semi], strings.TrimSpace(after[semi+1:])
 		}
 		if topIndex(after, '=') >= 0 {
-			cur = nil // a target-specific variable
+			// A target-specific variable.
+			cur = nil
+			t := &makefile{vars: map[string]string{}, cmdline: map[string]string{}, env: map[string]string{}}
+			if t.assign(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(after), "override "))) {
+				for _, tg := range targets {
+					if m.targetVars == nil {
+						m.targetVars = map[string]map[string]string{}
+					}
+					if m.targetVars[tg] == nil {
+						m.targetVars[tg] = map[string]string{}
+					}
+					maps.Copy(m.targetVars[tg], t.vars)
+				}
+			}
 			continue
 		}
 		after = strings.Replace(after, "|", " ", 1)
@@ -232,6 +267,9 @@ func (m *makefile) value(name, target string, depth int) string {
 	if v, ok := m.cmdline[name]; ok {
 		return m.expand(v, target, depth+1)
 	}
+	if v, ok := m.targetVars[target][name]; ok {
+		return m.expand(v, target, depth+1)
+	}
 	if v, ok := m.vars[name]; ok {
 		return m.expand(v, target, depth+1)
 	}
@@ -251,7 +289,8 @@ func (m *makefile) value(name, target string, depth int) string {
 
 // expand expands make's variable references in s; $$ becomes $.
 func (m *makefile) expand(s, target string, depth int) string {
-	if depth > 16 {
+	m.work += len(s)
+	if depth > 16 || m.over() {
 		return makeUnknown
 	}
 	var b strings.Builder

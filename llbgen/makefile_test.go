@@ -2,8 +2,10 @@ package llbgen
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMakeArgs(t *testing.T) {
@@ -90,4 +92,50 @@ func FuzzMakefile(f *testing.F) {
 		m.parse(text, 0)
 		m.scripts(strings.Fields(goal))
 	})
+}
+
+// TestMakeBudget: makefiles whose reading would take far longer than make's
+// (nested variables in an untaken branch, include guards) stop at the budget
+// or at one reading per file.
+func TestMakeBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("A0 = " + strings.Repeat("x", 8000) + "\n")
+	for k := 1; k <= 16; k++ {
+		b.WriteString("A" + strconv.Itoa(k) + " = " + strings.Repeat("$(A"+strconv.Itoa(k-1)+")", 9) + "\n")
+	}
+	b.WriteString("B = hello\nifdef V\nB = $(A16)\nendif\nbuild:\n\techo $(B)\n")
+	m := &makefile{vars: map[string]string{}, cmdline: map[string]string{}, read: func(string) ([]byte, bool) { return nil, false }}
+	done := make(chan bool)
+	go func() {
+		m.parse(b.String(), 0)
+		m.scripts(nil)
+		done <- m.over()
+	}()
+	select {
+	case over := <-done:
+		if !over {
+			t.Errorf("the nested expansion stayed under the budget; the test proves nothing")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading the makefile did not stop")
+	}
+
+	files := map[string]string{}
+	for i := 0; i < 40; i++ {
+		var inc []string
+		for j := 0; j < 40; j++ {
+			inc = append(inc, "f"+strconv.Itoa(j)+".mk")
+		}
+		files["f"+strconv.Itoa(i)+".mk"] = "ifndef F" + strconv.Itoa(i) + "\nF" + strconv.Itoa(i) + " := 1\ninclude " + strings.Join(inc, " ") + "\nendif\n"
+	}
+	reads := 0
+	m = &makefile{vars: map[string]string{}, cmdline: map[string]string{}, read: func(n string) ([]byte, bool) {
+		reads++
+		s, ok := files[n]
+		return []byte(s), ok
+	}}
+	m.parse("include f0.mk\nbuild:\n\tgo build\n", 0)
+	if got := m.scripts(nil); reads != 40 || len(got) != 1 {
+		t.Errorf("read %d files (want 40, once each), scripts %q", reads, got)
+	}
 }

@@ -133,10 +133,20 @@ func (a *Analysis) readMakefile(ctx context.Context, rs *RunStep, c shellscan.Ca
 		env[k] = v
 	}
 	curdir := resolveRef(rs, shellscan.Call{Dir: dir, DirKnown: c.DirKnown}, ".").Abs
+	if _, ok := env["HOME"]; !ok {
+		// make takes HOME from the environment runc gives the user.
+		if h, ok := Home(env, rs.Acc); ok {
+			env["HOME"] = h
+		}
+	}
 	m := &makefile{vars: map[string]string{}, cmdline: vars, env: env, dir: curdir, read: read}
 	m.parse(string(dt), 0)
+	scripts := m.scripts(goals)
+	if m.over() {
+		return // too much to follow: make stays unseen, as without its Makefile
+	}
 	var calls []shellscan.Call
-	for _, script := range m.scripts(goals) {
+	for _, script := range scripts {
 		run := &instructions.RunCommand{ShellDependantCmdLine: instructions.ShellDependantCmdLine{CmdLine: []string{script}, PrependShell: true}}
 		cs, err := shellscan.RunCalls(run, []string{"/bin/sh", "-c"}, env)
 		if err != nil {

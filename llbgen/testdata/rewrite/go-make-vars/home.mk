@@ -1,0 +1,3 @@
+build:
+	go build -o bin/app .
+	rm -rf $(HOME)/.cache/go-build
