@@ -402,6 +402,13 @@ func (m *makefile) scripts(goals []string) []string {
 	if g, ok := m.vars[".DEFAULT_GOAL"]; ok && len(goals) == 1 && goals[0] == m.goal {
 		goals = strings.Fields(m.expand(g, "", 0))
 	}
+	if slices.ContainsFunc(goals, func(g string) bool { return strings.Contains(g, "$") }) {
+		// A goal hoist cannot expand (make $TARGET) may be any of them.
+		goals = nil
+		for _, r := range m.rules {
+			goals = append(goals, r.targets...)
+		}
+	}
 	var out []string
 	seen := map[string]bool{}
 	for len(goals) > 0 {

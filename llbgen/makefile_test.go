@@ -51,6 +51,12 @@ func TestMakeScripts(t *testing.T) {
 			want:  []string{"go vet ./...", "go build -o bin/app ."},
 		},
 		{
+			name:  "a goal hoist cannot expand may be any",
+			text:  "build:\n\tgo build\nclean:\n\tgo clean -modcache\n",
+			goals: []string{"${TARGET}"},
+			want:  []string{"go build", "go clean -modcache"},
+		},
+		{
 			name: "oneshell",
 			text: ".ONESHELL:\nb:\n\tcd sub\n\tgo build\n",
 			want: []string{"cd sub\ngo build"},
