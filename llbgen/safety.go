@@ -1,11 +1,11 @@
 package llbgen
 
 import (
-	"github.com/distribution/reference"
 	"path"
 	"slices"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/hoistbuild/hoist/llbgen/shellscan"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 )
@@ -81,12 +81,6 @@ type PathRef struct {
 	word    string // the path as the call has it, when unknown
 	Line    int
 	Via     string // the RUN's call of the script or make naming it, if any
-}
-
-// addRead records a path a command reads; one hoist cannot expand may be
-// any path below the directory written before it.
-func (f *StepFacts) addRead(r PathRef) {
-	f.reads = append(f.reads, r)
 }
 
 // where says which step names r: "line 4", "scripts/x.sh (line 4)".
@@ -210,7 +204,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 				f.Writes = append(f.Writes, ref(ops[len(ops)-1]))
 			}
 			for _, o := range ops {
-				f.addRead(ref(o))
+				f.reads = append(f.reads, ref(o))
 			}
 		case "sed", "perl":
 			if slices.ContainsFunc(c.Args, func(a string) bool {
@@ -251,12 +245,12 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 				f.Writes = append(f.Writes, ref(dir))
 			}
 			for _, o := range ops {
-				f.addRead(ref(o))
+				f.reads = append(f.reads, ref(o))
 			}
 		default:
 			for _, o := range ops {
 				if strings.HasPrefix(o, "/") {
-					f.addRead(ref(o))
+					f.reads = append(f.reads, ref(o))
 				}
 			}
 		}

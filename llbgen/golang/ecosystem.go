@@ -91,30 +91,24 @@ func (a *goPass) Analyse(context.Context) error {
 		}
 		a.goSteps[rs] = g
 		f := a.Facts(rs)
+		add := func(cleans, writes []string, via string) {
+			for _, p := range cleans {
+				if p != "" {
+					f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: via})
+				}
+			}
+			for _, p := range writes {
+				if p != "" {
+					f.Writes = append(f.Writes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: via})
+				}
+			}
+		}
+		add(g.cleans, g.cleanWrites, "")
 		for _, c := range f.ScriptCalls {
 			// go clean in a script the RUN runs (./build.sh) or a recipe
 			// of its make.
 			cl, w := goClean(rs, c.Call)
-			for _, p := range cl {
-				if p != "" {
-					f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: c.Via})
-				}
-			}
-			for _, p := range w {
-				if p != "" {
-					f.Writes = append(f.Writes, llbgen.PathRef{Abs: p, Line: rs.Line, Via: c.Via})
-				}
-			}
-		}
-		for _, p := range g.cleans {
-			if p != "" {
-				f.Removes = append(f.Removes, llbgen.PathRef{Abs: p, Line: rs.Line})
-			}
-		}
-		for _, p := range g.cleanWrites {
-			if p != "" {
-				f.Writes = append(f.Writes, llbgen.PathRef{Abs: p, Line: rs.Line})
-			}
+			add(cl, w, c.Via)
 		}
 	}
 	return nil
@@ -392,5 +386,5 @@ func (a *goPass) freshTests(rs *llbgen.RunStep) string {
 	return ""
 }
 
-// freshWhy says why go test runs with GOFLAGS=-count=1.
+// freshWhy says why go test runs with -count=1.
 const freshWhy = "with the build cache shared, go test would report results cached by other builds, which stock's empty cache does not hold; -count=1 runs the tests"

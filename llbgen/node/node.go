@@ -288,16 +288,11 @@ func (a *nodeRun) parentConfig(ctx context.Context, mgr *packageManager, src, di
 			}
 			if f == "package.json" && mgr != mgrBerry {
 				var m map[string]json.RawMessage
-				if json.Unmarshal(dt, &m) == nil && m != nil {
-					if _, ok := m["workspaces"]; !ok {
-						if _, ok := m["packageManager"]; !ok {
-							if _, ok := m["devEngines"]; !ok {
-								if _, ok := m["pnpm"]; !ok {
-									continue
-								}
-							}
-						}
-					}
+				if json.Unmarshal(dt, &m) == nil && m != nil && !slices.ContainsFunc([]string{"workspaces", "packageManager", "devEngines", "pnpm"}, func(k string) bool {
+					_, ok := m[k]
+					return ok
+				}) {
+					continue
 				}
 			}
 			return path.Join(d, f), nil
