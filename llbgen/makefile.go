@@ -48,20 +48,24 @@ func (m *makefile) over() bool { return m.work > maxMakeWork }
 // NAME=value operands and goals.
 func makeArgs(args []string) (dir, file string, vars map[string]string, goals []string) {
 	vars = map[string]string{}
-	valued := map[string]bool{"-C": true, "-f": true, "-I": true, "-o": true, "-W": true, "--file": true, "--makefile": true, "--directory": true,
-		"--include-dir": true, "--old-file": true, "--what-if": true, "--new-file": true, "--assume-old": true, "--assume-new": true}
+	// Options that take the next argument (those read below as well).
+	valued := map[string]bool{"-I": true, "-o": true, "-W": true, "--include-dir": true, "--old-file": true, "--what-if": true,
+		"--new-file": true, "--assume-old": true, "--assume-new": true}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		val := func(short, long string) (string, bool) {
+		val := func(short string, longs ...string) (string, bool) {
+			for _, long := range longs {
+				if v, ok := strings.CutPrefix(a, long+"="); ok {
+					return v, true
+				}
+			}
 			switch {
-			case a == short || a == long:
+			case a == short || slices.Contains(longs, a):
 				if i+1 < len(args) {
 					i++
 					return args[i], true
 				}
-			case strings.HasPrefix(a, long+"="):
-				return a[len(long)+1:], true
-			case len(a) > 2 && strings.HasPrefix(a, short):
+			case len(a) > 2 && strings.HasPrefix(a, short) && !strings.HasPrefix(a, "--"):
 				return a[2:], true
 			}
 			return "", false
@@ -73,12 +77,8 @@ func makeArgs(args []string) (dir, file string, vars map[string]string, goals []
 			}
 			continue
 		}
-		if v, ok := val("-f", "--file"); ok {
+		if v, ok := val("-f", "--file", "--makefile"); ok {
 			file = v
-			continue
-		}
-		if strings.HasPrefix(a, "--makefile=") {
-			file = strings.TrimPrefix(a, "--makefile=")
 			continue
 		}
 		if strings.HasPrefix(a, "-") {

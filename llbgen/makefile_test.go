@@ -17,6 +17,11 @@ func TestMakeArgs(t *testing.T) {
 	if dir != "/abs" || goals != nil {
 		t.Fatalf("got %q %v", dir, goals)
 	}
+	for _, args := range [][]string{{"--makefile", "b.mk", "all"}, {"--makefile=b.mk", "all"}, {"-fb.mk", "all"}, {"--file", "b.mk", "all"}} {
+		if _, file, _, goals := makeArgs(args); file != "b.mk" || !reflect.DeepEqual(goals, []string{"all"}) {
+			t.Errorf("%q: file %q, goals %v", args, file, goals)
+		}
+	}
 }
 
 func TestMakeScripts(t *testing.T) {
