@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,6 +57,8 @@ type daemon struct {
 	log  string
 	root string
 	done chan error
+	// debugAddr serves buildkitd's pprof, read when a build stalls.
+	debugAddr string
 }
 
 func buildkitdConfig(registry string) string {
@@ -89,15 +92,19 @@ func startBuildkitd(ctx context.Context, bins *Binaries, dir, registry string) (
 		return nil, "", err
 	}
 	defer logf.Close()
-	// Not CommandContext: the daemon outlives the setup context and is
-	// stopped by Close.
-	d.cmd = exec.Command(bins.Buildkitd,
+	args := []string{
 		"--config", cfg,
 		"--root", d.root,
-		"--addr", "unix://"+sock,
+		"--addr", "unix://" + sock,
 		"--oci-worker-net", "host",
 		"--oci-worker-binary", bins.Runc,
-	)
+	}
+	if d.debugAddr = freeAddr(); d.debugAddr != "" {
+		args = append(args, "--debugaddr", d.debugAddr)
+	}
+	// Not CommandContext: the daemon outlives the setup context and is
+	// stopped by Close.
+	d.cmd = exec.Command(bins.Buildkitd, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	d.cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(bins.Runc)+":"+os.Getenv("PATH"))
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
@@ -124,6 +131,16 @@ func startBuildkitd(ctx context.Context, bins *Binaries, dir, registry string) (
 			return nil, "", fmt.Errorf("testbed: buildkitd did not answer on %s: %v\n%s", sock, err, d.logTail())
 		}
 	}
+}
+
+// freeAddr is a 127.0.0.1 port free a moment ago, "" if none.
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return ""
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 func pingBuildkitd(ctx context.Context, sock string) error {

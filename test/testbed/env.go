@@ -223,14 +223,22 @@ func (e *Env) Buildctl(ctx context.Context, dir string, args ...string) (stdout,
 }
 
 func (e *Env) run(ctx context.Context, dir, name string, args ...string) ([]byte, []byte, error) {
-	cmd := e.Command(ctx, dir, name, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	var stdout, stderr []byte
+	var err error
+	if name == "docker" && len(args) > 1 && args[0] == "buildx" && (args[1] == "build" || args[1] == "bake") && e.daemon != nil {
+		mk := func() *exec.Cmd { return e.Command(ctx, dir, name, args...) }
+		stdout, stderr, err = watched(mk, stallAfter, 30*time.Second, e.daemon.cpu, e.daemon.stallReport, os.Stderr)
+	} else {
+		cmd := e.Command(ctx, dir, name, args...)
+		var o, s bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &s
+		err = cmd.Run()
+		stdout, stderr = o.Bytes(), s.Bytes()
+	}
 	if err != nil {
 		err = fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
-	return stdout.Bytes(), stderr.Bytes(), err
+	return stdout, stderr, err
 }
 
 // Client connects to the test bed's buildkitd.
