@@ -115,15 +115,29 @@ func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string)
 	})
 }
 
-// parseAssignments reads NAME=value words, values plain or single-quoted.
+// parseAssignments reads NAME=value words, values plain or single-quoted
+// (spaces inside the quotes).
 func parseAssignments(s string) (map[string]string, bool) {
 	m := map[string]string{}
-	for _, w := range strings.Fields(s) {
-		k, v, ok := strings.Cut(w, "=")
-		if !ok || k == "" {
+	for s = strings.TrimLeft(s, " "); s != ""; s = strings.TrimLeft(s, " ") {
+		k, rest, ok := strings.Cut(s, "=")
+		if !ok || k == "" || strings.ContainsAny(k, " '") {
 			return nil, false
 		}
-		m[k] = strings.Trim(v, "'")
+		var v string
+		if strings.HasPrefix(rest, "'") {
+			end := strings.IndexByte(rest[1:], '\'')
+			if end < 0 {
+				return nil, false
+			}
+			v, s = rest[1:1+end], rest[2+end:]
+			if s != "" && s[0] != ' ' {
+				return nil, false
+			}
+		} else {
+			v, s, _ = strings.Cut(rest, " ")
+		}
+		m[k] = v
 	}
 	return m, len(m) > 0
 }
