@@ -1874,7 +1874,8 @@ func depPatches(root, dir string, p *pkgJSON) []string {
 
 // patchFile is the patch file of a patch: locator, as a context path:
 // ~/ is the project root, other paths are relative to the workspace that
-// declares it (ws). Yarn's own patches (builtin<compat/...>) have none.
+// declares it (ws). Yarn's own patches have none: optional!builtin<compat/...>
+// in yarn 4's lockfiles, ~builtin<compat/...> in yarn 3's.
 func patchFile(locator, root, ws string) (string, bool) {
 	if !strings.HasPrefix(locator, "patch:") && !strings.Contains(locator, "@patch:") {
 		return "", false
@@ -1888,7 +1889,7 @@ func patchFile(locator, root, ws string) (string, bool) {
 		src = dec
 	}
 	src = strings.TrimPrefix(src, "optional!")
-	if strings.HasPrefix(src, "builtin<") || src == "" {
+	if strings.HasPrefix(src, "builtin<") || strings.HasPrefix(src, "~builtin<") || src == "" {
 		return "", false
 	}
 	if rest, ok := strings.CutPrefix(src, "~/"); ok {
