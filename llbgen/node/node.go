@@ -120,6 +120,7 @@ type pnpmWorkspace struct {
 	OnlyBuiltDependenciesFile string         `yaml:"onlyBuiltDependenciesFile"`
 	NeverBuiltDependencies    []string       `yaml:"neverBuiltDependencies"`
 	AllowBuilds               map[string]any `yaml:"allowBuilds"`
+	Overrides                 map[string]any `yaml:"overrides"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -1820,6 +1821,11 @@ func (a *nodeRun) nodeManifests(ctx context.Context, c *nodeCall, p *nodeProject
 	if why := localDeps(p.dir, p.dir, p.pkg); why != "" {
 		return nil, nil, why, nil
 	}
+	if p.pnpmWS != nil {
+		if why := localOverrides(p.pnpmWS.Overrides); why != "" {
+			return nil, nil, path.Join(p.dir, "pnpm-workspace.yaml") + " overrides " + why, nil
+		}
+	}
 	patches = append(patches, depPatches(p.dir, p.dir, p.pkg)...)
 	files = append(files, depTarballs(p.dir, p.pkg)...)
 	for _, m := range members {
@@ -1939,16 +1945,61 @@ func localDeps(root, dir string, p *pkgJSON) string {
 			if _, ok := tarballFile(dir, s); ok {
 				continue // so is its tarball
 			}
-			for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
-				if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
-					return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
-				}
+			if localSpec(s) {
+				return path.Join(dir, "package.json") + " depends on " + name + "@" + s + ", which needs files besides the manifests"
 			}
+		}
+	}
+	var npmOverrides any
+	if len(p.Overrides) > 0 && json.Unmarshal(p.Overrides, &npmOverrides) != nil {
+		return path.Join(dir, "package.json") + " has overrides hoist cannot read"
+	}
+	var pnpmOverrides map[string]any
+	if p.Pnpm != nil {
+		pnpmOverrides = p.Pnpm.Overrides
+	}
+	for _, o := range []any{npmOverrides, pnpmOverrides} {
+		if why := localOverrides(o); why != "" {
+			return path.Join(dir, "package.json") + " overrides " + why
 		}
 	}
 	for name, v := range p.DependenciesMeta {
 		if m, ok := v.(map[string]any); ok && m["injected"] == true {
 			return path.Join(dir, "package.json") + " injects " + name + ", which copies its sources"
+		}
+	}
+	return ""
+}
+
+// localSpec reports a dependency spec that installs files of the context:
+// a directory, a link, a patch.
+func localSpec(s string) bool {
+	for _, proto := range []string{"file:", "link:", "portal:", "patch:", "../", "./", "/"} {
+		if strings.HasPrefix(s, proto) || strings.Contains(s, "#"+proto) {
+			return true
+		}
+	}
+	return false
+}
+
+// localOverrides names the first override (npm's nest; pnpm's are flat)
+// whose spec installs files of the context, as "name with spec"; "" when
+// none does.
+func localOverrides(o any) string {
+	m, ok := o.(map[string]any)
+	if !ok {
+		return ""
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		switch v := m[k].(type) {
+		case string:
+			if localSpec(v) {
+				return k + " with " + v + ", which needs files besides the manifests"
+			}
+		case map[string]any:
+			if why := localOverrides(v); why != "" {
+				return why
+			}
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 )
@@ -28,6 +29,29 @@ func TestBerryPatches(t *testing.T) {
 	}
 	if why := localDeps("app", "app/packages/web", member); why != "" {
 		t.Errorf("member patches taken for local dependencies: %s", why)
+	}
+}
+
+// TestLocalOverrides: an override to a directory of the context needs it
+// at install time, in npm's nested overrides and pnpm's package.json field.
+func TestLocalOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want string
+	}{
+		{`{"overrides": {"debug": {"ms": "file:./vendor/ms"}}}`, "app/package.json overrides ms with file:./vendor/ms, which needs files besides the manifests"},
+		{`{"overrides": {"debug": {".": "4.3.4", "ms": "$ms"}}}`, ""},
+		{`{"pnpm": {"overrides": {"ms": "link:../ms"}}}`, "app/package.json overrides ms with link:../ms, which needs files besides the manifests"},
+		{`{"pnpm": {"overrides": {"ms": "npm:tiny-ms@1"}}}`, ""},
+		{`{"overrides": 3}`, ""},
+	} {
+		var p pkgJSON
+		if err := json.Unmarshal([]byte(tc.json), &p); err != nil {
+			t.Fatal(err)
+		}
+		if got := localDeps("app", "app", &p); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.json, got, tc.want)
+		}
 	}
 }
 
