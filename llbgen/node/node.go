@@ -121,6 +121,7 @@ type pnpmWorkspace struct {
 	NeverBuiltDependencies    []string       `yaml:"neverBuiltDependencies"`
 	AllowBuilds               map[string]any `yaml:"allowBuilds"`
 	Overrides                 map[string]any `yaml:"overrides"`
+	EnableGlobalVirtualStore  bool           `yaml:"enableGlobalVirtualStore"`
 }
 
 // nodeProjectFiles are the files of a project dir an install reads (the
@@ -589,6 +590,9 @@ func berryCache(c *nodeCall, p *nodeProject, acc llbgen.Account) (string, string
 // does not change that, so hoist need not name the store, and must not:
 // pnpm 11 and later record a named store in node_modules.
 func pnpmStore(c *nodeCall, p *nodeProject, acc llbgen.Account) (dir, why string) {
+	if why := globalVirtualStore(c, p); why != "" {
+		return "", why
+	}
 	if v, ok := callFlag(c.call.Args, "--store-dir"); ok {
 		return absCache(v, "--store-dir", c.env, acc)
 	}
@@ -608,6 +612,32 @@ func pnpmStore(c *nodeCall, p *nodeProject, acc llbgen.Account) (dir, why string
 		return absCache(path.Join(c.env["XDG_DATA_HOME"], "pnpm", "store"), "XDG_DATA_HOME", c.env, acc)
 	}
 	return homeOr(c.env, acc, ".local", "share", "pnpm", "store")
+}
+
+// globalVirtualStore says where pnpm's global virtual store is on
+// (enableGlobalVirtualStore, pnpm 10.12 and later): node_modules then holds
+// only links into <store>/links, which a mount of the store would leave
+// out of the layer. pnpm turns it off itself when CI is set.
+func globalVirtualStore(c *nodeCall, p *nodeProject) string {
+	if ci, ok := c.env["CI"]; ok && ci != "false" {
+		return ""
+	}
+	const why = ", which links node_modules into the store: the store stays in the layers"
+	for _, a := range c.call.Args {
+		if a == "--enable-global-virtual-store" || a == "--enable-global-virtual-store=true" {
+			return a + why
+		}
+	}
+	if v, ok := envConfig(c.env, []string{"npm_config_", "pnpm_config_"}, "enable-global-virtual-store"); ok && v == "true" {
+		return "enable-global-virtual-store=true in the environment" + why
+	}
+	if p != nil && p.pnpmWS != nil && p.pnpmWS.EnableGlobalVirtualStore {
+		return "pnpm-workspace.yaml sets enableGlobalVirtualStore" + why
+	}
+	if p != nil && p.npmrc["enable-global-virtual-store"] == "true" {
+		return ".npmrc sets enable-global-virtual-store" + why
+	}
+	return ""
 }
 
 func toString(v any) string {
