@@ -274,9 +274,9 @@ func resolveRef(rs *RunStep, c shellscan.Call, p string) PathRef {
 	}
 	if i := strings.IndexByte(p, '$'); i >= 0 {
 		// A word the shell analysis could not expand may name any path
-		// below the directory written before it, or anywhere when .. follows.
+		// below the directory written before it.
 		r.unknown, r.word = true, p
-		if p = p[:i]; p == "" || slices.Contains(strings.Split(r.word[i:], "/"), "..") {
+		if p = p[:i]; p == "" {
 			p = "/"
 		} else {
 			p = path.Dir(p + "x")
