@@ -2014,8 +2014,7 @@ func localSpec(s string) bool {
 
 // localOverrides names the first override (npm's nest; pnpm's are flat)
 // whose spec installs files of the context, as "name with spec"; "" when
-// none does. pnpm links a link: override without reading its target
-// (link:./node_modules/.cache/null stands for no package at all).
+// none does.
 func localOverrides(o any) string {
 	m, ok := o.(map[string]any)
 	if !ok {
@@ -2024,7 +2023,7 @@ func localOverrides(o any) string {
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		switch v := m[k].(type) {
 		case string:
-			if localSpec(v) && !strings.HasPrefix(v, "link:") {
+			if localSpec(v) {
 				return k + " with " + v + ", which needs files besides the manifests"
 			}
 		case map[string]any:
