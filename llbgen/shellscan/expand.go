@@ -141,9 +141,6 @@ func (e envView) Get(name string) expand.Variable {
 	case !ok && (st.envKnown || name == "IFS"):
 		// IFS is never set in an image's config; the default applies.
 		return expand.Variable{}
-	case ok && !v.known && v.partial != "" && !e.doc:
-		*e.dyn = true
-		return expand.Variable{Set: true, Exported: v.exported, Kind: expand.String, Str: v.partial}
 	case !ok || !v.known:
 		return e.unknown(name)
 	case !v.set:
@@ -192,9 +189,6 @@ func (a *analyzer) config(st *shState, fr *frame, dyn *bool, doc bool) *expand.C
 			ph := "$(...)"
 			if doc {
 				ph = unknownDoc
-			} else if dir, ok := mktempDir(cs, st); ok {
-				// What mktemp prints is unknown, but below dir.
-				ph = path.Join(dir, ph)
 			}
 			_, err := io.WriteString(w, ph)
 			return err
@@ -251,70 +245,4 @@ func printWord(w *syntax.Word) string {
 		return "?"
 	}
 	return b.String()
-}
-
-// mktempDir is the directory a $(mktemp ...) creates its file or
-// directory in: -p/--tmpdir's, else TMPDIR's, else /tmp. false where a
-// template names it (relative to the working directory without -t), or
-// for anything but one plain mktemp call.
-func mktempDir(cs *syntax.CmdSubst, st *shState) (string, bool) {
-	if len(cs.Stmts) != 1 || cs.Stmts[0].Negated || cs.Stmts[0].Background || len(cs.Stmts[0].Redirs) > 0 {
-		return "", false
-	}
-	call, ok := cs.Stmts[0].Cmd.(*syntax.CallExpr)
-	if !ok || len(call.Assigns) > 0 || len(call.Args) == 0 {
-		return "", false
-	}
-	var words []string
-	for _, w := range call.Args {
-		lit := w.Lit()
-		if lit == "" {
-			return "", false
-		}
-		words = append(words, lit)
-	}
-	if path.Base(words[0]) != "mktemp" {
-		return "", false
-	}
-	dir, tmpdir, template := "", false, false
-	for i := 1; i < len(words); i++ {
-		switch a := words[i]; {
-		case a == "-p":
-			if i+1 >= len(words) {
-				return "", false
-			}
-			i++
-			dir, tmpdir = words[i], true
-		case strings.HasPrefix(a, "--tmpdir="):
-			dir, tmpdir = strings.TrimPrefix(a, "--tmpdir="), true
-		case a == "--tmpdir" || a == "-t":
-			tmpdir = true
-		case a == "-d" || a == "-q" || a == "-u" || a == "--directory" || a == "--quiet" || a == "--dry-run" || strings.HasPrefix(a, "--suffix="):
-		case strings.HasPrefix(a, "-"):
-			return "", false // combined or unknown flags
-		default:
-			if template || strings.Contains(a, "/") {
-				return "", false
-			}
-			template = true
-		}
-	}
-	if template && !tmpdir {
-		return "", false
-	}
-	if dir == "" {
-		switch v, ok := st.vars["TMPDIR"]; {
-		case !ok || v.known && (!v.set || v.val == ""):
-			// Neither the image nor runc sets TMPDIR unless told to.
-			dir = "/tmp"
-		case v.known:
-			dir = v.val
-		default:
-			return "", false
-		}
-	}
-	if !path.IsAbs(dir) {
-		return "", false
-	}
-	return path.Clean(dir), true
 }

@@ -23,10 +23,6 @@ type sv struct {
 	set      bool // false: known to be unset
 	exported bool
 	script   bool // assigned or unset by the script (not the passed env)
-	// partial, for an unknown value an assignment gave: its expansion with
-	// what was unknown left as placeholders ($(...), ${X}), kept when it
-	// starts with / (x=$(mktemp) is /tmp/$(...)).
-	partial string
 }
 
 type dirEnt struct {

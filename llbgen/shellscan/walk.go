@@ -395,7 +395,6 @@ func (a *analyzer) declClause(c *syntax.DeclClause, st *shState, fr *frame) {
 
 // assign sets a variable as an assignment word would.
 func (a *analyzer) assign(st *shState, name, val string, known, app, export bool) {
-	partial := ""
 	if app {
 		old, ok := st.vars[name]
 		switch {
@@ -405,15 +404,8 @@ func (a *analyzer) assign(st *shState, name, val string, known, app, export bool
 		default:
 			known = false
 		}
-	} else if !known && strings.HasPrefix(val, "/") {
-		partial = val
 	}
 	st.setVar(name, val, known)
-	if partial != "" {
-		v := st.vars[name]
-		v.partial = partial
-		st.vars[name] = v
-	}
 	if export {
 		v := st.vars[name]
 		v.exported = true

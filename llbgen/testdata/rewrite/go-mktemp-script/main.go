@@ -1,5 +1,0 @@
-package main
-
-import _ "github.com/google/uuid"
-
-func main() {}
