@@ -20,7 +20,6 @@ type scriptCall struct {
 	// make: the call stays opaque, its recipes' calls only add to it
 	make bool
 	via  string // how notes name what runs calls
-	text string // the files read: the script, or the makefiles
 }
 
 // readScripts reads, for every RUN, the scripts it runs that a COPY of the
@@ -66,22 +65,21 @@ func (a *Analysis) readScripts(ctx context.Context) error {
 			if err != nil {
 				continue
 			}
-			a.addScript(rs, scriptCall{call: c, calls: inDir(calls, c, c.Dir), via: CallWords(c), text: string(dt)})
+			a.addScript(rs, scriptCall{call: c, calls: inDir(calls, c, c.Dir), via: CallWords(c)})
 		}
 	}
 	return nil
 }
 
 // ScriptCalls returns the calls hoist read in what call c of rs runs (its
-// script, or the recipes its make reaches) and the text of the files it
-// read for them; false when it read none.
-func (a *Analysis) ScriptCalls(rs *RunStep, c shellscan.Call) ([]shellscan.Call, string, bool) {
+// script, or the recipes its make reaches); false when it read none.
+func (a *Analysis) ScriptCalls(rs *RunStep, c shellscan.Call) ([]shellscan.Call, bool) {
 	for _, sc := range a.scripts[rs] {
 		if SameCall(sc.call, c) {
-			return sc.calls, sc.text, true
+			return sc.calls, true
 		}
 	}
-	return nil, "", false
+	return nil, false
 }
 
 func (a *Analysis) addScript(rs *RunStep, sc scriptCall) {
@@ -113,7 +111,6 @@ func (a *Analysis) readMakefile(ctx context.Context, rs *RunStep, c shellscan.Ca
 	if path.IsAbs(cdir) {
 		dir = cdir
 	}
-	var text strings.Builder
 	read := func(name string) ([]byte, bool) {
 		ref := resolveRef(rs, shellscan.Call{Dir: dir, DirKnown: c.DirKnown}, name)
 		if ref.Abs == "" || ref.glob {
@@ -122,8 +119,6 @@ func (a *Analysis) readMakefile(ctx context.Context, rs *RunStep, c shellscan.Ca
 		for _, src := range a.contextSources(rs, ref.Abs) {
 			b, ok, err := a.ReadContext(ctx, src)
 			if err == nil && ok && len(b) <= maxScript {
-				text.Write(b)
-				text.WriteByte('\n')
 				return b, true
 			}
 		}
@@ -173,7 +168,7 @@ func (a *Analysis) readMakefile(ctx context.Context, rs *RunStep, c shellscan.Ca
 		calls = append(calls, inDir(cs, c, dir)...)
 	}
 	if len(calls) > 0 {
-		a.addScript(rs, scriptCall{call: c, calls: calls, make: true, via: path.Join(dir, name) + " run by " + RunWords(c), text: text.String()})
+		a.addScript(rs, scriptCall{call: c, calls: calls, make: true, via: path.Join(dir, name) + " run by " + RunWords(c)})
 	}
 }
 

@@ -386,13 +386,12 @@ func (a *goPass) freshTests(rs *llbgen.RunStep) string {
 }
 
 // freshOpaque puts GOFLAGS with -count=1, which every go command below
-// reads, before each make or script of rs that hoist read and saw run go
-// test; why it cannot, "" when done or not needed. A call hoist cannot see
-// into is left as it was: it may as well pass $GOFLAGS as arguments to go
-// build, which does not know -count.
+// reads, before each call of rs that may run go test out of hoist's reach
+// (make, a script, a program it does not know); why it cannot, "" when
+// done or not needed.
 func (a *goPass) freshOpaque(rs *llbgen.RunStep) string {
 	for _, c := range a.Facts(rs).Opaque {
-		what, blocked := a.runsTests(rs, c)
+		what, blocked := a.mayTest(rs, c)
 		if what == "" {
 			continue
 		}
@@ -426,23 +425,25 @@ func isCount(a string) bool {
 	return a == "-count" || strings.HasPrefix(a, "-count=") || a == "--count" || strings.HasPrefix(a, "--count=")
 }
 
-// runsTests says which go test the script or recipes call c of rs runs, as
-// hoist read them ("" for none, or none read), and why GOFLAGS before c
-// would not serve: the files read name GOFLAGS (`go build $(GOFLAGS)` would
-// get -count=1, `GOFLAGS := -v` or `GOFLAGS=-v go test` would drop it).
-func (a *goPass) runsTests(rs *llbgen.RunStep, c shellscan.Call) (what, blocked string) {
-	calls, text, read := a.ScriptCalls(rs, c)
+// mayTest says how call c of rs may run go test where hoist cannot add
+// -count=1 ("" when its script or recipes, as read, run none), and why
+// GOFLAGS before it would not reach that go test.
+func (a *goPass) mayTest(rs *llbgen.RunStep, c shellscan.Call) (what, blocked string) {
+	calls, read := a.ScriptCalls(rs, c)
 	if !read {
-		return "", ""
+		return llbgen.RunWords(c) + " may run go test", ""
 	}
 	for _, sc := range calls {
+		if llbgen.IsOpaque(sc) {
+			return llbgen.RunWords(c) + " runs " + llbgen.RunWords(sc) + ", which may run go test", ""
+		}
 		if !IsGoTool(sc.Name) || len(sc.Args) == 0 || sc.Args[0] != "test" || slices.ContainsFunc(sc.Args, isCount) {
 			continue
 		}
 		what = llbgen.RunWords(c) + " runs " + llbgen.RunWords(sc)
-	}
-	if what != "" && strings.Contains(text, "GOFLAGS") {
-		return what, what + ", and the files hoist read for it name GOFLAGS (GOFLAGS=-count=1 could reach go build's arguments, or be dropped)"
+		if v, ok := sc.Env["GOFLAGS"]; ok {
+			return what, what + " with its own GOFLAGS=" + v
+		}
 	}
 	return what, ""
 }
