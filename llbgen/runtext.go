@@ -115,29 +115,15 @@ func (a *Analysis) PrefixCall(rs *RunStep, c shellscan.Call, assignments string)
 	})
 }
 
-// parseAssignments reads NAME=value words, values plain or single-quoted
-// (spaces inside the quotes).
+// parseAssignments reads NAME=value words, values plain or single-quoted.
 func parseAssignments(s string) (map[string]string, bool) {
 	m := map[string]string{}
-	for s = strings.TrimLeft(s, " "); s != ""; s = strings.TrimLeft(s, " ") {
-		k, rest, ok := strings.Cut(s, "=")
-		if !ok || k == "" || strings.ContainsAny(k, " '") {
+	for _, w := range strings.Fields(s) {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || k == "" {
 			return nil, false
 		}
-		var v string
-		if strings.HasPrefix(rest, "'") {
-			end := strings.IndexByte(rest[1:], '\'')
-			if end < 0 {
-				return nil, false
-			}
-			v, s = rest[1:1+end], rest[2+end:]
-			if s != "" && s[0] != ' ' {
-				return nil, false
-			}
-		} else {
-			v, s, _ = strings.Cut(rest, " ")
-		}
-		m[k] = v
+		m[k] = strings.Trim(v, "'")
 	}
 	return m, len(m) > 0
 }

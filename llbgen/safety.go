@@ -149,7 +149,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 					shifted[at+j] = sc.via
 				}
 				via = shifted
-				if !sc.make && slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return IsOpaque(c) || isToolCall(c) }) {
+				if !sc.make && slices.ContainsFunc(sc.calls, func(c shellscan.Call) bool { return isOpaque(c) || isToolCall(c) }) {
 					f.Opaque = append(f.Opaque, sc.call)
 				}
 				break
@@ -165,7 +165,7 @@ func (a *Analysis) Facts(rs *RunStep) *StepFacts {
 		for _, w := range c.Writes {
 			f.Writes = append(f.Writes, ref(w))
 		}
-		if IsOpaque(c) {
+		if isOpaque(c) {
 			f.Opaque = append(f.Opaque, c)
 			continue
 		}
@@ -348,10 +348,10 @@ func isToolCall(c shellscan.Call) bool {
 	return false
 }
 
-// IsOpaque reports a call that may run anything, the tools hoist has rules
+// isOpaque reports a call that may run anything, the tools hoist has rules
 // for included: a script, make and its kind, a package-manager script, a
 // program hoist does not know.
-func IsOpaque(c shellscan.Call) bool {
+func isOpaque(c shellscan.Call) bool {
 	if c.Opaque {
 		return true
 	}
@@ -502,29 +502,23 @@ func (a *Analysis) ContentVerdict(rs *RunStep, c CacheSpec, users func(*RunStep)
 // would hide it, and every build on a fresh builder fetch it again.
 func ImageCacheWhy(s *Stage, c CacheSpec) string {
 	img := s.Root().Image
-	if OfficialImage(img) {
-		return ""
-	}
-	return "the base image " + img + " is not an official image and may ship a filled " + c.What + " at " + c.Target + ", which a mount would hide (a fresh builder would fetch it all again)"
-}
-
-// OfficialImage reports scratch, a stage with no image known, or one of
-// Docker's official images (library/ on Docker Hub and its mirrors), whose
-// contents are what their Dockerfiles say.
-func OfficialImage(img string) bool {
 	if img == "" || img == "scratch" {
-		return true
+		return ""
 	}
 	if n, err := reference.ParseNormalizedNamed(img); err == nil {
 		p := reference.Path(n)
 		switch reference.Domain(n) {
 		case "docker.io", "mirror.gcr.io":
-			return strings.HasPrefix(p, "library/")
+			if strings.HasPrefix(p, "library/") {
+				return ""
+			}
 		case "public.ecr.aws":
-			return strings.HasPrefix(p, "docker/library/")
+			if strings.HasPrefix(p, "docker/library/") {
+				return ""
+			}
 		}
 	}
-	return false
+	return "the base image " + img + " is not an official image and may ship a filled " + c.What + " at " + c.Target + ", which a mount would hide (a fresh builder would fetch it all again)"
 }
 
 // LayerCacheWhy says why content caches stay in the layers of a build that

@@ -71,17 +71,6 @@ func (a *Analysis) readScripts(ctx context.Context) error {
 	return nil
 }
 
-// ScriptCalls returns the calls hoist read in what call c of rs runs (its
-// script, or the recipes its make reaches); false when it read none.
-func (a *Analysis) ScriptCalls(rs *RunStep, c shellscan.Call) ([]shellscan.Call, bool) {
-	for _, sc := range a.scripts[rs] {
-		if SameCall(sc.call, c) {
-			return sc.calls, true
-		}
-	}
-	return nil, false
-}
-
 func (a *Analysis) addScript(rs *RunStep, sc scriptCall) {
 	if a.scripts == nil {
 		a.scripts = map[*RunStep][]scriptCall{}

@@ -5,7 +5,6 @@ package golang
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -368,7 +367,9 @@ func (a *goPass) freshTests(rs *llbgen.RunStep) string {
 			env[k] = v
 		}
 		use, ok := ClassifyGo(c, env)
-		if !ok || use.Sub != "test" || len(c.Args) == 0 || c.Args[0] != "test" || slices.ContainsFunc(c.Args, isCount) {
+		if !ok || use.Sub != "test" || len(c.Args) == 0 || c.Args[0] != "test" || slices.ContainsFunc(c.Args, func(a string) bool {
+			return a == "-count" || strings.HasPrefix(a, "-count=") || a == "--count" || strings.HasPrefix(a, "--count=")
+		}) {
 			continue
 		}
 		head := c.Name + " test"
@@ -381,93 +382,6 @@ func (a *goPass) freshTests(rs *llbgen.RunStep) string {
 			continue
 		}
 		return freshWhy + ", and hoist cannot add -count=1 to " + llbgen.RunWords(c) + " where it stands"
-	}
-	return a.freshOpaque(rs)
-}
-
-// freshOpaque puts GOFLAGS with -count=1, which every go command below
-// reads, before each call of rs that may run go test out of hoist's reach
-// (make, a script, a program it does not know); why it cannot, "" when
-// done or not needed.
-func (a *goPass) freshOpaque(rs *llbgen.RunStep) string {
-	for _, c := range a.Facts(rs).Opaque {
-		what, blocked := a.mayTest(rs, c)
-		if what == "" {
-			continue
-		}
-		if blocked != "" {
-			return freshWhy + ", and " + blocked
-		}
-		flags := rs.Env["GOFLAGS"]
-		if v, ok := c.Env["GOFLAGS"]; ok {
-			flags = v
-		}
-		if slices.ContainsFunc(strings.Fields(flags), isCount) {
-			continue
-		}
-		if why := a.goflagsWritten(rs); why != "" {
-			return freshWhy + ", and " + what + " (GOFLAGS -count=1 would do it) but " + why
-		}
-		val := strings.TrimSpace(flags + " -count=1")
-		assign := "GOFLAGS=" + val + " "
-		if strings.Contains(val, " ") {
-			assign = "GOFLAGS='" + val + "' "
-		}
-		if strings.ContainsAny(val, "'\\$\"`") || !a.PrefixCall(rs, c, assign) {
-			return freshWhy + ", and " + what + " but hoist cannot put GOFLAGS=-count=1 before " + llbgen.RunWords(c) + " where it stands"
-		}
-		a.Note(llbgen.RuleCacheMount, rs.Line, true, "GOFLAGS=%s put before %s: %s; %s", val, llbgen.RunWords(c), what, freshWhy)
-	}
-	return ""
-}
-
-func isCount(a string) bool {
-	return a == "-count" || strings.HasPrefix(a, "-count=") || a == "--count" || strings.HasPrefix(a, "--count=")
-}
-
-// mayTest says how call c of rs may run go test where hoist cannot add
-// -count=1 ("" when its script or recipes, as read, run none), and why
-// GOFLAGS before it would not reach that go test.
-func (a *goPass) mayTest(rs *llbgen.RunStep, c shellscan.Call) (what, blocked string) {
-	calls, read := a.ScriptCalls(rs, c)
-	if !read {
-		return llbgen.RunWords(c) + " may run go test", ""
-	}
-	for _, sc := range calls {
-		if llbgen.IsOpaque(sc) {
-			return llbgen.RunWords(c) + " runs " + llbgen.RunWords(sc) + ", which may run go test", ""
-		}
-		if !IsGoTool(sc.Name) || len(sc.Args) == 0 || sc.Args[0] != "test" || slices.ContainsFunc(sc.Args, isCount) {
-			continue
-		}
-		what = llbgen.RunWords(c) + " runs " + llbgen.RunWords(sc)
-		if v, ok := sc.Env["GOFLAGS"]; ok {
-			return what, what + " with its own GOFLAGS=" + v
-		}
-	}
-	return what, ""
-}
-
-// goflagsWritten says why GOFLAGS in a step's environment could replace
-// flags the stage set otherwise: go env -w GOFLAGS in a step of the stage
-// or those it builds on, or a base image hoist does not know.
-func (a *goPass) goflagsWritten(rs *llbgen.RunStep) string {
-	if img := rs.Stage.Root().Image; !llbgen.OfficialImage(img) {
-		return "the base image " + img + " is not an official image and may set GOFLAGS with go env -w, which GOFLAGS in the environment would replace"
-	}
-	for _, o := range a.Steps {
-		if !llbgen.IsAncestorOrSelf(o.Stage, rs.Stage) {
-			continue
-		}
-		calls := slices.Clone(o.Calls)
-		for _, sc := range a.Facts(o).ScriptCalls {
-			calls = append(calls, sc.Call)
-		}
-		for _, c := range calls {
-			if goEnvWrite(c) && slices.ContainsFunc(c.Args, func(a string) bool { return strings.Contains(a, "GOFLAGS") }) {
-				return fmt.Sprintf("line %d runs %s, and GOFLAGS in the environment would replace what it set", o.Line, llbgen.RunWords(c))
-			}
-		}
 	}
 	return ""
 }

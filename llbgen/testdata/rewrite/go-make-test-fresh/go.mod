@@ -1,5 +1,0 @@
-module example.com/app
-
-go 1.26
-
-require github.com/google/uuid v1.6.0
