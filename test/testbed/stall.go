@@ -169,11 +169,16 @@ type proc struct {
 
 // treeCPU is the CPU time of root and its descendants.
 func treeCPU(root int) time.Duration {
-	var ticks int64
 	procs := descendants(root)
 	if p, ok := readProc(root); ok {
 		procs = append(procs, p)
 	}
+	return cpuTime(procs)
+}
+
+// cpuTime is the CPU time procs used.
+func cpuTime(procs []proc) time.Duration {
+	var ticks int64
 	for _, p := range procs {
 		ticks += p.ticks
 	}

@@ -83,11 +83,7 @@ func TestWatchedLeavesBusyAndFailingCommands(t *testing.T) {
 // childrenCPU is the CPU time of the test's child processes: the test's own
 // (reading /proc on each check) would count as the command's.
 func childrenCPU() time.Duration {
-	var ticks int64
-	for _, p := range descendants(os.Getpid()) {
-		ticks += p.ticks
-	}
-	return time.Duration(ticks) * time.Second / 100
+	return cpuTime(descendants(os.Getpid()))
 }
 
 func TestWatchedLeavesASilentBusyCommand(t *testing.T) {
